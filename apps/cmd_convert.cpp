@@ -1,0 +1,70 @@
+#include <cstdio>
+#include <string>
+
+#include "apps/cli.h"
+#include "apps/commands.h"
+#include "tools/convert/convert.h"
+
+namespace fg::apps {
+namespace {
+
+constexpr const char* kHelp =
+    "usage: facegate convert MODEL.pt -o OUTPUT.fgw\n"
+    "       facegate convert PNET.pt RNET.pt ONET.pt -o MTCNN.fgw\n"
+    "\n"
+    "Converts a PyTorch checkpoint of the ArcFace ResNet-50 (the trainer's dict with\n"
+    "model_state, or a bare state_dict; 'module.'/'backbone.' prefixes, float16/bfloat16\n"
+    "accepted) into a facegate weights file. Reads the checkpoint natively: no Python.\n"
+    "BatchNorms are folded; the training loss head and optimizer state are ignored on\n"
+    "purpose; any other missing, unexpected or mis-shaped tensor is an error naming it.\n"
+    "The output is written to a temporary file and renamed only on success.\n"
+    "\n"
+    "With three inputs, converts facenet-pytorch's MTCNN state_dicts (pnet.pt, rnet.pt,\n"
+    "onet.pt in that order; legacy or zip format) into one detector weights file for\n"
+    "'facegate detect'. Names and shapes are checked the same way.\n"
+    "\n"
+    "options:\n"
+    "  -o, --output FILE   weights file to write (required)\n"
+    "  -h, --help          show this help\n";
+
+std::string human_bytes(uint64_t n) {
+  char buf[32];
+  std::snprintf(buf, sizeof buf, "%.1f MiB", static_cast<double>(n) / (1024.0 * 1024.0));
+  return buf;
+}
+
+}  // namespace
+
+int cmd_convert(int argc, char** argv) {
+  cli::Args args(argc, argv, {"-o", "--output"}, {"-h", "--help"});
+  if (args.flag("-h") || args.flag("--help")) {
+    std::fputs(kHelp, stdout);
+    return 0;
+  }
+  const std::string output = args.get("--output", args.get("-o"));
+  if (output.empty()) throw cli::UsageError("missing -o OUTPUT.fgw");
+  const auto& inputs = args.positionals();
+  if (inputs.size() == 3) {
+    const convert::Summary s = convert::convert_mtcnn(inputs[0], inputs[1], inputs[2], output);
+    std::printf("%s, %s, %s: %s, %zu tensors read\n", inputs[0].c_str(), inputs[1].c_str(), inputs[2].c_str(),
+                s.arch.c_str(), s.tensors_read);
+    std::printf("  %zu tensors, %.3f M parameters, %s\n", s.tensors_written, static_cast<double>(s.parameters) / 1e6,
+                s.detail.c_str());
+    std::printf("wrote %s (%s)\n", s.output.c_str(), human_bytes(s.bytes_written).c_str());
+    return 0;
+  }
+  if (inputs.size() != 1) {
+    throw cli::UsageError("expected one checkpoint (or pnet.pt rnet.pt onet.pt), got " +
+                          std::to_string(inputs.size()));
+  }
+  const std::string& input = inputs[0];
+  const convert::Summary s = convert::convert_resnet50(input, output);
+  std::printf("%s: %s, %zu tensors read\n", input.c_str(), s.arch.c_str(), s.tensors_read);
+  for (const auto& what : s.ignored) std::printf("  ignored on purpose: %s\n", what.c_str());
+  std::printf("  BatchNorms folded: %zu tensors, %.2f M parameters, %s\n", s.tensors_written,
+              static_cast<double>(s.parameters) / 1e6, s.detail.c_str());
+  std::printf("wrote %s (%s)\n", s.output.c_str(), human_bytes(s.bytes_written).c_str());
+  return 0;
+}
+
+}  // namespace fg::apps

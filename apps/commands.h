@@ -1,0 +1,11 @@
+// The subcommands of the facegate binary. Each takes the arguments after its name and
+// returns the process exit code: 0 success, 1 failure (reported on stderr), 2 bad usage.
+#pragma once
+
+namespace fg::apps {
+
+int cmd_convert(int argc, char** argv);
+int cmd_embed(int argc, char** argv);
+int cmd_detect(int argc, char** argv);
+
+}  // namespace fg::apps

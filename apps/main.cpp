@@ -1,0 +1,71 @@
+// facegate: offline face recognition for attendance and access control.
+#include <cstdio>
+#include <cstring>
+#include <exception>
+#include <string>
+
+#include "apps/cli.h"
+#include "apps/commands.h"
+
+namespace {
+
+constexpr const char* kUsage =
+    "usage: facegate <command> [options]\n"
+    "\n"
+    "commands:\n"
+    "  convert   convert a PyTorch checkpoint (model.pt) to a facegate weights file (.fgw)\n"
+    "  embed     compute face embeddings of images with a converted model\n"
+    "  detect    find faces (boxes, probabilities, landmarks) with MTCNN\n"
+    "  version   print the version\n"
+    "\n"
+    "Run 'facegate <command> --help' for the options of one command.\n";
+
+struct Command {
+  const char* name;
+  int (*run)(int, char**);
+};
+
+constexpr Command kCommands[] = {
+    {"convert", fg::apps::cmd_convert},
+    {"embed", fg::apps::cmd_embed},
+    {"detect", fg::apps::cmd_detect},
+};
+
+// The fast kernels are compiled for AVX2 + FMA: say so instead of dying on SIGILL.
+bool cpu_supported() {
+  __builtin_cpu_init();
+  return __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma");
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  if (argc < 2 || !std::strcmp(argv[1], "--help") || !std::strcmp(argv[1], "-h") || !std::strcmp(argv[1], "help")) {
+    std::fputs(kUsage, argc < 2 ? stderr : stdout);
+    return argc < 2 ? 2 : 0;
+  }
+  const std::string name = argv[1];
+  if (name == "version" || name == "--version") {
+    std::printf("facegate %s\n", FACEGATE_VERSION);
+    return 0;
+  }
+  for (const Command& c : kCommands) {
+    if (name != c.name) continue;
+    if (!cpu_supported()) {
+      std::fprintf(stderr, "facegate: this CPU lacks AVX2/FMA, which this build requires "
+                           "(rebuild with -DFACEGATE_ARCH=<your -march>)\n");
+      return 1;
+    }
+    try {
+      return c.run(argc - 2, argv + 2);
+    } catch (const fg::cli::UsageError& e) {
+      std::fprintf(stderr, "facegate %s: %s (see 'facegate %s --help')\n", c.name, e.what(), c.name);
+      return 2;
+    } catch (const std::exception& e) {
+      std::fprintf(stderr, "facegate %s: %s\n", c.name, e.what());
+      return 1;
+    }
+  }
+  std::fprintf(stderr, "facegate: unknown command '%s'\n\n%s", name.c_str(), kUsage);
+  return 2;
+}

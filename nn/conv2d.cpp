@@ -1,0 +1,90 @@
+#include <algorithm>
+#include <stdexcept>
+
+#include "nn/conv2d_check.h"
+#include "nn/gemm.h"
+#include "nn/im2col.h"
+#include "nn/kernels.h"
+
+namespace fg::nn {
+namespace {
+
+// A 1x1, stride-1, unpadded conv is already a GEMM on the input: no im2col.
+bool reads_input_directly(const Conv2dShape& s) {
+  return s.kh == 1 && s.kw == 1 && s.stride_h == 1 && s.stride_w == 1 && s.pad_h == 0 &&
+         s.pad_w == 0;
+}
+
+}  // namespace
+
+Conv2d::Conv2d(const Conv2dShape& s, const float* weight, const float* bias) : s_(s) {
+  check_conv2d_shape(s, "Conv2d");
+  if (!weight) throw std::invalid_argument("Conv2d: null weight for " + describe(s));
+  const int k = s.in_c * s.kh * s.kw;
+  packed_.resize(packed_a_floats(s.out_c, k));
+  pack_a(weight, s.out_c, k, packed_.data());
+  if (bias) bias_.assign(bias, bias + s.out_c);
+}
+
+size_t Conv2d::workspace_floats(int h, int w) const {
+  check_conv2d_input(s_, h, w, "Conv2d::workspace_floats");
+  const size_t n = static_cast<size_t>(s_.out_h(h)) * s_.out_w(w);
+  const size_t k = static_cast<size_t>(s_.in_c) * s_.kh * s_.kw;
+  if (reads_input_directly(s_)) return n % kNr ? k * kNr : 0;
+  const Im2col im(s_, h, w);
+  return im.phase_floats() + im.panel_floats();
+}
+
+void Conv2d::forward(const float* in, int h, int w, const float* residual, Act act, float* out,
+                     float* workspace, ThreadPool& pool) const {
+  check_conv2d_input(s_, h, w, "Conv2d::forward");
+  if (packed_.empty())
+    throw std::invalid_argument("Conv2d::forward on a default-constructed conv");
+  const int m = s_.out_c;
+  const int n = s_.out_h(h) * s_.out_w(w);
+  const int k = s_.in_c * s_.kh * s_.kw;
+  const int full = n / kNr;
+  const Epilogue ep{bias_.empty() ? nullptr : bias_.data(), residual, act == Act::relu};
+  if (reads_input_directly(s_)) {
+    if (n % kNr) pack_tail_panel(in, k, n, full * kNr, workspace);
+    gemm_packed(packed_.data(), m, k, {in, n, kNr, workspace}, n, out, ep, pool);
+    return;
+  }
+
+  const Im2col im(s_, h, w);
+  float* phases = workspace;
+  float* panels = workspace + im.phase_floats();
+  const ptrdiff_t panel_floats = static_cast<ptrdiff_t>(k) * kNr;
+  pool.parallel_for(s_.in_c, [&](int64_t c0, int64_t c1) {
+    im.split_phases(in, static_cast<int>(c0), static_cast<int>(c1), phases);
+  });
+  const int mp = (m + kMr - 1) / kMr, nq = im.panels(), threads = pool.size();
+  if (m >= n || nq < 2 * threads) {
+    // Few columns: B is small next to the weights; pack it all, then stream the weights once.
+    pool.parallel_for(nq, [&](int64_t q0, int64_t q1) {
+      for (int64_t q = q0; q < q1; ++q) im.pack_panel(phases, static_cast<int>(q), panels + q * panel_floats);
+    });
+    gemm_packed(packed_.data(), m, k, {panels, kNr, panel_floats, panels + full * panel_floats},
+                n, out, ep, pool);
+    return;
+  }
+  // Many columns: each thread packs a B panel into its own slot, still hot in L1/L2 when
+  // its row panels use it, instead of writing the whole im2col matrix out to memory first.
+  // Thread i takes tiles [total*i/T, total*(i+1)/T) in column-panel-major order.
+  const int64_t total = int64_t{mp} * nq;
+  pool.parallel_for(threads, [&](int64_t i0, int64_t i1) {
+    for (int64_t i = i0; i < i1; ++i) {
+      float* slot = panels + i * panel_floats;
+      const int64_t t1 = total * (i + 1) / threads;
+      for (int64_t t = total * i / threads; t < t1;) {
+        const int q = static_cast<int>(t / mp), p0 = static_cast<int>(t % mp);
+        const int p1 = static_cast<int>(std::min<int64_t>(mp, p0 + (t1 - t)));
+        im.pack_panel(phases, q, slot);
+        gemm_column_panel(packed_.data(), m, k, slot, kNr, q, p0, p1, n, out, ep);
+        t += p1 - p0;
+      }
+    }
+  });
+}
+
+}  // namespace fg::nn

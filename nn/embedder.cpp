@@ -1,0 +1,65 @@
+#include "nn/embedder.h"
+
+#include <stdexcept>
+
+#include <opencv2/imgproc.hpp>
+
+namespace fg::nn {
+
+void image_to_input(const cv::Mat& bgr, const InputSpec& spec, float* chw) {
+  if (bgr.empty() || bgr.type() != CV_8UC3) {
+    throw std::invalid_argument("expected a non-empty 8-bit 3-channel image, got " +
+                                std::to_string(bgr.cols) + "x" + std::to_string(bgr.rows) + " type " +
+                                std::to_string(bgr.type()));
+  }
+  cv::Mat sized = bgr;
+  if (bgr.cols != spec.size || bgr.rows != spec.size) {
+    cv::resize(bgr, sized, cv::Size(spec.size, spec.size), 0, 0, cv::INTER_LINEAR);
+  }
+  const size_t plane = static_cast<size_t>(spec.size) * spec.size;
+  for (int y = 0; y < spec.size; ++y) {
+    const uint8_t* row = sized.ptr<uint8_t>(y);
+    for (int x = 0; x < spec.size; ++x) {
+      for (int c = 0; c < 3; ++c) {
+        const int src = spec.rgb ? 2 - c : c;  // OpenCV decodes BGR
+        chw[c * plane + static_cast<size_t>(y) * spec.size + x] =
+            (static_cast<float>(row[x * 3 + src]) - spec.mean[c]) / spec.std[c];
+      }
+    }
+  }
+}
+
+Embedder::Embedder(const std::string& weights_path, int threads) {
+  auto file = weights::WeightsFile::open(weights_path);
+  net_ = std::make_unique<ResNet50>(file);
+  spec_.size = net_->input_size();
+  const auto& mean = file.meta_floats("mean");
+  const auto& std = file.meta_floats("std");
+  if (mean.size() != 3 || std.size() != 3) {
+    throw weights::WeightsError(weights_path + ": mean/std: got " + std::to_string(mean.size()) + "/" +
+                                std::to_string(std.size()) + " values, expected 3/3");
+  }
+  for (int c = 0; c < 3; ++c) {
+    if (!(std[c] > 0)) throw weights::WeightsError(weights_path + ": std must be positive");
+    spec_.mean[c] = mean[c];
+    spec_.std[c] = std[c];
+  }
+  const std::string& order = file.meta_string("colour_order");
+  if (order != "rgb" && order != "bgr") {
+    throw weights::WeightsError(weights_path + ": colour_order: got '" + order + "', expected 'rgb' or 'bgr'");
+  }
+  spec_.rgb = order == "rgb";
+  ws_ = net_->make_workspace();
+  pool_ = std::make_unique<ThreadPool>(threads);
+}
+
+Embedder::~Embedder() = default;
+
+void Embedder::embed(const std::vector<cv::Mat>& images, float* out) {
+  const size_t per_image = 3 * static_cast<size_t>(spec_.size) * spec_.size;
+  input_.resize(per_image * images.size());
+  for (size_t i = 0; i < images.size(); ++i) image_to_input(images[i], spec_, input_.data() + i * per_image);
+  net_->forward(input_.data(), static_cast<int>(images.size()), out, *ws_, *pool_);
+}
+
+}  // namespace fg::nn

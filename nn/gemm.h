@@ -1,0 +1,45 @@
+// Register-blocked, packed GEMM behind Conv2d: C[m x n] = A[m x k] * B[k x n] with the
+// epilogue (bias per row, residual, ReLU) fused into the store. C and the residual are
+// row-major with row stride n, the layout of a conv output (rows = channels).
+#pragma once
+
+#include <cstddef>
+
+#include "nn/simd.h"
+#include "nn/thread_pool.h"
+
+namespace fg::nn {
+
+// 6 x 16 tile on AVX2: 12 accumulators + 2 B vectors + 1 broadcast = 15 of the 16 registers,
+// and 2 loads + 6 broadcasts per 12 FMAs stays under the load ports' limit.
+constexpr int kMr = 6;
+constexpr int kNr = 2 * kVecWidth;
+
+// A in panels of kMr rows: panel p holds k x kMr floats, k-major; rows past m are zero.
+size_t packed_a_floats(int m, int k);
+void pack_a(const float* a, int m, int k, float* packed);  // a: row-major m x k
+
+// B seen as panels of kNr columns: panel q starts at base + q * step, row stride ld. When
+// n % kNr != 0 the last panel is read from `tail` instead (row stride kNr, zero padded).
+struct BPanels {
+  const float* base = nullptr;
+  ptrdiff_t ld = 0;
+  ptrdiff_t step = 0;
+  const float* tail = nullptr;
+};
+
+struct Epilogue {
+  const float* bias = nullptr;      // m floats or null
+  const float* residual = nullptr;  // m x n or null
+  bool relu = false;
+};
+
+// The tiles of row panels [p0, p1) and column panel q, with that B panel at b (row stride ldb).
+void gemm_column_panel(const float* packed_a, int m, int k, const float* b, ptrdiff_t ldb,
+                       int q, int p0, int p1, int n, float* c, const Epilogue& ep);
+
+// All of C, tiles split over the pool's threads.
+void gemm_packed(const float* packed_a, int m, int k, const BPanels& b, int n, float* c,
+                 const Epilogue& ep, ThreadPool& pool);
+
+}  // namespace fg::nn

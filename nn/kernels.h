@@ -1,0 +1,88 @@
+// Numeric kernels of the forward passes. Every op has a scalar reference (`*_ref`, obviously
+// right, used only by tests and benches) and a fast path (packed weights, xsimd/Eigen,
+// threaded). Layout is NCHW float32, one image at a time unless stated; batch loops live
+// in the networks.
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <vector>
+
+#include "nn/huge_page_allocator.h"
+#include "nn/thread_pool.h"
+
+namespace fg::nn {
+
+enum class Act { none, relu };
+
+struct Conv2dShape {
+  int in_c = 0, out_c = 0;
+  int kh = 1, kw = 1;
+  int stride_h = 1, stride_w = 1;
+  int pad_h = 0, pad_w = 0;
+  int out_h(int h) const { return (h + 2 * pad_h - kh) / stride_h + 1; }
+  int out_w(int w) const { return (w + 2 * pad_w - kw) / stride_w + 1; }
+};
+
+// out[oc][y][x] = act(bias[oc] + sum w[oc][ic][ky][kx] * in[ic][y*s+ky-p][x*s+kx-p]
+//                     + residual[oc][y][x]);  zero padding. residual and bias may be null.
+// weight is PyTorch's OIHW layout.
+void conv2d_ref(const Conv2dShape& s, const float* in, int h, int w, const float* weight,
+                const float* bias, const float* residual, Act act, float* out);
+
+// The fast convolution: weights packed once at construction (the caller's weight/bias
+// arrays are not kept). forward() is const and thread-safe given distinct workspaces.
+class Conv2d {
+ public:
+  Conv2d() = default;
+  Conv2d(const Conv2dShape& s, const float* weight, const float* bias);
+  const Conv2dShape& shape() const { return s_; }
+  // Floats of scratch forward() needs for an h x w input.
+  size_t workspace_floats(int h, int w) const;
+  // Same contract as conv2d_ref. `workspace` holds workspace_floats(h, w) floats.
+  void forward(const float* in, int h, int w, const float* residual, Act act, float* out,
+               float* workspace, ThreadPool& pool) const;
+
+ private:
+  Conv2dShape s_;
+  std::vector<float, HugePageAllocator<float>> packed_;  // layout private to the implementation
+  std::vector<float> bias_;
+};
+
+// Max pooling, padding counts as -inf; ceil_mode as in PyTorch (last window must start
+// inside the input or left padding).
+struct PoolShape {
+  int k = 2, stride = 2, pad = 0;
+  bool ceil_mode = false;
+  int out_dim(int n) const;
+};
+void max_pool2d_ref(const PoolShape& p, const float* in, int c, int h, int w, float* out);
+void max_pool2d(const PoolShape& p, const float* in, int c, int h, int w, float* out,
+                ThreadPool& pool);
+
+// Global average pooling: out[c] = mean over h*w of in[c].
+void global_avg_pool_ref(const float* in, int c, int h, int w, float* out);
+void global_avg_pool(const float* in, int c, int h, int w, float* out, ThreadPool& pool);
+
+// y[b][o] = bias[o] + sum_i W[o][i] x[b][i] for a batch of rows. W is PyTorch's [out, in].
+void linear_ref(const float* x, int batch, int in, int out, const float* weight,
+                const float* bias, float* y);
+class Linear {
+ public:
+  Linear() = default;
+  Linear(int in, int out, const float* weight, const float* bias);
+  int in() const { return in_; }
+  int out() const { return out_; }
+  void forward(const float* x, int batch, float* y, ThreadPool& pool) const;
+
+ private:
+  int in_ = 0, out_ = 0;
+  std::vector<float, HugePageAllocator<float>> packed_;
+  std::vector<float> bias_;
+};
+
+// Scales each of `rows` rows of length n to unit L2 norm (eps 1e-12 as torch's normalize).
+void l2_normalize_ref(float* x, int rows, int n);
+void l2_normalize(float* x, int rows, int n);
+
+}  // namespace fg::nn

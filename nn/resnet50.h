@@ -1,0 +1,56 @@
+// ResNet-50 face embedder (torchvision backbone, ArcFace head) over a converted .fgw file.
+// BatchNorms were folded by the converter, so the runtime sees convs with bias only:
+//   conv1 7x7/2 + ReLU -> maxpool 3x3/2 -> bottlenecks [3,4,6,3] -> global avg pool
+//   -> head.fc (BN1d, Linear, BN1d folded into one affine map) -> L2 norm.
+#pragma once
+
+#include <memory>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "nn/kernels.h"
+#include "weights/fgw.h"
+
+namespace fg::nn {
+
+constexpr const char* kResNet50Arch = "resnet50-arcface";
+
+class ResNet50 {
+ public:
+  // Packs the weights of `file` (whose "arch" must be kResNet50Arch). Throws
+  // weights::WeightsError naming the tensor on any missing tensor or wrong shape, and on
+  // tensors the network does not use. `file` may be closed afterwards.
+  explicit ResNet50(const weights::WeightsFile& file);
+  ~ResNet50();
+
+  // Every tensor a weights file for this network holds, in order (for writers and tests).
+  static std::vector<std::pair<std::string, weights::Shape>> tensor_shapes(int dim);
+
+  int input_size() const { return input_size_; }
+  int dim() const { return dim_; }
+
+  // Activation buffers and scratch for one forward at a time, sized once from the shapes.
+  struct Workspace {
+    std::vector<float> a, b, c, d, scratch, pooled;
+  };
+  std::unique_ptr<Workspace> make_workspace() const;
+
+  // images: batch x 3 x S x S preprocessed floats (S = input_size()); out: batch x dim()
+  // unit-length embeddings. const: one model may serve several threads, each with its own
+  // workspace and pool.
+  void forward(const float* images, int batch, float* out, Workspace& ws, ThreadPool& pool) const;
+
+ private:
+  struct Block {
+    Conv2d conv1, conv2, conv3, downsample;
+    bool has_downsample = false;
+  };
+  int input_size_ = 112;
+  int dim_ = 512;
+  Conv2d stem_;
+  std::vector<Block> blocks_;
+  Linear head_;
+};
+
+}  // namespace fg::nn

@@ -1,0 +1,168 @@
+#include <nlohmann/json.hpp>
+
+#include <unordered_map>
+
+#include "store/clock.h"
+#include "store/codec.h"
+#include "store/keys.h"
+#include "store/store.h"
+#include "store/store_impl.h"
+
+namespace fg::store {
+
+std::optional<Identity> Store::Impl::read_identity(const std::string& id) const {
+  const std::string key = detail::identity_key(id);
+  auto bytes = get(identities, key);
+  if (!bytes) return std::nullopt;
+  try {
+    return detail::decode_identity(id, *bytes);
+  } catch (const detail::DecodeError& e) {
+    throw corrupt_record("identities", key, e);
+  }
+}
+
+uint64_t Store::Impl::count_images(const std::string& id) const {
+  const std::string prefix = detail::embedding_prefix(id);
+  uint64_t n = 0;
+  auto it = iterate(embeddings);
+  for (it->Seek(prefix); it->Valid() && it->key().starts_with(prefix); it->Next()) ++n;
+  check(it->status(), "counting images of " + id);
+  return n;
+}
+
+Identity Store::Impl::prepare_new_identity(Identity identity) const {
+  if (identity.id.empty()) identity.id = new_identity_id();
+  if (!is_valid_identity_id(identity.id))
+    throw error(ErrorKind::invalid_argument,
+                "identity id '" + identity.id + "' is not 1..64 characters of [A-Za-z0-9_.:-]");
+  if (identity.name.empty()) throw error(ErrorKind::invalid_argument, "identity name is empty");
+  if (!identity.extra_json.empty() && !nlohmann::json::accept(identity.extra_json))
+    throw error(ErrorKind::invalid_argument, "extra_json of '" + identity.name + "' is not valid JSON");
+  if (identity.created_us == 0) identity.created_us = detail::now_us();
+  identity.image_count = 0;
+  return identity;
+}
+
+void Store::Impl::check_identity_free(const Identity& identity) const {
+  if (get(identities, detail::identity_key(identity.id)))
+    throw error(ErrorKind::conflict, "identity id '" + identity.id + "' already exists");
+  if (auto other = get(identities, detail::name_key(identity.name)))
+    throw error(ErrorKind::conflict, "name '" + identity.name + "' is already identity '" + *other + "'");
+}
+
+Identity Store::add_identity(Identity identity) {
+  impl_->require_writable("add_identity");
+  identity = impl_->prepare_new_identity(std::move(identity));
+  std::lock_guard lock(impl_->write_mu);
+  impl_->check_identity_free(identity);
+  rocksdb::WriteBatch batch;
+  batch.Put(impl_->identities, detail::identity_key(identity.id), detail::encode_identity(identity));
+  batch.Put(impl_->identities, detail::name_key(identity.name), identity.id);
+  impl_->write(batch, true, "add_identity");
+  ++impl_->identity_count;
+  return identity;
+}
+
+std::optional<Identity> Store::get_identity(const std::string& id) const {
+  if (!is_valid_identity_id(id)) return std::nullopt;
+  auto identity = impl_->read_identity(id);
+  if (identity) identity->image_count = impl_->count_images(id);
+  return identity;
+}
+
+std::optional<Identity> Store::find_identity_by_name(const std::string& name) const {
+  auto id = impl_->get(impl_->identities, detail::name_key(name));
+  if (!id) return std::nullopt;
+  auto identity = get_identity(*id);
+  if (!identity)
+    throw impl_->error(ErrorKind::corrupt, "name '" + name + "' points at missing identity '" + *id + "'");
+  return identity;
+}
+
+std::optional<Identity> Store::find_identity(const std::string& id_or_name) const {
+  if (auto identity = get_identity(id_or_name)) return identity;
+  return find_identity_by_name(id_or_name);
+}
+
+std::vector<Identity> Store::list_identities() const {
+  std::vector<Identity> out;
+  auto it = impl_->iterate(impl_->identities);
+  const std::string prefix(detail::kIdentityPrefix);
+  for (it->Seek(prefix); it->Valid() && it->key().starts_with(prefix); it->Next()) {
+    const std::string id = it->key().ToString().substr(prefix.size());
+    try {
+      out.push_back(detail::decode_identity(id, it->value().ToString()));
+    } catch (const detail::DecodeError& e) {
+      throw impl_->corrupt_record("identities", it->key(), e);
+    }
+  }
+  impl_->check(it->status(), "listing identities");
+
+  std::unordered_map<std::string_view, Identity*> by_id;
+  for (auto& identity : out) by_id.emplace(identity.id, &identity);
+  auto emb = impl_->iterate(impl_->embeddings);
+  const std::string eprefix(detail::kEmbeddingPrefix);
+  for (emb->Seek(eprefix); emb->Valid() && emb->key().starts_with(eprefix); emb->Next()) {
+    auto found = by_id.find(detail::id_of_embedding_key(std::string_view(emb->key().data(), emb->key().size())));
+    if (found != by_id.end()) ++found->second->image_count;
+  }
+  impl_->check(emb->status(), "counting images");
+  return out;
+}
+
+ForgetResult Store::forget(const std::string& identity_id, bool purge_events) {
+  impl_->require_writable("forget");
+  std::lock_guard lock(impl_->write_mu);
+  auto identity = is_valid_identity_id(identity_id) ? impl_->read_identity(identity_id) : std::nullopt;
+  if (!identity) throw impl_->error(ErrorKind::not_found, "no identity '" + identity_id + "'");
+
+  ForgetResult result;
+  rocksdb::WriteBatch batch;
+  batch.Delete(impl_->identities, detail::identity_key(identity_id));
+  batch.Delete(impl_->identities, detail::name_key(identity->name));
+
+  const std::string prefix = detail::embedding_prefix(identity_id);
+  auto it = impl_->iterate(impl_->embeddings);
+  for (it->Seek(prefix); it->Valid() && it->key().starts_with(prefix); it->Next()) {
+    EmbeddingRecord rec;
+    try {
+      rec = detail::decode_embedding(it->value().ToString());
+    } catch (const detail::DecodeError& e) {
+      throw impl_->corrupt_record("embeddings", it->key(), e);
+    }
+    batch.Delete(impl_->embeddings, it->key());
+    batch.Delete(impl_->embeddings, detail::hash_key(rec.content_hash));
+    result.labels.push_back(rec.label);
+  }
+  impl_->check(it->status(), "reading embeddings of " + identity_id);
+
+  if (purge_events) {
+    auto ev = impl_->iterate(impl_->events);
+    for (ev->SeekToFirst(); ev->Valid(); ev->Next()) {
+      Event event;
+      try {
+        event = detail::decode_event(ev->value().ToString());
+      } catch (const detail::DecodeError& e) {
+        throw impl_->corrupt_record("events", ev->key(), e);
+      }
+      if (event.identity_id == identity_id) {
+        batch.Delete(impl_->events, ev->key());
+        ++result.events_purged;
+      }
+    }
+    impl_->check(ev->status(), "scanning events");
+  }
+
+  const uint64_t generation = impl_->generation + (result.labels.empty() ? 0 : 1);
+  const uint64_t count = impl_->embedding_count - result.labels.size();
+  impl_->put_embedding_counters(batch, generation, count, impl_->next_label);
+  impl_->write(batch, true, "forget");
+  impl_->generation = generation;
+  impl_->embedding_count = count;
+  --impl_->identity_count;
+  identity->image_count = result.labels.size();
+  result.identity = std::move(*identity);
+  return result;
+}
+
+}  // namespace fg::store

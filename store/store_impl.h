@@ -1,0 +1,64 @@
+// What the Store's source files share: the open RocksDB, its column families, the cached
+// counters (meta values, kept in memory while the DB is open), and error helpers.
+#pragma once
+
+#include <rocksdb/db.h>
+#include <rocksdb/write_batch.h>
+
+#include <memory>
+#include <mutex>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "store/store.h"
+
+namespace fg::store {
+
+struct Store::Impl {
+  std::string path;
+  bool read_only = false;
+  std::string opened_model_id;
+  std::unique_ptr<rocksdb::DB> db;
+  std::vector<rocksdb::ColumnFamilyHandle*> handles;
+  rocksdb::ColumnFamilyHandle* identities = nullptr;
+  rocksdb::ColumnFamilyHandle* embeddings = nullptr;
+  rocksdb::ColumnFamilyHandle* events = nullptr;
+  rocksdb::ColumnFamilyHandle* meta = nullptr;
+
+  // Writers hold write_mu across read-modify-write of the counters and the batch write.
+  mutable std::mutex write_mu;
+  std::string db_id;
+  std::string model_id;
+  uint32_t dim = 0;
+  uint64_t generation = 0;
+  uint64_t next_label = 1;
+  uint64_t embedding_count = 0;
+  uint64_t identity_count = 0;
+  uint64_t event_seq = 0;
+
+  ~Impl();
+
+  StoreError error(ErrorKind kind, const std::string& what) const;
+  // Throws io (or corrupt, for Corruption statuses) when !s.ok().
+  void check(const rocksdb::Status& s, const std::string& what) const;
+  StoreError corrupt_record(const char* cf, const rocksdb::Slice& key, const std::exception& e) const;
+  void require_writable(const char* operation) const;
+
+  std::optional<std::string> get(rocksdb::ColumnFamilyHandle* cf, const std::string& key) const;
+  void write(rocksdb::WriteBatch& batch, bool sync, const char* operation);
+  std::unique_ptr<rocksdb::Iterator> iterate(rocksdb::ColumnFamilyHandle* cf) const;
+
+  // Called with write_mu held. Adds the meta values for the counters to `batch`.
+  void put_embedding_counters(rocksdb::WriteBatch& batch, uint64_t new_generation, uint64_t new_count,
+                              uint64_t new_next_label) const;
+
+  // Fills an empty id / created_us and validates; throws invalid_argument.
+  Identity prepare_new_identity(Identity identity) const;
+  // Throws conflict when the id or the name is taken. Called with write_mu held.
+  void check_identity_free(const Identity& identity) const;
+  std::optional<Identity> read_identity(const std::string& id) const;
+  uint64_t count_images(const std::string& id) const;
+};
+
+}  // namespace fg::store

@@ -1,0 +1,137 @@
+#include <rocksdb/db.h>
+
+#include <gtest/gtest.h>
+
+#include <filesystem>
+#include <fstream>
+
+#include "store/store.h"
+#include "tests/store/store_fixture.h"
+#include "tests/support/test_env.h"
+
+namespace {
+
+namespace fs = std::filesystem;
+using namespace fg::store;
+using fg::test::create;
+using fg::test::fake_records;
+using fg::test::scratch_dir;
+using fg::test::store_error_of;
+
+std::string make_db(const std::string& name) {
+  const std::string db = scratch_dir(name) + "/db";
+  Store s = Store::open(db, create());
+  s.enroll(Identity{"", "someone", 0, "", 0}, fake_records(0, 2));
+  return db;
+}
+
+void overwrite(const fs::path& p, const std::string& bytes) { std::ofstream(p, std::ios::binary) << bytes; }
+
+bool contains(const StoreError& e, const std::string& s) { return std::string(e.what()).find(s) != std::string::npos; }
+
+TEST(StoreOpen, MissingDbIsNotFoundUnlessCreating) {
+  const std::string db = scratch_dir("open-missing") + "/nested/db";
+  auto e = store_error_of([&] { Store::open(db); });
+  EXPECT_EQ(e.kind(), ErrorKind::not_found);
+  EXPECT_TRUE(contains(e, db)) << e.what();
+  Store::open(db, create());
+  EXPECT_TRUE(fs::exists(db + "/CURRENT"));
+}
+
+TEST(StoreOpen, SecondOpenInTheSameProcessIsRefused) {
+  const std::string db = make_db("open-twice");
+  Store first = Store::open(db);
+  auto e = store_error_of([&] { Store::open(db); });
+  EXPECT_EQ(e.kind(), ErrorKind::locked);
+  EXPECT_TRUE(contains(e, "DB " + db + " is already open in this process")) << e.what();
+  // A read-only open takes no lock.
+  OpenOptions ro;
+  ro.read_only = true;
+  Store reader = Store::open(db, ro);
+  EXPECT_EQ(reader.list_identities().size(), 1u);
+  EXPECT_EQ(store_error_of([&] { reader.add_identity(Identity{"", "x", 0, "", 0}); }).kind(),
+            ErrorKind::invalid_argument);
+}
+
+TEST(StoreOpen, ModelMismatchNamesBothModels) {
+  const std::string db = make_db("open-model");
+  OpenOptions o;
+  o.model_id = "resnet50-sha256:beef";
+  auto e = store_error_of([&] { Store::open(db, o); });
+  EXPECT_EQ(e.kind(), ErrorKind::model_mismatch);
+  EXPECT_TRUE(contains(e, "was enrolled with model 'model-a', but model 'resnet50-sha256:beef' was given"))
+      << e.what();
+  o.model_id = "";
+  Store::open(db, o);  // no model given: no check (list, forget)
+}
+
+TEST(StoreOpen, SchemaMismatchSaysGotAndExpected) {
+  const std::string db = make_db("open-schema");
+  {
+    std::vector<rocksdb::ColumnFamilyDescriptor> cfs = {{"default", {}}, {"identities", {}}, {"embeddings", {}},
+                                                        {"events", {}},  {"meta", {}}};
+    std::vector<rocksdb::ColumnFamilyHandle*> handles;
+    rocksdb::DB* raw = nullptr;
+    ASSERT_TRUE(rocksdb::DB::Open(rocksdb::Options(), db, cfs, &handles, &raw).ok());
+    ASSERT_TRUE(raw->Put(rocksdb::WriteOptions(), handles[4], "schema_version", std::string("\x02\0\0\0", 4)).ok());
+    for (auto* h : handles) raw->DestroyColumnFamilyHandle(h);
+    delete raw;
+  }
+  auto e = store_error_of([&] { Store::open(db); });
+  EXPECT_EQ(e.kind(), ErrorKind::schema_mismatch);
+  EXPECT_TRUE(contains(e, "has schema v2, this build reads v1")) << e.what();
+}
+
+TEST(StoreOpen, GarbageCurrentFileIsACorruptDb) {
+  const std::string db = make_db("open-current");
+  overwrite(fs::path(db) / "CURRENT", "\x01\x02garbage");
+  auto e = store_error_of([&] { Store::open(db); });
+  EXPECT_EQ(e.kind(), ErrorKind::corrupt);
+  EXPECT_TRUE(contains(e, "DB " + db + " is corrupt or unreadable")) << e.what();
+}
+
+TEST(StoreOpen, GarbageManifestIsACorruptDb) {
+  const std::string db = make_db("open-manifest");
+  int manifests = 0;
+  for (const auto& f : fs::directory_iterator(db))
+    if (f.path().filename().string().rfind("MANIFEST-", 0) == 0) {
+      overwrite(f.path(), std::string(300, '\x7f'));
+      ++manifests;
+    }
+  ASSERT_GT(manifests, 0);
+  auto e = store_error_of([&] { Store::open(db); });
+  EXPECT_EQ(e.kind(), ErrorKind::corrupt);
+  EXPECT_TRUE(contains(e, "is corrupt or unreadable")) << e.what();
+}
+
+TEST(StoreOpen, DirectoryWithoutCurrentIsNeverOverwritten) {
+  const std::string db = make_db("open-nocurrent");
+  fs::remove(fs::path(db) / "CURRENT");
+  auto e = store_error_of([&] { Store::open(db, create()); });
+  EXPECT_EQ(e.kind(), ErrorKind::corrupt);
+  EXPECT_TRUE(contains(e, "no RocksDB CURRENT file")) << e.what();
+}
+
+TEST(StoreOpen, AnotherRocksDbIsNotAFacegateDb) {
+  const std::string db = scratch_dir("open-foreign") + "/db";
+  {
+    rocksdb::Options o;
+    o.create_if_missing = true;
+    rocksdb::DB* raw = nullptr;
+    ASSERT_TRUE(rocksdb::DB::Open(o, db, &raw).ok());
+    delete raw;
+  }
+  auto e = store_error_of([&] { Store::open(db, create()); });
+  EXPECT_EQ(e.kind(), ErrorKind::corrupt);
+  EXPECT_TRUE(contains(e, "is not a facegate DB: it has no 'identities' column family")) << e.what();
+}
+
+TEST(StoreOpen, AFileInsteadOfADirectory) {
+  const std::string path = scratch_dir("open-file") + "/db";
+  overwrite(path, "hello");
+  auto e = store_error_of([&] { Store::open(path, create()); });
+  EXPECT_EQ(e.kind(), ErrorKind::io);
+  EXPECT_TRUE(contains(e, "is not a directory")) << e.what();
+}
+
+}  // namespace

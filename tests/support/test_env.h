@@ -1,0 +1,81 @@
+// Where tests find what lives outside the repository: the shared data folder, the Python
+// reference interpreter, the facegate binary, and a scratch directory. Each lookup returns
+// an empty string when the thing is absent, so a test can GTEST_SKIP() with the reason.
+#pragma once
+
+#include <cstdlib>
+#include <filesystem>
+#include <fstream>
+#include <iterator>
+#include <string>
+#include <sys/wait.h>
+#include <unistd.h>
+
+namespace fg::test {
+
+// $FACEGATE_DATA, else <source>/../shared/data; "" when it does not exist.
+inline std::string data_dir() {
+  namespace fs = std::filesystem;
+  if (const char* env = std::getenv("FACEGATE_DATA")) return fs::is_directory(env) ? env : "";
+  const char* src = std::getenv("FACEGATE_SOURCE_DIR");
+  fs::path p = fs::path(src ? src : ".") / ".." / "shared" / "data";
+  return fs::is_directory(p) ? fs::canonical(p).string() : "";
+}
+
+inline std::string source_dir() {
+  const char* src = std::getenv("FACEGATE_SOURCE_DIR");
+  return src ? src : ".";
+}
+
+// The built facegate binary (set by CTest); "" when unknown.
+inline std::string facegate_binary() {
+  const char* b = std::getenv("FACEGATE_BINARY");
+  return b && std::filesystem::exists(b) ? b : "";
+}
+
+// $FACEGATE_PYTHON or /usr/bin/python3, if it can import torch and torchvision; else "".
+inline std::string torch_python() {
+  static const std::string found = [] {
+    const char* env = std::getenv("FACEGATE_PYTHON");
+    std::string py = env ? env : "/usr/bin/python3";
+    std::string cmd = py + " -c 'import torch, torchvision' >/dev/null 2>&1";
+    return std::system(cmd.c_str()) == 0 ? py : std::string();
+  }();
+  return found;
+}
+
+// A fresh, empty directory under the system temp dir, unique to this test process + name.
+inline std::string scratch_dir(const std::string& name) {
+  namespace fs = std::filesystem;
+  fs::path p = fs::temp_directory_path() / ("facegate-test-" + std::to_string(::getpid()) + "-" + name);
+  fs::remove_all(p);
+  fs::create_directories(p);
+  return p.string();
+}
+
+// The random-weight ResNet-50 checkpoints + PyTorch references made by the CTest fixture
+// (tests/e2e/make_fixture.sh); "" when it was not made (no Python/torch).
+inline std::string resnet_fixture() {
+  const char* d = std::getenv("FACEGATE_RESNET_FIXTURE");
+  return d && std::filesystem::exists(std::string(d) + "/variants.txt") ? d : "";
+}
+
+// Single-quotes `s` for /bin/sh.
+inline std::string sh_quote(const std::string& s) {
+  std::string out = "'";
+  for (char c : s) out += c == '\'' ? std::string("'\\''") : std::string(1, c);
+  return out + "'";
+}
+
+inline std::string read_text(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  return std::string(std::istreambuf_iterator<char>(in), {});
+}
+
+// Runs a shell command, returns its exit status (not the raw wait status).
+inline int run(const std::string& cmd) {
+  int rc = std::system(cmd.c_str());
+  return WIFEXITED(rc) ? WEXITSTATUS(rc) : 128;
+}
+
+}  // namespace fg::test

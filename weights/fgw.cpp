@@ -1,0 +1,351 @@
+#include "weights/fgw.h"
+
+#include <fcntl.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstdio>
+#include <cstring>
+#include <filesystem>
+#include <fstream>
+#include <sstream>
+
+namespace fg::weights {
+namespace {
+
+constexpr char kMagic[4] = {'F', 'G', 'W', '\0'};
+constexpr uint32_t kDtypeF32 = 0;
+constexpr uint64_t kMaxDims = 8;
+constexpr uint64_t kMaxEntries = 1u << 20;
+
+enum MetaType : uint32_t { kString = 0, kInt = 1, kReal = 2, kFloats = 3 };
+
+// Bounds-checked little-endian reader over the mapped bytes.
+class Cursor {
+ public:
+  Cursor(const std::string& path, const uint8_t* p, uint64_t size) : path_(path), p_(p), size_(size) {}
+  uint64_t pos() const { return pos_; }
+
+  void need(uint64_t n, const char* what) const {
+    if (n > size_ - pos_) {
+      std::ostringstream m;
+      m << path_ << ": truncated: " << what << " at byte " << pos_ << " needs " << n
+        << " bytes, file has " << (size_ - pos_) << " left";
+      throw WeightsError(m.str());
+    }
+  }
+  template <typename T>
+  T read(const char* what) {
+    need(sizeof(T), what);
+    T v;
+    std::memcpy(&v, p_ + pos_, sizeof(T));
+    pos_ += sizeof(T);
+    return v;
+  }
+  std::string str(const char* what) {
+    uint32_t n = read<uint32_t>(what);
+    need(n, what);
+    std::string s(reinterpret_cast<const char*>(p_ + pos_), n);
+    pos_ += n;
+    return s;
+  }
+
+ private:
+  const std::string& path_;
+  const uint8_t* p_;
+  uint64_t size_;
+  uint64_t pos_ = 0;
+};
+
+[[noreturn]] void fail(const std::string& path, const std::string& what) {
+  throw WeightsError(path + ": " + what);
+}
+
+const char* type_name(const MetaValue& v) {
+  switch (v.index()) {
+    case 0: return "string";
+    case 1: return "int";
+    case 2: return "real";
+    default: return "float array";
+  }
+}
+
+}  // namespace
+
+std::string shape_str(const Shape& s) {
+  std::string out = "[";
+  for (size_t i = 0; i < s.size(); ++i) out += (i ? "," : "") + std::to_string(s[i]);
+  return out + "]";
+}
+
+int64_t numel(const Shape& s) {
+  int64_t n = 1;
+  for (int64_t d : s) n *= d;
+  return n;
+}
+
+WeightsFile WeightsFile::open(const std::string& path) {
+  WeightsFile f;
+  f.path_ = path;
+  int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+  if (fd < 0) fail(path, std::string("cannot open: ") + std::strerror(errno));
+  struct stat st {};
+  if (::fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {
+    ::close(fd);
+    fail(path, "not a regular file");
+  }
+  f.map_size_ = static_cast<size_t>(st.st_size);
+  if (f.map_size_ < 32) {
+    ::close(fd);
+    fail(path, "truncated: file is " + std::to_string(f.map_size_) +
+                   " bytes, a weights file header alone is 32");
+  }
+  f.map_ = ::mmap(nullptr, f.map_size_, PROT_READ, MAP_PRIVATE, fd, 0);
+  ::close(fd);
+  if (f.map_ == MAP_FAILED) {
+    f.map_ = nullptr;
+    fail(path, std::string("mmap failed: ") + std::strerror(errno));
+  }
+  const auto* base = static_cast<const uint8_t*>(f.map_);
+  Cursor c(path, base, f.map_size_);
+
+  char magic[4];
+  for (char& ch : magic) ch = c.read<char>("magic");
+  if (std::memcmp(magic, kMagic, 4) != 0) fail(path, "bad magic: not a facegate weights file (.fgw)");
+  f.version_ = c.read<uint32_t>("version");
+  if (f.version_ < kMinVersion || f.version_ > kVersion) {
+    fail(path, "file is v" + std::to_string(f.version_) + ", this build reads v" +
+                   std::to_string(kMinVersion) + "..v" + std::to_string(kVersion));
+  }
+  const uint64_t meta_count = c.read<uint64_t>("header");
+  const uint64_t tensor_count = c.read<uint64_t>("header");
+  const uint64_t data_offset = c.read<uint64_t>("header");
+  const uint64_t data_size = c.read<uint64_t>("header");
+  if (meta_count > kMaxEntries || tensor_count > kMaxEntries) {
+    fail(path, "corrupt header: " + std::to_string(meta_count) + " metadata entries and " +
+                   std::to_string(tensor_count) + " tensors (limit " +
+                   std::to_string(kMaxEntries) + ")");
+  }
+  if (data_offset % kAlign != 0) fail(path, "corrupt header: data offset not 64-byte aligned");
+  if (data_offset > f.map_size_ || data_size > f.map_size_ - data_offset) {
+    fail(path, "truncated: data section ends at byte " + std::to_string(data_offset + data_size) +
+                   ", file has " + std::to_string(f.map_size_) + " bytes");
+  }
+
+  for (uint64_t i = 0; i < meta_count; ++i) {
+    std::string key = c.str("metadata key");
+    uint32_t type = c.read<uint32_t>("metadata type");
+    MetaValue v;
+    switch (type) {
+      case kString: v = c.str("metadata value"); break;
+      case kInt: v = c.read<int64_t>("metadata value"); break;
+      case kReal: v = c.read<double>("metadata value"); break;
+      case kFloats: {
+        uint64_t n = c.read<uint64_t>("metadata value");
+        c.need(n * sizeof(float), "metadata value");
+        std::vector<float> a(n);
+        for (auto& x : a) x = c.read<float>("metadata value");
+        v = std::move(a);
+        break;
+      }
+      default:
+        fail(path, "metadata '" + key + "': got type " + std::to_string(type) + ", expected 0..3");
+    }
+    if (!f.meta_.emplace(key, std::move(v)).second) fail(path, "duplicate metadata key '" + key + "'");
+  }
+
+  f.tensors_.reserve(tensor_count);
+  for (uint64_t i = 0; i < tensor_count; ++i) {
+    TensorView t;
+    t.name = c.str("tensor name");
+    uint32_t dtype = c.read<uint32_t>("tensor dtype");
+    if (dtype != kDtypeF32) {
+      fail(path, t.name + ": got dtype " + std::to_string(dtype) + ", expected 0 (float32)");
+    }
+    uint32_t ndim = c.read<uint32_t>("tensor rank");
+    if (ndim > kMaxDims) {
+      fail(path, t.name + ": got " + std::to_string(ndim) + " dimensions, expected at most 8");
+    }
+    uint64_t bytes = sizeof(float);
+    for (uint32_t d = 0; d < ndim; ++d) {
+      uint64_t dim = c.read<uint64_t>("tensor dims");
+      if (dim != 0 && bytes > data_size / dim) fail(path, t.name + ": shape larger than the data section");
+      bytes *= dim;
+      t.shape.push_back(static_cast<int64_t>(dim));
+    }
+    uint64_t offset = c.read<uint64_t>("tensor offset");
+    if (offset % kAlign != 0) fail(path, t.name + ": data offset " + std::to_string(offset) + " not 64-byte aligned");
+    if (offset > data_size || bytes > data_size - offset) {
+      fail(path, t.name + ": runs past the end of the data (ends at " + std::to_string(offset + bytes) +
+                     ", data is " + std::to_string(data_size) + " bytes): truncated or corrupt");
+    }
+    t.data = reinterpret_cast<const float*>(base + data_offset + offset);
+    if (!f.by_name_.emplace(t.name, f.tensors_.size()).second) fail(path, "duplicate tensor '" + t.name + "'");
+    f.tensors_.push_back(std::move(t));
+  }
+  if (c.pos() > data_offset) fail(path, "corrupt header: tables overlap the data section");
+  return f;
+}
+
+WeightsFile::WeightsFile(WeightsFile&& o) noexcept { *this = std::move(o); }
+
+WeightsFile& WeightsFile::operator=(WeightsFile&& o) noexcept {
+  if (this != &o) {
+    if (map_) ::munmap(map_, map_size_);
+    path_ = std::move(o.path_);
+    version_ = o.version_;
+    map_ = o.map_;
+    map_size_ = o.map_size_;
+    meta_ = std::move(o.meta_);
+    tensors_ = std::move(o.tensors_);
+    by_name_ = std::move(o.by_name_);
+    o.map_ = nullptr;
+    o.map_size_ = 0;
+  }
+  return *this;
+}
+
+WeightsFile::~WeightsFile() {
+  if (map_) ::munmap(map_, map_size_);
+}
+
+namespace {
+template <typename T>
+const T& meta_as(const std::map<std::string, MetaValue>& meta, const std::string& path,
+                 const std::string& key, const char* expected) {
+  auto it = meta.find(key);
+  if (it == meta.end()) fail(path, "missing metadata '" + key + "'");
+  if (!std::holds_alternative<T>(it->second)) {
+    fail(path, "metadata '" + key + "': got " + type_name(it->second) + ", expected " + expected);
+  }
+  return std::get<T>(it->second);
+}
+}  // namespace
+
+const std::string& WeightsFile::meta_string(const std::string& key) const {
+  return meta_as<std::string>(meta_, path_, key, "string");
+}
+int64_t WeightsFile::meta_int(const std::string& key) const {
+  return meta_as<int64_t>(meta_, path_, key, "int");
+}
+double WeightsFile::meta_real(const std::string& key) const {
+  return meta_as<double>(meta_, path_, key, "real");
+}
+const std::vector<float>& WeightsFile::meta_floats(const std::string& key) const {
+  return meta_as<std::vector<float>>(meta_, path_, key, "float array");
+}
+
+const TensorView* WeightsFile::find(const std::string& name) const {
+  auto it = by_name_.find(name);
+  return it == by_name_.end() ? nullptr : &tensors_[it->second];
+}
+
+const TensorView& WeightsFile::tensor(const std::string& name, const Shape& shape) const {
+  const TensorView* t = find(name);
+  if (!t) fail(path_, "missing tensor " + name + " (expected shape " + shape_str(shape) + ")");
+  if (t->shape != shape) fail(path_, name + ": got " + shape_str(t->shape) + ", expected " + shape_str(shape));
+  return *t;
+}
+
+void WeightsWriter::set_meta(const std::string& key, MetaValue value) { meta_[key] = std::move(value); }
+
+void WeightsWriter::add_tensor(const std::string& name, const Shape& shape, const float* data) {
+  for (const auto& e : tensors_) {
+    if (e.name == name) throw WeightsError("duplicate tensor '" + name + "'");
+  }
+  tensors_.push_back({name, shape, std::vector<float>(data, data + numel(shape))});
+}
+
+namespace {
+class ByteSink {
+ public:
+  template <typename T>
+  void put(T v) {
+    const char* p = reinterpret_cast<const char*>(&v);
+    buf_.insert(buf_.end(), p, p + sizeof(T));
+  }
+  void str(const std::string& s) {
+    put<uint32_t>(static_cast<uint32_t>(s.size()));
+    buf_.insert(buf_.end(), s.begin(), s.end());
+  }
+  void pad_to(uint64_t align) { buf_.resize((buf_.size() + align - 1) / align * align, 0); }
+  std::vector<char>& bytes() { return buf_; }
+
+ private:
+  std::vector<char> buf_;
+};
+
+uint64_t align_up(uint64_t n) { return (n + kAlign - 1) / kAlign * kAlign; }
+}  // namespace
+
+uint64_t WeightsWriter::write(const std::string& path) const {
+  std::vector<uint64_t> offsets;
+  uint64_t data_size = 0;
+  for (const auto& e : tensors_) {
+    offsets.push_back(data_size);
+    data_size = align_up(data_size + e.data.size() * sizeof(float));
+  }
+
+  ByteSink tables;
+  for (const auto& [key, v] : meta_) {
+    tables.str(key);
+    tables.put<uint32_t>(static_cast<uint32_t>(v.index()));
+    if (auto* s = std::get_if<std::string>(&v)) tables.str(*s);
+    if (auto* i = std::get_if<int64_t>(&v)) tables.put<int64_t>(*i);
+    if (auto* d = std::get_if<double>(&v)) tables.put<double>(*d);
+    if (auto* a = std::get_if<std::vector<float>>(&v)) {
+      tables.put<uint64_t>(a->size());
+      for (float x : *a) tables.put<float>(x);
+    }
+  }
+  for (size_t i = 0; i < tensors_.size(); ++i) {
+    const auto& e = tensors_[i];
+    tables.str(e.name);
+    tables.put<uint32_t>(kDtypeF32);
+    tables.put<uint32_t>(static_cast<uint32_t>(e.shape.size()));
+    for (int64_t d : e.shape) tables.put<uint64_t>(static_cast<uint64_t>(d));
+    tables.put<uint64_t>(offsets[i]);
+  }
+  const uint64_t header_size = 4 + 4 + 8 * 4;
+  const uint64_t data_offset = align_up(header_size + tables.bytes().size());
+
+  ByteSink head;
+  for (char ch : kMagic) head.put<char>(ch);
+  head.put<uint32_t>(kVersion);
+  head.put<uint64_t>(meta_.size());
+  head.put<uint64_t>(tensors_.size());
+  head.put<uint64_t>(data_offset);
+  head.put<uint64_t>(data_size);
+
+  // Written beside the target and renamed only once complete, so a crash or a full disk
+  // never leaves a half-written weights file under the final name.
+  const std::string tmp = path + ".tmp-" + std::to_string(::getpid());
+  FILE* out = std::fopen(tmp.c_str(), "wb");
+  if (!out) throw WeightsError(path + ": cannot create: " + std::strerror(errno));
+  bool ok = std::fwrite(head.bytes().data(), 1, head.bytes().size(), out) == head.bytes().size() &&
+            std::fwrite(tables.bytes().data(), 1, tables.bytes().size(), out) == tables.bytes().size();
+  std::vector<char> zeros(kAlign, 0);
+  uint64_t pos = header_size + tables.bytes().size();
+  ok = ok && std::fwrite(zeros.data(), 1, data_offset - pos, out) == data_offset - pos;
+  pos = 0;
+  for (size_t i = 0; ok && i < tensors_.size(); ++i) {
+    const auto& e = tensors_[i];
+    const uint64_t bytes = e.data.size() * sizeof(float);
+    ok = std::fwrite(e.data.data(), 1, bytes, out) == bytes;
+    const uint64_t end = align_up(offsets[i] + bytes);
+    ok = ok && std::fwrite(zeros.data(), 1, end - offsets[i] - bytes, out) == end - offsets[i] - bytes;
+  }
+  ok = ok && std::fflush(out) == 0 && ::fsync(fileno(out)) == 0;
+  const int write_errno = errno;
+  ok = (std::fclose(out) == 0) && ok;
+  if (!ok || std::rename(tmp.c_str(), path.c_str()) != 0) {
+    const int err = ok ? errno : write_errno;
+    std::remove(tmp.c_str());
+    throw WeightsError(path + ": cannot write: " + std::strerror(err));
+  }
+  return data_offset + data_size;
+}
+
+}  // namespace fg::weights
