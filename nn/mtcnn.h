@@ -8,7 +8,6 @@
 //         pool 2/2, conv2 128, PReLU, dense 256, PReLU -> dense 2 (softmax), 4, 10 (landmarks).
 #pragma once
 
-#include <memory>
 #include <string>
 #include <utility>
 #include <vector>
@@ -49,7 +48,7 @@ inline std::vector<std::pair<std::string, weights::Shape>> mtcnn_tensor_shapes()
 
 class Mtcnn {
  public:
-  static constexpr int kPnetMin = 12;   // PNet's receptive field; its output grid has stride 2
+  static constexpr int kPnetMin = 12;  // PNet's receptive field; its output grid has stride 2
   static constexpr int kRnetSize = 24;
   static constexpr int kOnetSize = 48;
 
@@ -68,8 +67,8 @@ class Mtcnn {
   };
   struct Workspace {
     std::vector<float> band, a, b, trunk, head, scratch;  // PNet
-    std::vector<Lane> lanes;                       // R/O-Net convolutions, one per thread
-    std::vector<float> features, hidden, heads;    // R/O-Net dense layers, whole batch
+    std::vector<Lane> lanes;                              // R/O-Net convs, one per thread
+    std::vector<float> features, hidden, heads;           // R/O-Net dense layers, whole batch
   };
 
   // One 3 x h x w image (h, w >= kPnetMin). prob: 2 x oh x ow softmax (channel 1 = face),

@@ -38,7 +38,10 @@ class CliErrors : public ::testing::Test {
  protected:
   void SetUp() override {
     fixture_ = fg::test::resnet_fixture();
-    if (fixture_.empty()) GTEST_SKIP() << "SKIPPED: no PyTorch-made checkpoints (python3-torch missing, see resnet_fixture)";
+    if (fixture_.empty()) {
+      if (fg::test::torch_python().empty()) GTEST_SKIP() << "SKIPPED: python3-torch missing, no checkpoints to test with";
+      FAIL() << "PyTorch is here but the fixture is not: run ctest, whose resnet_fixture test makes it";
+    }
     ASSERT_FALSE(fg::test::facegate_binary().empty());
     dir_ = fg::test::scratch_dir(::testing::UnitTest::GetInstance()->current_test_info()->name());
   }

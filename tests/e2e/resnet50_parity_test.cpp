@@ -22,7 +22,10 @@ struct Compared {
 // Converts the variant, embeds every reference image, compares image by image.
 void check_variant(const std::string& variant, int threads, int batch) {
   const std::string fixture = fg::test::resnet_fixture();
-  if (fixture.empty()) GTEST_SKIP() << "SKIPPED: no PyTorch reference (python3-torch/torchvision missing, see resnet_fixture)";
+  if (fixture.empty()) {
+    if (fg::test::torch_python().empty()) GTEST_SKIP() << "SKIPPED: python3-torch/torchvision missing, no PyTorch reference";
+    FAIL() << "PyTorch is here but the fixture is not: run ctest, whose resnet_fixture test makes it";
+  }
   const std::string bin = fg::test::facegate_binary();
   ASSERT_FALSE(bin.empty()) << "FACEGATE_BINARY not set";
   const std::string dir = fg::test::scratch_dir("parity-" + variant + std::to_string(threads));

@@ -14,23 +14,25 @@
 namespace fg::test {
 
 // $FACEGATE_DATA, else <source>/../shared/data; "" when it does not exist.
+// The build bakes in where things are (tests/CMakeLists.txt); the environment can override.
+inline std::string setting(const char* env, const char* built_in) {
+  const char* v = std::getenv(env);
+  return v ? v : built_in;
+}
+
+inline std::string source_dir() { return setting("FACEGATE_SOURCE_DIR", FG_TEST_SOURCE_DIR); }
+
 inline std::string data_dir() {
   namespace fs = std::filesystem;
   if (const char* env = std::getenv("FACEGATE_DATA")) return fs::is_directory(env) ? env : "";
-  const char* src = std::getenv("FACEGATE_SOURCE_DIR");
-  fs::path p = fs::path(src ? src : ".") / ".." / "shared" / "data";
+  fs::path p = fs::path(source_dir()) / ".." / "shared" / "data";
   return fs::is_directory(p) ? fs::canonical(p).string() : "";
 }
 
-inline std::string source_dir() {
-  const char* src = std::getenv("FACEGATE_SOURCE_DIR");
-  return src ? src : ".";
-}
-
-// The built facegate binary (set by CTest); "" when unknown.
+// The built facegate binary; "" when it does not exist.
 inline std::string facegate_binary() {
-  const char* b = std::getenv("FACEGATE_BINARY");
-  return b && std::filesystem::exists(b) ? b : "";
+  const std::string b = setting("FACEGATE_BINARY", FG_TEST_FACEGATE_BINARY);
+  return std::filesystem::exists(b) ? b : "";
 }
 
 // $FACEGATE_PYTHON or /usr/bin/python3, if it can import torch and torchvision; else "".
@@ -54,10 +56,10 @@ inline std::string scratch_dir(const std::string& name) {
 }
 
 // The random-weight ResNet-50 checkpoints + PyTorch references made by the CTest fixture
-// (tests/e2e/make_fixture.sh); "" when it was not made (no Python/torch).
+// (tests/e2e/make_fixture.sh); "" when it was not made.
 inline std::string resnet_fixture() {
-  const char* d = std::getenv("FACEGATE_RESNET_FIXTURE");
-  return d && std::filesystem::exists(std::string(d) + "/variants.txt") ? d : "";
+  const std::string d = setting("FACEGATE_RESNET_FIXTURE", FG_TEST_RESNET_FIXTURE);
+  return std::filesystem::exists(d + "/variants.txt") ? d : "";
 }
 
 // Single-quotes `s` for /bin/sh.
