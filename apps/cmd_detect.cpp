@@ -9,6 +9,7 @@
 
 #include "apps/cli.h"
 #include "apps/commands.h"
+#include "apps/image_io.h"
 #include "detect/align.h"
 #include "detect/detector.h"
 #include "weights/fgw.h"
@@ -32,8 +33,9 @@ constexpr const char* kHelp =
     "            \"prob\": p, \"landmarks\": [[x,y] x5]}]}\n"
     "Images are decoded as 8-bit colour (grayscale, 16-bit and alpha are converted). An image\n"
     "with a side above 4096 px is shrunk to 4096 (area interpolation) before detection, which\n"
-    "bounds memory, and its faces are mapped back to its own pixels; --min-face then applies\n"
-    "to the shrunk image. An image below 12 px on a side has no faces.\n"
+    "bounds the detector's memory (under 300 MB beyond the decoded image), and its faces are\n"
+    "mapped back to its own pixels; --min-face then applies to the shrunk image. An image\n"
+    "below 12 px on a side has no faces.\n"
     "An image that cannot be read or processed is reported on its line ({\"image\": PATH,\n"
     "\"error\": WHY} with --json, on stderr otherwise); the others still run and the exit\n"
     "code is 1.\n"
@@ -51,24 +53,6 @@ constexpr const char* kHelp =
     "                    --model, else box\n"
     "  --model FILE      embedding model whose 'alignment' metadata chooses the crop\n"
     "  -h, --help        show this help\n";
-
-cv::Mat read_image(const std::string& path, std::string& why) {
-  namespace fs = std::filesystem;
-  std::error_code ec;
-  if (!fs::is_regular_file(path, ec)) {
-    why = fs::exists(path, ec) ? "not a regular file" : "no such file";
-    return {};
-  }
-  cv::Mat img;
-  try {
-    img = cv::imread(path, cv::IMREAD_COLOR);
-  } catch (const cv::Exception& e) {
-    why = std::string("cannot decode: ") + e.what();
-    return {};
-  }
-  if (img.empty()) why = "cannot decode: not an image, unsupported format or too large";
-  return img;
-}
 
 detect::Alignment crop_alignment(const cli::Args& args) {
   if (args.has("--align")) {

@@ -8,6 +8,7 @@
 
 #include "apps/cli.h"
 #include "apps/commands.h"
+#include "apps/image_io.h"
 #include "nn/embedder.h"
 
 namespace fg::apps {
@@ -30,29 +31,6 @@ constexpr const char* kHelp =
     "  --batch N       images per forward pass (default 8)\n"
     "  --json          JSON lines output\n"
     "  -h, --help      show this help\n";
-
-// Decodes one image; on failure returns an empty Mat and sets `why`.
-cv::Mat read_image(const std::string& path, std::string& why) {
-  namespace fs = std::filesystem;
-  std::error_code ec;
-  if (!fs::exists(path, ec)) {
-    why = "no such file";
-    return {};
-  }
-  if (!fs::is_regular_file(path, ec)) {
-    why = "not a regular file";
-    return {};
-  }
-  cv::Mat img;
-  try {
-    img = cv::imread(path, cv::IMREAD_COLOR);
-  } catch (const cv::Exception& e) {
-    why = std::string("cannot decode: ") + e.what();
-    return {};
-  }
-  if (img.empty()) why = "cannot decode: not an image or unsupported format";
-  return img;
-}
 
 }  // namespace
 

@@ -7,5 +7,10 @@ namespace fg::apps {
 int cmd_convert(int argc, char** argv);
 int cmd_embed(int argc, char** argv);
 int cmd_detect(int argc, char** argv);
+int cmd_enroll(int argc, char** argv);
+int cmd_identify(int argc, char** argv);
+int cmd_list(int argc, char** argv);
+int cmd_forget(int argc, char** argv);
+int cmd_calibrate(int argc, char** argv);
 
 }  // namespace fg::apps

@@ -16,6 +16,11 @@ constexpr const char* kUsage =
     "  convert   convert a PyTorch checkpoint (model.pt) to a facegate weights file (.fgw)\n"
     "  embed     compute face embeddings of images with a converted model\n"
     "  detect    find faces (boxes, probabilities, landmarks) with MTCNN\n"
+    "  enroll    register people from GALLERY_DIR/<name>/<images>, with Top-K evaluation\n"
+    "  identify  name the faces in images against the enrolled gallery\n"
+    "  list      list the enrolled identities\n"
+    "  forget    remove an identity and its face data\n"
+    "  calibrate choose the open-set threshold from the enrolled images\n"
     "  version   print the version\n"
     "\n"
     "Run 'facegate <command> --help' for the options of one command.\n";
@@ -29,6 +34,11 @@ constexpr Command kCommands[] = {
     {"convert", fg::apps::cmd_convert},
     {"embed", fg::apps::cmd_embed},
     {"detect", fg::apps::cmd_detect},
+    {"enroll", fg::apps::cmd_enroll},
+    {"identify", fg::apps::cmd_identify},
+    {"list", fg::apps::cmd_list},
+    {"forget", fg::apps::cmd_forget},
+    {"calibrate", fg::apps::cmd_calibrate},
 };
 
 // The fast kernels are compiled for AVX2 + FMA: say so instead of dying on SIGILL.

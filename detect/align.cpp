@@ -3,7 +3,6 @@
 #include <algorithm>
 #include <stdexcept>
 
-#include <Eigen/Geometry>
 #include <opencv2/imgproc.hpp>
 
 namespace fg::detect {
@@ -26,15 +25,24 @@ const std::array<std::array<float, 2>, 5>& arcface_template() {
 }
 
 cv::Mat arcface_transform(const std::array<std::array<float, 2>, 5>& landmarks) {
-  Eigen::Matrix<double, 2, 5> src, dst;
+  // Closed-form 2-D least squares for x' = [a -b; b a] x + t (Umeyama without reflection):
+  // with both point sets centred, a = sum(s . d) / sum|s|^2 and b = sum(s x d) / sum|s|^2.
+  const auto& dst = arcface_template();
+  double ms[2] = {0, 0}, md[2] = {0, 0};
+  for (int i = 0; i < 5; ++i)
+    for (int k = 0; k < 2; ++k) ms[k] += landmarks[i][k] / 5.0, md[k] += dst[i][k] / 5.0;
+  double dot = 0, cross = 0, norm = 0;
   for (int i = 0; i < 5; ++i) {
-    src.col(i) << landmarks[i][0], landmarks[i][1];
-    dst.col(i) << arcface_template()[i][0], arcface_template()[i][1];
+    const double sx = landmarks[i][0] - ms[0], sy = landmarks[i][1] - ms[1];
+    const double dx = dst[i][0] - md[0], dy = dst[i][1] - md[1];
+    dot += sx * dx + sy * dy;
+    cross += sx * dy - sy * dx;
+    norm += sx * sx + sy * sy;
   }
-  const Eigen::Matrix3d t = Eigen::umeyama(src, dst, true);
-  cv::Mat m(2, 3, CV_64F);
-  for (int r = 0; r < 2; ++r)
-    for (int c = 0; c < 3; ++c) m.at<double>(r, c) = t(r, c);
+  if (!(norm > 0)) throw std::invalid_argument("arcface_transform: the five landmarks coincide");
+  const double a = dot / norm, b = cross / norm;
+  cv::Mat m = (cv::Mat_<double>(2, 3) << a, -b, md[0] - (a * ms[0] - b * ms[1]),  //
+               b, a, md[1] - (b * ms[0] + a * ms[1]));
   return m;
 }
 

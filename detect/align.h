@@ -22,8 +22,9 @@ const char* alignment_name(Alignment a);
 // insightface's ArcFace template in a 112 x 112 crop, in Face::landmarks order.
 const std::array<std::array<float, 2>, 5>& arcface_template();
 
-// The least-squares similarity transform (rotation, uniform scale, translation: Umeyama)
-// taking `landmarks` onto arcface_template(), as a 2 x 3 CV_64F matrix for cv::warpAffine.
+// The least-squares similarity transform (rotation, uniform scale, translation; Umeyama's
+// solution, as insightface's estimate_norm) taking `landmarks` onto arcface_template(), as a
+// 2 x 3 CV_64F matrix for cv::warpAffine. Throws std::invalid_argument if all five coincide.
 cv::Mat arcface_transform(const std::array<std::array<float, 2>, 5>& landmarks);
 
 // box: the prototype's crop. The face box truncated to integers and clipped to the image,

@@ -33,7 +33,7 @@ std::string type_name(const cv::Mat& m) {
 void check_supported(const cv::Mat& image) {
   if (image.empty()) throw std::invalid_argument("detect: empty image");
   const int c = image.channels();
-  if ((image.depth() != CV_8U && image.depth() != CV_16U) || (c != 1 && c != 3 && c != 4))
+  if (image.dims != 2 || (image.depth() != CV_8U && image.depth() != CV_16U) || (c != 1 && c != 3 && c != 4))
     throw std::invalid_argument("detect: unsupported image type " + type_name(image) +
                                 ", expected 8- or 16-bit with 1, 3 or 4 channels");
 }

@@ -18,8 +18,9 @@ struct Options {
   double factor = 0.709;                         // pyramid scale step, in [0.1, 0.99]
   int max_faces = 0;                             // keep the largest N; 0 keeps all
   // Images whose longer side exceeds this are first shrunk to it (INTER_AREA) and the faces
-  // mapped back, which bounds memory (about 25 bytes per pixel of the shrunk image, plus
-  // ~100 MB of network buffers); min_face then applies to the shrunk image. >= 64.
+  // mapped back, which bounds memory: about 20 bytes per pixel of the shrunk image, plus at
+  // most ~100 MB of network buffers (290 MB in all for a 10000 x 10000 input). min_face then
+  // applies to the shrunk image. >= 64.
   int max_side = 4096;
   int threads = 1;
 };

@@ -40,7 +40,9 @@ class Hnsw {
   // Grows only. Nothing else may run meanwhile.
   void reserve(uint64_t capacity);
   // Inserts a unit vector, or replaces and revives a deleted label's. Several threads may add
-  // at once when capacity suffices; searches and deletes may not run meanwhile.
+  // at once when capacity suffices (hnswlib's own parallel build; its level generator is
+  // shared without a lock, so two inserts may draw the same level); searches and deletes may
+  // not run meanwhile.
   void add(const float* unit, uint64_t label);
   void mark_deleted(uint64_t label);
   void set_ef(size_t ef);

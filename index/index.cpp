@@ -1,5 +1,6 @@
 #include "index/index.h"
 
+#include <fcntl.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -9,7 +10,6 @@
 #include <cstdio>
 #include <cstring>
 #include <exception>
-#include <fcntl.h>
 #include <filesystem>
 #include <mutex>
 #include <shared_mutex>
@@ -33,6 +33,7 @@ struct Index::Impl {
   std::vector<std::vector<uint64_t>> labels_of;  // live labels per interned id
   std::unordered_map<uint64_t, uint32_t> identity_of;  // live label -> interned id
   uint64_t identities = 0;                       // interned ids with live labels
+  uint64_t label_sum = 0;                        // of the live labels, wrapping
 
   uint32_t intern(const std::string& id);
   void link(uint64_t label, uint32_t ident);
@@ -94,6 +95,7 @@ uint32_t Index::Impl::intern(const std::string& id) {
 
 void Index::Impl::link(uint64_t label, uint32_t ident) {
   identity_of.emplace(label, ident);
+  label_sum += label;
   if (labels_of[ident].empty()) ++identities;
   labels_of[ident].push_back(label);
 }
@@ -104,6 +106,7 @@ void Index::Impl::unlink(uint64_t label) {
   labels.erase(std::find(labels.begin(), labels.end(), label));
   if (labels.empty()) --identities;
   identity_of.erase(found);
+  label_sum -= label;
   graph->mark_deleted(label);
 }
 
@@ -126,7 +129,9 @@ void Index::Impl::reserve(uint64_t extra) {
 }
 
 Index::Index(const Params& params, Stamp stamp) : impl_(std::make_unique<Impl>()) {
-  if (params.dim == 0) throw IndexError("index dim must be positive");
+  if (params.dim == 0 || params.dim > 65536 || params.m < 2 || params.m > 1024)
+    throw IndexError("index parameters out of range: dim " + std::to_string(params.dim) + " (1..65536), M " +
+                     std::to_string(params.m) + " (2..1024)");
   impl_->params = params;
   impl_->stamp = std::move(stamp);
   impl_->graph = std::make_unique<detail::Hnsw>(params.dim, params.m, params.ef_construction,
@@ -145,30 +150,36 @@ void Index::add(uint64_t label, const std::string& identity_id, VectorView vecto
 
 void Index::add(const std::vector<Entry>& entries) {
   auto& d = *impl_;
-  const size_t dim = d.params.dim;
-  std::vector<float> units(entries.size() * dim);
   std::unordered_set<uint64_t> batch;
-  for (size_t i = 0; i < entries.size(); ++i) {
-    const auto& e = entries[i];
+  for (const auto& e : entries) {
     const std::string what = "image " + std::to_string(e.label) + " of '" + e.identity_id + "'";
     if (e.identity_id.empty()) throw IndexError(what + " has no identity id");
     if (!batch.insert(e.label).second) throw IndexError(what + ": label given twice");
-    auto u = d.unit(e.vector, what);
-    std::copy(u.begin(), u.end(), units.begin() + i * dim);
+    d.unit(e.vector, what);
   }
 
   std::unique_lock lock(d.mu);
   for (const auto& e : entries)
     if (d.identity_of.count(e.label))
       throw IndexError("label " + std::to_string(e.label) + " is already in the index");
+  // Normalised copies are made a chunk at a time, so a bulk add needs little memory beside the graph.
+  constexpr size_t kChunk = 4096;
+  const size_t dim = d.params.dim;
+  std::vector<float> units(std::min(entries.size(), kChunk) * dim);
   try {
     d.reserve(entries.size());
-    parallel_for(entries.size(), d.params.threads,
-                 [&](size_t i) { d.graph->add(&units[i * dim], entries[i].label); });
+    for (size_t begin = 0; begin < entries.size(); begin += kChunk) {
+      const size_t n = std::min(kChunk, entries.size() - begin);
+      for (size_t i = 0; i < n; ++i) {
+        const auto u = d.unit(entries[begin + i].vector, "");
+        std::copy(u.begin(), u.end(), units.begin() + i * dim);
+      }
+      parallel_for(n, d.params.threads, [&](size_t i) { d.graph->add(&units[i * dim], entries[begin + i].label); });
+      for (size_t i = begin; i < begin + n; ++i) d.link(entries[i].label, d.intern(entries[i].identity_id));
+    }
   } catch (const std::exception& e) {
     throw IndexError(std::string("adding to the index: ") + e.what());
   }
-  for (const auto& e : entries) d.link(e.label, d.intern(e.identity_id));
 }
 
 bool Index::remove(uint64_t label) { return remove(std::vector<uint64_t>{label}) == 1; }
@@ -354,6 +365,11 @@ uint64_t Index::size() const {
 uint64_t Index::identity_count() const {
   std::shared_lock lock(impl_->mu);
   return impl_->identities;
+}
+
+uint64_t Index::label_sum() const {
+  std::shared_lock lock(impl_->mu);
+  return impl_->label_sum;
 }
 
 uint64_t Index::deleted_count() const {

@@ -17,7 +17,7 @@ struct Params {
   uint32_t dim = 512;
   uint32_t m = 16;                  // graph degree (hnswlib M); fixed when the index is built
   uint32_t ef_construction = 200;   // fixed when the index is built
-  uint32_t ef_search = 64;          // search breadth; searches use max(ef_search, images wanted)
+  uint32_t ef_search = 128;         // search breadth; searches use max(ef_search, images wanted)
   uint64_t initial_capacity = 1024; // grows (doubling) as images are added
   unsigned threads = 0;             // for bulk adds; 0 = all cores
 };
@@ -71,7 +71,8 @@ class Index {
   ~Index();
 
   // Adds images. Throws IndexError, adding nothing, for a wrong dim, a zero or non-finite
-  // vector, or a label that is already present. The bulk form inserts on params.threads.
+  // vector, or a label that is already present (out of memory midway keeps what was added).
+  // The bulk form inserts on params.threads.
   void add(uint64_t label, const std::string& identity_id, VectorView vector);
   void add(const std::vector<Entry>& entries);
 
@@ -97,6 +98,7 @@ class Index {
   uint64_t size() const;            // images present
   uint64_t identity_count() const;  // identities with at least one image
   uint64_t deleted_count() const;   // removed images still occupying graph slots
+  uint64_t label_sum() const;       // sum of the labels present (wrapping), as the store keeps it
   uint64_t capacity() const;
 
   struct Impl;

@@ -18,6 +18,8 @@ std::string mismatch(const Index& index, const Source& source) {
     return "it is out of step with the DB (generation " + std::to_string(s.generation) + " with " +
            std::to_string(index.size()) + " images, the DB is at generation " +
            std::to_string(source.stamp.generation) + " with " + std::to_string(source.count) + ")";
+  if (index.label_sum() != source.label_sum)
+    return "its images are not the DB's (same count and generation, other labels)";
   if (index.deleted_count() > index.size())
     return "more than half of its slots are deleted images (" + std::to_string(index.deleted_count()) + ")";
   return "";

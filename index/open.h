@@ -15,6 +15,7 @@ namespace fg::index {
 struct Source {
   Stamp stamp;              // the store's model_id, db_id and generation now
   uint64_t count = 0;       // images in the store
+  uint64_t label_sum = 0;   // sum of their labels (wrapping)
   // Calls `emit` once per image in the store.
   std::function<void(const std::function<void(const Entry&)>& emit)> for_each;
 };
@@ -30,7 +31,7 @@ struct Opened {
   std::string reason;  // why it was rebuilt; "" when the file was used as is
 };
 
-// Loads `path` when it matches `source` (stamp, count, dim) and has no more deleted slots
+// Loads `path` when it matches `source` (stamp, count, label sum, dim) and has no more deleted slots
 // than live images; otherwise rebuilds from source.for_each and saves to `path` (a failed
 // save is logged, the rebuilt index is still returned). Throws IndexError only when the
 // rebuild itself fails (e.g. a vector of the wrong dim in the store).

@@ -61,16 +61,24 @@ void Conv2d::forward(const float* in, int h, int w, const float* residual, Act a
   const int mp = (m + kMr - 1) / kMr, nq = im.panels(), threads = pool.size();
   if (m >= n || nq < 2 * threads) {
     // Few columns: B is small next to the weights; pack it all, then stream the weights once.
-    pool.parallel_for(nq, [&](int64_t q0, int64_t q1) {
-      for (int64_t q = q0; q < q1; ++q) im.pack_panel(phases, static_cast<int>(q), panels + q * panel_floats);
+    // Work items are (panel, input channel), so that even a single panel is split.
+    const int c = s_.in_c;
+    pool.parallel_for(int64_t{nq} * c, [&](int64_t t0, int64_t t1) {
+      for (int64_t t = t0; t < t1;) {
+        const int q = static_cast<int>(t / c), c0 = static_cast<int>(t % c);
+        const int c1 = static_cast<int>(std::min<int64_t>(c, c0 + (t1 - t)));
+        im.pack_panel(phases, q, c0, c1, panels + q * panel_floats);
+        t += c1 - c0;
+      }
     });
     gemm_packed(packed_.data(), m, k, {panels, kNr, panel_floats, panels + full * panel_floats},
                 n, out, ep, pool);
     return;
   }
-  // Many columns: each thread packs a B panel into its own slot, still hot in L1/L2 when
-  // its row panels use it, instead of writing the whole im2col matrix out to memory first.
-  // Thread i takes tiles [total*i/T, total*(i+1)/T) in column-panel-major order.
+  // Many columns: each thread packs a B panel into its own slot, still hot in L1/L2 when its
+  // row panels use it, instead of writing the whole im2col matrix out to memory first.
+  // Thread i takes tiles [total*i/T, total*(i+1)/T) in column-panel-major order; the slots
+  // fit in the panel area since nq >= 2 * threads here.
   const int64_t total = int64_t{mp} * nq;
   pool.parallel_for(threads, [&](int64_t i0, int64_t i1) {
     for (int64_t i = i0; i < i1; ++i) {
@@ -79,7 +87,7 @@ void Conv2d::forward(const float* in, int h, int w, const float* residual, Act a
       for (int64_t t = total * i / threads; t < t1;) {
         const int q = static_cast<int>(t / mp), p0 = static_cast<int>(t % mp);
         const int p1 = static_cast<int>(std::min<int64_t>(mp, p0 + (t1 - t)));
-        im.pack_panel(phases, q, slot);
+        im.pack_panel(phases, q, 0, s_.in_c, slot);
         gemm_column_panel(packed_.data(), m, k, slot, kNr, q, p0, p1, n, out, ep);
         t += p1 - p0;
       }

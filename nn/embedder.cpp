@@ -49,6 +49,8 @@ Embedder::Embedder(const std::string& weights_path, int threads) {
     throw weights::WeightsError(weights_path + ": colour_order: got '" + order + "', expected 'rgb' or 'bgr'");
   }
   spec_.rgb = order == "rgb";
+  model_id_ = file.meta_string("arch") + ":" + file.meta_string("source_sha256");
+  alignment_ = file.meta_string("alignment");
   ws_ = net_->make_workspace();
   pool_ = std::make_unique<ThreadPool>(threads);
 }

@@ -33,12 +33,17 @@ class Embedder {
 
   int dim() const { return net_->dim(); }
   const InputSpec& input() const { return spec_; }
+  // "<arch>:<sha256 of the source checkpoint>": embeddings are comparable only within one id.
+  const std::string& model_id() const { return model_id_; }
+  // The face crop the model was trained on: the weights file's "alignment" ("box"/"arcface").
+  const std::string& alignment() const { return alignment_; }
 
   // out: images.size() x dim() floats.
   void embed(const std::vector<cv::Mat>& images, float* out);
 
  private:
   InputSpec spec_;
+  std::string model_id_, alignment_;
   std::unique_ptr<ResNet50> net_;
   std::unique_ptr<ResNet50::Workspace> ws_;
   std::unique_ptr<ThreadPool> pool_;

@@ -7,19 +7,28 @@ namespace fg::nn {
 namespace {
 
 constexpr int kW = kVecWidth;
+// Software prefetch distances, in k steps. At batch 1 the weights (A) stream from DRAM once
+// per image and the hardware prefetchers stop at every page boundary: 128 steps (3 KiB) is
+// about one memory latency at the kernel's pace. B is read 16 rows ahead, for the strided
+// rows of a 1x1 conv's input.
 constexpr int kPrefetchA = 128 * kMr;
 constexpr int kPrefetchB = 16;
 
 template <int M, int NV>
-void tile(int k, const float* a, const float* b, ptrdiff_t ldb, float* c, ptrdiff_t ldc,
-          int n_valid, const Epilogue& ep, const float* bias, const float* res) {
-  vfloat acc[M][NV];
+void tile(int k, int /*rows: M*/, int n_valid, const float* a, const float* b, ptrdiff_t ldb,
+          float* c, ptrdiff_t ldc, const Epilogue& ep, const float* bias, const float* res) {
+  // Narrow tiles (the tails) keep S accumulator sets for alternate k, so that at least 8
+  // FMA chains are in flight, enough to hide the FMA latency.
+  constexpr int S = M * NV < 8 ? 2 : 1;
+  vfloat acc[S][M][NV];
+#pragma GCC unroll 2
+  for (int s = 0; s < S; ++s)
 #pragma GCC unroll 8
-  for (int r = 0; r < M; ++r)
+    for (int r = 0; r < M; ++r)
 #pragma GCC unroll 4
-    for (int v = 0; v < NV; ++v) acc[r][v] = vfloat(bias ? bias[r] : 0.0f);
+      for (int v = 0; v < NV; ++v) acc[s][r][v] = vfloat(s == 0 && bias ? bias[r] : 0.0f);
 
-  for (int i = 0; i < k; ++i) {
+  const auto step = [&](vfloat(&sum)[M][NV]) {
     __builtin_prefetch(a + kPrefetchA);
     __builtin_prefetch(b + kPrefetchB * ldb);
     vfloat bv[NV];
@@ -29,11 +38,21 @@ void tile(int k, const float* a, const float* b, ptrdiff_t ldb, float* c, ptrdif
     for (int r = 0; r < M; ++r) {
       const vfloat av(a[r]);
 #pragma GCC unroll 4
-      for (int v = 0; v < NV; ++v) acc[r][v] = xsimd::fma(av, bv[v], acc[r][v]);
+      for (int v = 0; v < NV; ++v) sum[r][v] = xsimd::fma(av, bv[v], sum[r][v]);
     }
     a += kMr;
     b += ldb;
-  }
+  };
+  int i = 0;
+  for (; i + S <= k; i += S)
+#pragma GCC unroll 2
+    for (int s = 0; s < S; ++s) step(acc[s]);
+  for (; i < k; ++i) step(acc[0]);
+  if constexpr (S == 2)
+#pragma GCC unroll 8
+    for (int r = 0; r < M; ++r)
+#pragma GCC unroll 4
+      for (int v = 0; v < NV; ++v) acc[0][r][v] += acc[1][r][v];
 
   const vfloat zero(0.0f);
   if (n_valid == NV * kW) {
@@ -41,7 +60,7 @@ void tile(int k, const float* a, const float* b, ptrdiff_t ldb, float* c, ptrdif
     for (int r = 0; r < M; ++r)
 #pragma GCC unroll 4
       for (int v = 0; v < NV; ++v) {
-        vfloat x = acc[r][v];
+        vfloat x = acc[0][r][v];
         if (res) x += vfloat::load_unaligned(res + r * ldc + v * kW);
         if (ep.relu) x = xsimd::max(x, zero);
         x.store_unaligned(c + r * ldc + v * kW);
@@ -50,7 +69,7 @@ void tile(int k, const float* a, const float* b, ptrdiff_t ldb, float* c, ptrdif
   }
   alignas(64) float tmp[NV * kW];
   for (int r = 0; r < M; ++r) {
-    for (int v = 0; v < NV; ++v) acc[r][v].store_aligned(tmp + v * kW);
+    for (int v = 0; v < NV; ++v) acc[0][r][v].store_aligned(tmp + v * kW);
     for (int j = 0; j < n_valid; ++j) {
       float x = tmp[j];
       if (res) x += res[r * ldc + j];
@@ -60,21 +79,68 @@ void tile(int k, const float* a, const float* b, ptrdiff_t ldb, float* c, ptrdif
   }
 }
 
-using TileFn = void (*)(int, const float*, const float*, ptrdiff_t, float*, ptrdiff_t, int,
+// Tails of at most kColumnMax columns. One vector load at a packed A step holds the kMr
+// rows of that k (the lanes past kMr belong to the next k and are ignored), so a column
+// costs one FMA per k, where a kMr x kW tile spends kMr FMAs on mostly empty columns.
+constexpr int kColumnMax = 5;
+static_assert(kW >= kMr, "a packed A step must fit one vector");
+
+template <int R>
+void column_tile(int k, int rows, int /*cols: R*/, const float* a, const float* b,
+                 ptrdiff_t ldb, float* c, ptrdiff_t ldc, const Epilogue& ep, const float* bias,
+                 const float* res) {
+  constexpr int U = (8 + R - 1) / R;  // accumulator sets for successive k: >= 8 FMA chains
+  vfloat acc[U][R];
+#pragma GCC unroll 8
+  for (int u = 0; u < U; ++u)
+#pragma GCC unroll 8
+    for (int j = 0; j < R; ++j) acc[u][j] = vfloat(0.0f);
+  const auto step = [&](vfloat(&sum)[R]) {
+    const vfloat av = vfloat::load_unaligned(a);
+#pragma GCC unroll 8
+    for (int j = 0; j < R; ++j) sum[j] = xsimd::fma(av, vfloat(b[j]), sum[j]);
+    a += kMr;
+    b += ldb;
+  };
+  int i = 0;
+  for (; i + U <= k; i += U)
+#pragma GCC unroll 8
+    for (int u = 0; u < U; ++u) step(acc[u]);
+  for (; i < k; ++i) step(acc[0]);
+
+  alignas(64) float lanes[kW];
+  for (int j = 0; j < R; ++j) {
+    for (int u = 1; u < U; ++u) acc[0][j] += acc[u][j];
+    acc[0][j].store_aligned(lanes);
+    for (int r = 0; r < rows; ++r) {
+      float x = lanes[r] + (bias ? bias[r] : 0.0f);
+      if (res) x += res[r * ldc + j];
+      if (ep.relu) x = std::max(x, 0.0f);
+      c[r * ldc + j] = x;
+    }
+  }
+}
+
+using TileFn = void (*)(int, int, int, const float*, const float*, ptrdiff_t, float*, ptrdiff_t,
                         const Epilogue&, const float*, const float*);
 
 template <int NV>
 constexpr TileFn tile_fns[kMr] = {tile<1, NV>, tile<2, NV>, tile<3, NV>,
                                   tile<4, NV>, tile<5, NV>, tile<6, NV>};
+constexpr TileFn column_fns[kColumnMax] = {column_tile<1>, column_tile<2>, column_tile<3>,
+                                           column_tile<4>, column_tile<5>};
 
 }  // namespace
 
 size_t packed_a_floats(int m, int k) {
-  return static_cast<size_t>((m + kMr - 1) / kMr) * kMr * static_cast<size_t>(k);
+  // column_tile's last load reads kW - kMr floats past the last panel.
+  return static_cast<size_t>((m + kMr - 1) / kMr) * kMr * static_cast<size_t>(k) + kW - kMr;
 }
 
 void pack_a(const float* a, int m, int k, float* packed) {
   const int panels = (m + kMr - 1) / kMr;
+  const size_t size = packed_a_floats(m, k);
+  std::fill(packed + size - (kW - kMr), packed + size, 0.0f);
   for (int p = 0; p < panels; ++p) {
     float* dst = packed + static_cast<size_t>(p) * kMr * k;
     for (int i = 0; i < k; ++i)
@@ -91,8 +157,10 @@ void gemm_column_panel(const float* packed_a, int m, int k, const float* b, ptrd
   for (int p = p0; p < p1; ++p) {
     const int rows = std::min(kMr, m - p * kMr);
     const ptrdiff_t off = static_cast<ptrdiff_t>(p) * kMr * n + q * kNr;
-    const TileFn fn = cols > kW ? tile_fns<2>[rows - 1] : tile_fns<1>[rows - 1];
-    fn(k, packed_a + static_cast<size_t>(p) * kMr * k, b, ldb, c + off, n, cols, ep,
+    const TileFn fn = cols <= kColumnMax ? column_fns[cols - 1]
+                      : cols > kW        ? tile_fns<2>[rows - 1]
+                                         : tile_fns<1>[rows - 1];
+    fn(k, rows, cols, packed_a + static_cast<size_t>(p) * kMr * k, b, ldb, c + off, n, ep,
        ep.bias ? ep.bias + p * kMr : nullptr, ep.residual ? ep.residual + off : nullptr);
   }
 }
@@ -104,6 +172,8 @@ void gemm_packed(const float* packed_a, int m, int k, const BPanels& b, int n, f
   const int full = n / kNr;
   // Walk the larger operand once: with m >= n each thread keeps one A panel hot while B
   // (small) stays in L2; otherwise a B panel stays in L1 while A cycles through L2.
+  // Threads take contiguous ranges (not interleaved items) so that each streams its part of
+  // A front to back, which the prefetchers need: measured 7% faster on ResNet-50.
   const bool m_outer = m >= n;
   pool.parallel_for(int64_t{mp} * nq, [&](int64_t t0, int64_t t1) {
     for (int64_t t = t0; t < t1;) {

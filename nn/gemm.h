@@ -16,6 +16,7 @@ constexpr int kMr = 6;
 constexpr int kNr = 2 * kVecWidth;
 
 // A in panels of kMr rows: panel p holds k x kMr floats, k-major; rows past m are zero.
+// packed_a_floats includes a few floats of slack after the last panel.
 size_t packed_a_floats(int m, int k);
 void pack_a(const float* a, int m, int k, float* packed);  // a: row-major m x k
 

@@ -76,13 +76,16 @@ void Im2col::split_phases(const float* in, int c0, int c1, float* phases) const 
           }
           const float* src = in + (size_t(ic) * h_ + iy) * w_ + (px - s_.pad_w);
           std::fill(dst, dst + lo, 0.0f);
-          for (int x = lo; x < hi; ++x) dst[x] = src[x * sw];
+          if (sw == 1)
+            std::copy(src + lo, src + hi, dst + lo);
+          else
+            for (int x = lo; x < hi; ++x) dst[x] = src[x * sw];
           std::fill(dst + hi, dst + wq_, 0.0f);
         }
       }
 }
 
-void Im2col::pack_panel(const float* phases, int q, float* panel) const {
+void Im2col::pack_panel(const float* phases, int q, int c0, int c1, float* panel) const {
   const int sh = s_.stride_h, sw = s_.stride_w;
   const size_t plane = size_t(hq_) * wq_;
   const int j0 = q * kNr, cols = std::min(n_ - j0, kNr);
@@ -96,9 +99,10 @@ void Im2col::pack_panel(const float* phases, int q, float* panel) const {
   }
   // Segment-major: all copies of one segment have the same length, so copy_run's branches
   // are predicted.
+  const int taps = s_.kh * s_.kw;
   for (int g = 0; g < n_seg; ++g) {
-    float* dst = panel + seg[g].dst;
-    for (int ic = 0; ic < s_.in_c; ++ic)
+    float* dst = panel + (size_t(c0) * taps) * kNr + seg[g].dst;
+    for (int ic = c0; ic < c1; ++ic)
       for (int ky = 0; ky < s_.kh; ++ky) {
         const float* src = phases + (size_t(ic) * phases_y_ + ky % sh) * phases_x_ * plane +
                            (ky / sh) * wq_ + seg[g].src;
@@ -110,7 +114,8 @@ void Im2col::pack_panel(const float* phases, int q, float* panel) const {
       }
   }
   if (cols < kNr)
-    for (int i = 0; i < k_; ++i) std::fill(panel + i * kNr + cols, panel + (i + 1) * kNr, 0.0f);
+    for (int i = c0 * taps; i < c1 * taps; ++i)
+      std::fill(panel + i * kNr + cols, panel + (i + 1) * kNr, 0.0f);
 }
 
 void pack_tail_panel(const float* x, int k, int n, int col0, float* out) {

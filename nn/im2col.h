@@ -19,8 +19,8 @@ class Im2col {
   int panels() const { return nq_; }
   // Channels [c0, c1) of `in` into their phase planes.
   void split_phases(const float* in, int c0, int c1, float* phases) const;
-  // Panel q (K x kNr floats) at dst.
-  void pack_panel(const float* phases, int q, float* dst) const;
+  // The rows of input channels [c0, c1) of panel q (K x kNr floats at panel).
+  void pack_panel(const float* phases, int q, int c0, int c1, float* panel) const;
 
  private:
   Conv2dShape s_;

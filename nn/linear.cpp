@@ -105,7 +105,8 @@ Linear::Linear(int in, int out, const float* weight, const float* bias) : in_(in
 }
 
 void Linear::forward(const float* x, int batch, float* y, ThreadPool& pool) const {
-  if (packed_.empty()) throw std::invalid_argument("Linear::forward on a default-constructed layer");
+  if (packed_.empty())
+    throw std::invalid_argument("Linear::forward on a default-constructed layer");
   if (batch < 0) throw std::invalid_argument("Linear::forward: batch " + std::to_string(batch));
   const int panels = (out_ + kPanel - 1) / kPanel;
   const int groups = (batch + kRows - 1) / kRows;

@@ -24,7 +24,8 @@ class ThreadPool {
   int size() const { return n_threads_; }
 
   // Calls fn(begin, end) on disjoint chunks covering [0, n); returns when all are done.
-  // Chunks are contiguous; at most size() of them run at once. Not re-entrant.
+  // Chunks are contiguous; at most size() of them run at once. Not re-entrant. If fn throws,
+  // the first exception is rethrown here once every chunk has finished.
   void parallel_for(int64_t n, const std::function<void(int64_t, int64_t)>& fn);
 
  private:

@@ -190,6 +190,7 @@ Event decode_event(std::string_view bytes) {
     throw DecodeError("unknown event kind " + std::to_string(kind));
   out.kind = static_cast<EventKind>(kind);
   uint8_t flags = r.u8();
+  if (flags & ~3) throw DecodeError("unknown event flags " + std::to_string(flags));
   if (flags & 1) out.identity_id = r.str();
   out.name = r.str();
   out.score = r.f32();

@@ -79,7 +79,7 @@ EnrollResult Store::enroll(const Identity& who, std::vector<EmbeddingRecord> rec
 
   std::string model = !impl_->model_id.empty() ? impl_->model_id : impl_->opened_model_id;
   uint32_t dim = impl_->dim;
-  uint64_t label = impl_->next_label;
+  Impl::Counters c = impl_->counters;
   std::set<std::string> seen;
   for (auto& rec : records) {
     if (auto value = impl_->get(impl_->embeddings, detail::hash_key(rec.content_hash))) {
@@ -103,7 +103,8 @@ EnrollResult Store::enroll(const Identity& who, std::vector<EmbeddingRecord> rec
                                                           std::to_string(rec.embedding.size()) +
                                                           " values, the DB holds dim " + std::to_string(dim));
     rec.identity_id = result.identity.id;
-    rec.label = label++;
+    rec.label = c.next_label++;
+    c.label_sum += rec.label;
     if (rec.enrolled_us == 0) rec.enrolled_us = detail::now_us();
     batch.Put(impl_->embeddings, detail::embedding_key(rec.identity_id, rec.label), detail::encode_embedding(rec));
     batch.Put(impl_->embeddings, detail::hash_key(rec.content_hash), detail::be_u64(rec.label) + rec.identity_id);
@@ -111,20 +112,18 @@ EnrollResult Store::enroll(const Identity& who, std::vector<EmbeddingRecord> rec
   }
 
   const bool changed = !result.added.empty();
-  const uint64_t generation = impl_->generation + (changed ? 1 : 0);
-  const uint64_t count = impl_->embedding_count + result.added.size();
   if (changed) {
+    ++c.generation;
+    c.embedding_count += result.added.size();
     batch.Put(impl_->meta, "model_id", model);
     batch.Put(impl_->meta, "dim", detail::le_u32(dim));
-    impl_->put_embedding_counters(batch, generation, count, label);
+    impl_->put_counters(batch, c);
   }
   if (batch.Count() > 0) impl_->write(batch, true, "enroll");
   if (changed) {
     impl_->model_id = model;
     impl_->dim = dim;
-    impl_->generation = generation;
-    impl_->embedding_count = count;
-    impl_->next_label = label;
+    impl_->counters = c;
   }
   if (result.identity_created) ++impl_->identity_count;
   result.identity.image_count = impl_->count_images(result.identity.id);
@@ -180,7 +179,10 @@ void Store::change_model(const std::string& model_id, const std::vector<Embeddin
 
   std::lock_guard lock(impl_->write_mu);
   rocksdb::WriteBatch batch;
-  uint64_t kept = 0;
+  Impl::Counters c = impl_->counters;
+  ++c.generation;
+  c.embedding_count = 0;
+  c.label_sum = 0;
   const std::string prefix(detail::kEmbeddingPrefix);
   auto it = impl_->iterate(impl_->embeddings);
   for (it->Seek(prefix); it->Valid() && it->key().starts_with(prefix); it->Next()) {
@@ -201,7 +203,8 @@ void Store::change_model(const std::string& model_id, const std::vector<Embeddin
     rec.model_id = model_id;
     batch.Put(impl_->embeddings, it->key(), detail::encode_embedding(rec));
     updates.erase(found);
-    ++kept;
+    ++c.embedding_count;
+    c.label_sum += rec.label;
   }
   impl_->check(it->status(), "reading embeddings");
   if (!updates.empty()) {
@@ -210,15 +213,13 @@ void Store::change_model(const std::string& model_id, const std::vector<Embeddin
                        "change_model: identity '" + id + "' has no embedding with label " + std::to_string(label));
   }
 
-  const uint64_t generation = impl_->generation + 1;
   batch.Put(impl_->meta, "model_id", model_id);
   batch.Put(impl_->meta, "dim", detail::le_u32(dim));
-  impl_->put_embedding_counters(batch, generation, kept, impl_->next_label);
+  impl_->put_counters(batch, c);
   impl_->write(batch, true, "change_model");
   impl_->model_id = model_id;
   impl_->dim = dim;
-  impl_->generation = generation;
-  impl_->embedding_count = kept;
+  impl_->counters = c;
 }
 
 }  // namespace fg::store

@@ -153,12 +153,13 @@ ForgetResult Store::forget(const std::string& identity_id, bool purge_events) {
     impl_->check(ev->status(), "scanning events");
   }
 
-  const uint64_t generation = impl_->generation + (result.labels.empty() ? 0 : 1);
-  const uint64_t count = impl_->embedding_count - result.labels.size();
-  impl_->put_embedding_counters(batch, generation, count, impl_->next_label);
+  Impl::Counters c = impl_->counters;
+  if (!result.labels.empty()) ++c.generation;
+  c.embedding_count -= result.labels.size();
+  for (uint64_t label : result.labels) c.label_sum -= label;
+  impl_->put_counters(batch, c);
   impl_->write(batch, true, "forget");
-  impl_->generation = generation;
-  impl_->embedding_count = count;
+  impl_->counters = c;
   --impl_->identity_count;
   identity->image_count = result.labels.size();
   result.identity = std::move(*identity);

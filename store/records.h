@@ -7,7 +7,8 @@
 //               "h/" content_hash            -> be64(label) id  (the dedup key)
 //   events      be64(time_us ^ 2^63) be64(seq) -> event record  (time-ordered, so range scans are seeks)
 //   meta        "schema_version" u32 | "db_id" str | "model_id" str | "dim" u32 | "generation" u64
-//               | "next_label" u64 | "embedding_count" u64 | "event_seq" u64 | "threshold" f64
+//               | "next_label" u64 | "embedding_count" u64 | "label_sum" u64 | "event_seq" u64
+//               | "threshold" f64
 //               | "user/" key -> caller's bytes (set_meta)
 //
 // Records, all integers little-endian, str = u32 byte length + bytes, each starting with a

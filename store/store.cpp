@@ -95,11 +95,11 @@ std::unique_ptr<rocksdb::Iterator> Store::Impl::iterate(rocksdb::ColumnFamilyHan
   return std::unique_ptr<rocksdb::Iterator>(db->NewIterator(rocksdb::ReadOptions(), cf));
 }
 
-void Store::Impl::put_embedding_counters(rocksdb::WriteBatch& batch, uint64_t new_generation,
-                                         uint64_t new_count, uint64_t new_next_label) const {
-  batch.Put(meta, "generation", detail::le_u64(new_generation));
-  batch.Put(meta, "embedding_count", detail::le_u64(new_count));
-  batch.Put(meta, "next_label", detail::le_u64(new_next_label));
+void Store::Impl::put_counters(rocksdb::WriteBatch& batch, const Counters& c) const {
+  batch.Put(meta, "generation", detail::le_u64(c.generation));
+  batch.Put(meta, "embedding_count", detail::le_u64(c.embedding_count));
+  batch.Put(meta, "next_label", detail::le_u64(c.next_label));
+  batch.Put(meta, "label_sum", detail::le_u64(c.label_sum));
 }
 
 Store Store::open(const std::string& path, const OpenOptions& options) {
@@ -121,6 +121,8 @@ Store Store::open(const std::string& path, const OpenOptions& options) {
       throw StoreError(ErrorKind::corrupt, "DB " + path +
                                                " is corrupt or not a facegate DB: the directory has files "
                                                "but no RocksDB CURRENT file");
+    fs::create_directories(path, ec);
+    if (ec) throw StoreError(ErrorKind::io, "cannot create DB directory " + path + ": " + ec.message());
   } else {
     std::vector<std::string> present;
     auto s = rocksdb::DB::ListColumnFamilies(db_options(), path, &present);
@@ -137,10 +139,6 @@ Store Store::open(const std::string& path, const OpenOptions& options) {
       }
   }
 
-  if (!exists) {
-    fs::create_directories(path, ec);
-    if (ec) throw StoreError(ErrorKind::io, "cannot create DB directory " + path + ": " + ec.message());
-  }
   rocksdb::Options o = db_options();
   o.create_if_missing = !exists;
   o.create_missing_column_families = !exists;
@@ -174,7 +172,7 @@ Store Store::open(const std::string& path, const OpenOptions& options) {
     batch.Put(impl->meta, "model_id", "");
     batch.Put(impl->meta, "dim", detail::le_u32(0));
     batch.Put(impl->meta, "event_seq", detail::le_u64(0));
-    impl->put_embedding_counters(batch, 0, 0, 1);
+    impl->put_counters(batch, Impl::Counters());
     impl->write(batch, true, "initialising a new DB");
     version = detail::le_u32(kSchemaVersion);
   }
@@ -192,9 +190,10 @@ Store Store::open(const std::string& path, const OpenOptions& options) {
     impl->db_id = need("db_id");
     impl->model_id = need("model_id");
     impl->dim = detail::read_le_u32(need("dim"));
-    impl->generation = detail::read_le_u64(need("generation"));
-    impl->next_label = detail::read_le_u64(need("next_label"));
-    impl->embedding_count = detail::read_le_u64(need("embedding_count"));
+    impl->counters.generation = detail::read_le_u64(need("generation"));
+    impl->counters.next_label = detail::read_le_u64(need("next_label"));
+    impl->counters.embedding_count = detail::read_le_u64(need("embedding_count"));
+    impl->counters.label_sum = detail::read_le_u64(need("label_sum"));
     impl->event_seq = detail::read_le_u64(need("event_seq"));
   } catch (const DecodeError& e) {
     throw impl->error(ErrorKind::corrupt, e.what());
@@ -226,8 +225,9 @@ StoreState Store::state() const {
   s.db_id = impl_->db_id;
   s.model_id = impl_->model_id;
   s.dim = impl_->dim;
-  s.generation = impl_->generation;
-  s.embedding_count = impl_->embedding_count;
+  s.generation = impl_->counters.generation;
+  s.embedding_count = impl_->counters.embedding_count;
+  s.label_sum = impl_->counters.label_sum;
   s.identity_count = impl_->identity_count;
   return s;
 }

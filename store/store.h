@@ -34,6 +34,7 @@ struct StoreState {
   uint32_t dim = 0;           // 0 until the first enroll
   uint64_t generation = 0;    // bumped by every write that adds, removes or changes an embedding
   uint64_t embedding_count = 0;
+  uint64_t label_sum = 0;     // sum of the embeddings' labels (wrapping): a cheap content check
   uint64_t identity_count = 0;
 };
 

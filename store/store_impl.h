@@ -26,14 +26,20 @@ struct Store::Impl {
   rocksdb::ColumnFamilyHandle* events = nullptr;
   rocksdb::ColumnFamilyHandle* meta = nullptr;
 
-  // Writers hold write_mu across read-modify-write of the counters and the batch write.
+  // What every write that touches embeddings updates, in the same batch.
+  struct Counters {
+    uint64_t generation = 0;
+    uint64_t embedding_count = 0;
+    uint64_t next_label = 1;
+    uint64_t label_sum = 0;  // of the labels present, wrapping
+  };
+
+  // Writers hold write_mu across read-modify-write of the cached values and the batch write.
   mutable std::mutex write_mu;
   std::string db_id;
   std::string model_id;
   uint32_t dim = 0;
-  uint64_t generation = 0;
-  uint64_t next_label = 1;
-  uint64_t embedding_count = 0;
+  Counters counters;
   uint64_t identity_count = 0;
   uint64_t event_seq = 0;
 
@@ -49,9 +55,7 @@ struct Store::Impl {
   void write(rocksdb::WriteBatch& batch, bool sync, const char* operation);
   std::unique_ptr<rocksdb::Iterator> iterate(rocksdb::ColumnFamilyHandle* cf) const;
 
-  // Called with write_mu held. Adds the meta values for the counters to `batch`.
-  void put_embedding_counters(rocksdb::WriteBatch& batch, uint64_t new_generation, uint64_t new_count,
-                              uint64_t new_next_label) const;
+  void put_counters(rocksdb::WriteBatch& batch, const Counters& c) const;
 
   // Fills an empty id / created_us and validates; throws invalid_argument.
   Identity prepare_new_identity(Identity identity) const;

@@ -91,6 +91,12 @@ TEST(ArcfaceTransform, IsLeastSquaresForNoisyLandmarks) {
     }
 }
 
+TEST(ArcfaceTransform, RefusesCoincidentLandmarks) {
+  std::array<std::array<float, 2>, 5> same;
+  same.fill({40.0f, 50.0f});
+  EXPECT_THROW(arcface_transform(same), std::invalid_argument);
+}
+
 TEST(AlignArcface, WarpsTemplateFaceToItself) {
   const cv::Mat img = random_image(112, 112, 1);
   const cv::Mat out = align_arcface(img, face_with_landmarks(arcface_template()));

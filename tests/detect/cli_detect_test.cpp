@@ -19,11 +19,6 @@ struct Result {
   std::string out, err;
 };
 
-std::string binary() {
-  const std::string b = fg::test::facegate_binary();
-  return b.empty() && fs::exists(FG_FACEGATE_BINARY) ? FG_FACEGATE_BINARY : b;
-}
-
 std::vector<std::string> lines(const std::string& s) {
   std::vector<std::string> out;
   std::istringstream in(s);
@@ -35,7 +30,7 @@ class CliDetect : public ::testing::Test {
  protected:
   static void SetUpTestSuite() {
     data_ = fg::test::data_dir();
-    if (data_.empty() || binary().empty()) return;
+    if (data_.empty() || fg::test::facegate_binary().empty()) return;
     dir_ = fg::test::scratch_dir("cli-detect");
     const std::string m = data_ + "/mtcnn/";
     weights_ = dir_ + "/mtcnn.fgw";
@@ -47,13 +42,13 @@ class CliDetect : public ::testing::Test {
   }
   void SetUp() override {
     if (data_.empty()) GTEST_SKIP() << "SKIPPED: no shared data (../shared/data or $FACEGATE_DATA)";
-    ASSERT_FALSE(binary().empty()) << "no facegate binary (FACEGATE_BINARY)";
+    ASSERT_FALSE(fg::test::facegate_binary().empty()) << "no facegate binary (FACEGATE_BINARY)";
     ASSERT_EQ(convert_.code, 0) << convert_.err;
   }
 
   static Result run(const std::string& args) {
     const std::string cmd =
-        binary() + " " + args + " > " + dir_ + "/stdout 2> " + dir_ + "/stderr";
+        fg::test::facegate_binary() + " " + args + " > " + dir_ + "/stdout 2> " + dir_ + "/stderr";
     const int code = fg::test::run(cmd);
     return {code, fg::test::read_text(dir_ + "/stdout"), fg::test::read_text(dir_ + "/stderr")};
   }

@@ -23,6 +23,7 @@ index::Source source_of(const store::Store& s) {
   index::Source src;
   src.stamp = {st.model_id, st.db_id, st.generation};
   src.count = st.embedding_count;
+  src.label_sum = st.label_sum;
   src.for_each = [&s](const std::function<void(const index::Entry&)>& emit) {
     s.for_each_embedding([&](const store::EmbeddingRecord& r) { emit({r.label, r.identity_id, r.embedding}); });
   };
@@ -86,7 +87,7 @@ store::OpenOptions with_model(const std::string& model = "resnet50-v1") {
 }
 
 TEST(IndexOpen, RebuildsWhenMissingThenReusesTheSavedFile) {
-  Fixture f("open-missing");
+  Fixture f("index-open-missing");
   store::Store s = store::Store::open(f.db, with_model());
   f.enroll(s, 0, 40);
   Opened first = index::open_or_rebuild(f.path, source_of(s), params(), f.logger);
@@ -103,8 +104,8 @@ TEST(IndexOpen, RebuildsWhenMissingThenReusesTheSavedFile) {
   EXPECT_EQ(f.answers(s, first.index)[7].at(0), "id7");
 }
 
-TEST(IndexOpen, CorruptTruncatedOrForeignFilesAreRebuiltWithTheSameAnswers) {
-  Fixture f("open-corrupt");
+TEST(IndexOpen, CorruptTruncatedDeletedOrForeignFilesAreRebuiltWithTheSameAnswers) {
+  Fixture f("index-open-corrupt");
   store::Store s = store::Store::open(f.db, with_model());
   f.enroll(s, 0, 40);
   const auto expected = f.answers(s, index::open_or_rebuild(f.path, source_of(s), params(), f.logger).index);
@@ -132,6 +133,27 @@ TEST(IndexOpen, CorruptTruncatedOrForeignFilesAreRebuiltWithTheSameAnswers) {
     EXPECT_FALSE(index::open_or_rebuild(f.path, source_of(s), params(), f.logger).rebuilt) << c.name;
   }
 
+  std::filesystem::remove(f.path);
+  f.log.clear();
+  Opened deleted = index::open_or_rebuild(f.path, source_of(s), params(), f.logger);
+  EXPECT_TRUE(deleted.rebuilt);
+  EXPECT_NE(f.log.at(0).find("is missing"), std::string::npos) << f.log[0];
+  EXPECT_EQ(f.answers(s, deleted.index), expected);
+
+  // Same stamp and count but other images (an application that restamped without applying a
+  // change) is caught by the label sum.
+  {
+    index::Index wrong = index::open_or_rebuild(f.path, source_of(s), params(), f.logger).index;
+    const auto victim = s.embeddings_of(s.find_identity_by_name("id3")->id).at(0);
+    wrong.remove(victim.label);
+    wrong.add(victim.label + 100000, victim.identity_id, victim.embedding);
+    wrong.save(f.path);
+  }
+  f.log.clear();
+  Opened relabelled = index::open_or_rebuild(f.path, source_of(s), params(), f.logger);
+  EXPECT_TRUE(relabelled.rebuilt);
+  EXPECT_NE(relabelled.reason.find("its images are not the DB's"), std::string::npos) << relabelled.reason;
+
   // An index built for another model (or DB) is not trusted either.
   {
     index::Index other(params(), index::Stamp{"arcface-r100", s.state().db_id, s.state().generation});
@@ -146,7 +168,7 @@ TEST(IndexOpen, CorruptTruncatedOrForeignFilesAreRebuiltWithTheSameAnswers) {
 }
 
 TEST(IndexOpen, TheGalleryLifecycleKeepsIndexAndStoreInStep) {
-  Fixture f("open-lifecycle");
+  Fixture f("index-open-lifecycle");
   store::Store s = store::Store::open(f.db, with_model());
   f.enroll(s, 0, 20);
   auto idx = index::open_or_rebuild(f.path, source_of(s), params(), f.logger).index;
@@ -199,7 +221,7 @@ TEST(IndexOpen, TheGalleryLifecycleKeepsIndexAndStoreInStep) {
 }
 
 TEST(IndexOpen, AnUnwritableIndexPathStillGivesAWorkingIndex) {
-  Fixture f("open-readonly");
+  Fixture f("index-open-readonly");
   store::Store s = store::Store::open(f.db, with_model());
   f.enroll(s, 0, 5);
   Opened o = index::open_or_rebuild(f.dir + "/no/such/dir/i.fgi", source_of(s), params(), f.logger);

@@ -196,6 +196,27 @@ TEST(Conv2d, MatchesRefOnRandomOddShapes) {
   }
 }
 
+TEST(Conv2d, ResidualMayBeTheOutputBuffer) {
+  std::mt19937 rng(4);
+  for (int k : {1, 3}) {
+    Conv2dShape s;
+    s.in_c = 13;
+    s.out_c = 17;
+    s.kh = s.kw = k;
+    s.pad_h = s.pad_w = k / 2;
+    const int h = 7, w = 7;
+    const auto in = random_floats(size_t(s.in_c) * h * w, rng);
+    const auto weight = random_floats(size_t(s.out_c) * s.in_c * k * k, rng);
+    auto out = random_floats(size_t(s.out_c) * h * w, rng);
+    const auto ref = run_ref(s, in, h, w, weight, nullptr, out.data(), Act::relu);
+    const Conv2d conv(s, weight.data(), nullptr);
+    std::vector<float> ws(conv.workspace_floats(h, w));
+    ThreadPool pool(2);
+    conv.forward(in.data(), h, w, out.data(), Act::relu, out.data(), ws.data(), pool);
+    EXPECT_LE(scaled_max_error(out.data(), ref.data(), ref.size()), kTolerance) << "k=" << k;
+  }
+}
+
 TEST(Conv2d, SharedByThreadsWithOwnWorkspaces) {
   std::mt19937 rng(3);
   Conv2dShape s;

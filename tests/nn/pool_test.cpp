@@ -74,6 +74,30 @@ TEST(MaxPool, MatchesRef) {
             }
 }
 
+TEST(MaxPool, MatchesRefOnRowsWiderThanItsBuffer) {
+  std::mt19937 rng(8);
+  for (const auto& p : {pool_shape(3, 2, 1, false), pool_shape(2, 2, 0, true),
+                        pool_shape(5, 1, 2, false)}) {
+    const int c = 2, h = 3, w = 2501;
+    const auto in = random_floats(size_t(c) * h * w, rng);
+    const size_t n_out = size_t(c) * p.out_dim(h) * p.out_dim(w);
+    std::vector<float> ref(n_out), got(n_out);
+    max_pool2d_ref(p, in.data(), c, h, w, ref.data());
+    ThreadPool pool(2);
+    max_pool2d(p, in.data(), c, h, w, got.data(), pool);
+    EXPECT_EQ(got, ref) << "k=" << p.k << " stride=" << p.stride << " pad=" << p.pad
+                        << " ceil_mode=" << p.ceil_mode << " c=" << c << " h=" << h
+                        << " w=" << w;
+  }
+}
+
+TEST(MaxPool, RejectsWindowWiderThanItsBuffer) {
+  const PoolShape p = pool_shape(1100, 1, 0, false);
+  std::vector<float> in(1100 * 1100), out(1);
+  ThreadPool pool(1);
+  EXPECT_THROW(max_pool2d(p, in.data(), 1, 1100, 1100, out.data(), pool), std::invalid_argument);
+}
+
 TEST(GlobalAvgPoolRef, HandComputed) {
   const std::vector<float> in = {1, 2, 3, 4, -1, -1, -1, 5};
   std::vector<float> out(2);

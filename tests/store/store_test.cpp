@@ -46,6 +46,7 @@ TEST(Store, EnrollCreatesIdentityAndAssignsLabels) {
   EXPECT_EQ(st.embedding_count, 3u);
   EXPECT_EQ(st.identity_count, 1u);
   EXPECT_EQ(st.generation, 1u);
+  EXPECT_EQ(st.label_sum, 1u + 2 + 3);
   EXPECT_EQ(st.db_id.size(), 32u);
   EXPECT_TRUE(s.has_image(fg::test::fake_hash(1)));
   EXPECT_FALSE(s.has_image(fg::test::fake_hash(99)));
@@ -174,6 +175,7 @@ TEST(Store, ForgetRemovesEverythingOfOneIdentityAtOnce) {
   EXPECT_EQ(s.state().embedding_count, 2u);
   EXPECT_EQ(s.state().identity_count, 1u);
   EXPECT_EQ(s.state().generation, gen + 1);
+  EXPECT_EQ(s.state().label_sum, 4u + 5);
   EXPECT_EQ(s.events(0, 2000).size(), 1u);  // attendance history is kept
   EXPECT_EQ(store_error_of([&] { s.forget(a.id); }).kind(), ErrorKind::not_found);
 
@@ -228,6 +230,7 @@ TEST(Store, ChangeModelRewritesKeptEmbeddingsAndDropsTheRest) {
   EXPECT_EQ(st.dim, 4u);
   EXPECT_EQ(st.embedding_count, 2u);
   EXPECT_EQ(st.generation, gen + 1);
+  EXPECT_EQ(st.label_sum, 1u + 2);
   EXPECT_FALSE(s.has_image(fg::test::fake_hash(2)));
   for (const auto& r : s.embeddings_of("p")) {
     EXPECT_EQ(r.model_id, "model-b");

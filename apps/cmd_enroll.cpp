@@ -1,0 +1,241 @@
+#include <cstdio>
+#include <map>
+#include <string>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+
+#include "apps/atomic_file.h"
+#include "apps/cli.h"
+#include "apps/commands.h"
+#include "apps/face_options.h"
+#include "apps/gallery.h"
+#include "apps/gallery_scan.h"
+#include "apps/image_io.h"
+#include "apps/progress.h"
+#include "apps/topk.h"
+#include "tools/convert/sha256.h"
+
+namespace fg::apps {
+namespace {
+
+constexpr const char* kHelp =
+    "usage: facegate enroll GALLERY_DIR --db DB --model MODEL.fgw (--detector MTCNN.fgw | --no-detect)\n"
+    "                       [--gallery N] [--probes M] [--seed S] [--report REPORT.json]\n"
+    "                       [--reindex] [--threads N]\n"
+    "\n"
+    "Enrolls GALLERY_DIR/<identity name>/<images> into the database DB (created if missing):\n"
+    "one embedding per image, of its largest face. Images already in the DB (same file\n"
+    "content, by sha256) are skipped, so re-running adds only new photos. Everything one\n"
+    "identity gets is written in one atomic batch.\n"
+    "\n"
+    "With --probes M, M images per identity are held out (a reproducible split for a given\n"
+    "--seed) and searched after enrolling; Top-1/3/5 accuracy is printed per identity and in\n"
+    "all, counting identities, not images. Probes that cannot be read or have no face count\n"
+    "as misses and are reported.\n"
+    "\n"
+    "options:\n"
+    "  --db DIR          the facegate database (RocksDB directory)\n"
+    "  --gallery N       enroll at most N images per identity (default: all)\n"
+    "  --probes M        hold out M images per identity for the Top-K evaluation (default 0)\n"
+    "  --seed S          seed of the gallery/probe split (default 42)\n"
+    "  --report FILE     write the enrollment and Top-K results as JSON\n"
+    "  --reindex         the DB holds another model's embeddings: re-embed its images with\n"
+    "                    --model (from their recorded paths) instead of refusing\n";
+
+struct Counts {
+  int added = 0, duplicates = 0, unreadable = 0, no_face = 0, identities_created = 0;
+  std::vector<std::string> empty_identities;  // ended with no image in the DB
+  nlohmann::json problems = nlohmann::json::array();
+};
+
+// Reads, detects and embeds one image; on failure records why and returns nothing.
+std::optional<EmbeddedFace> embed_one(FacePipeline& faces, const std::string& path, std::string& why) {
+  const cv::Mat img = read_image(path, why);
+  if (img.empty()) return std::nullopt;
+  std::vector<EmbeddedFace> found = faces.faces(img, true);
+  if (found.empty()) {
+    why = "no face found";
+    return std::nullopt;
+  }
+  return std::move(found.front());
+}
+
+void reindex(Gallery& gallery, FacePipeline& faces) {
+  std::vector<store::EmbeddingRecord> old;
+  gallery.store().for_each_embedding([&](const store::EmbeddingRecord& r) { old.push_back(r); });
+  std::fprintf(stderr, "facegate enroll: --reindex: re-embedding %zu images with %s\n", old.size(),
+               faces.model_id().c_str());
+  std::vector<store::EmbeddingRecord> fresh;
+  Progress progress("reindex", old.size());
+  for (auto& r : old) {
+    std::string why;
+    if (auto f = embed_one(faces, r.image_path, why)) {
+      r.embedding = f->embedding;
+      r.model_id = faces.model_id();
+      if (f->face) r.box = f->face->box;
+      fresh.push_back(std::move(r));
+    } else {
+      std::fprintf(stderr, "\nfacegate enroll: --reindex drops %s: %s\n", r.image_path.c_str(), why.c_str());
+    }
+    progress.step();
+  }
+  progress.finish();
+  gallery.store().change_model(faces.model_id(), fresh);
+  gallery.rebuild();
+}
+
+}  // namespace
+
+int cmd_enroll(int argc, char** argv) {
+  std::set<std::string> valued = kFaceValued, flags = kFaceFlags;
+  valued.insert({"--db", "--gallery", "--probes", "--seed", "--report"});
+  flags.insert({"--reindex", "-h", "--help"});
+  cli::Args args(argc, argv, valued, flags);
+  if (args.flag("-h") || args.flag("--help")) {
+    std::printf("%s%s  -h, --help        show this help\n", kHelp, kFaceHelp);
+    return 0;
+  }
+  if (args.positionals().size() != 1) throw cli::UsageError("expected one GALLERY_DIR");
+  const std::string db = args.get("--db");
+  if (db.empty()) throw cli::UsageError("missing --db DB");
+  const int max_gallery = args.get_int("--gallery", 0, 0, 1000000);
+  const int probes = args.get_int("--probes", 0, 0, 1000000);
+  const std::string seed_text = args.get("--seed", "42");
+  uint64_t seed = 0;
+  try {
+    size_t used = 0;
+    seed = std::stoull(seed_text, &used);
+    if (used != seed_text.size()) throw std::invalid_argument("trailing characters");
+  } catch (const std::exception&) {
+    throw cli::UsageError("--seed: got '" + seed_text + "', expected a non-negative integer");
+  }
+  const std::string report_path = args.get("--report");
+  const std::string root = args.positionals()[0];
+
+  const std::vector<PersonDir> people = scan_gallery(root);
+  FacePipeline faces(face_options(args));
+  GalleryOptions go;
+  go.create = true;
+  go.model_id = faces.model_id();
+  go.allow_model_change = args.flag("--reindex");
+  Gallery gallery = Gallery::open(db, go);
+  const std::string db_model = gallery.store().state().model_id;
+  if (!db_model.empty() && db_model != faces.model_id()) reindex(gallery, faces);
+
+  std::vector<Split> splits;
+  size_t total = 0;
+  for (const auto& p : people) {
+    splits.push_back(split_images(p, static_cast<size_t>(probes), static_cast<size_t>(max_gallery), seed));
+    total += splits.back().gallery.size();
+  }
+
+  Counts counts;
+  Progress progress("enroll", total);
+  for (size_t i = 0; i < people.size(); ++i) {
+    const PersonDir& person = people[i];
+    std::vector<store::EmbeddingRecord> records;
+    for (const std::string& path : splits[i].gallery) {
+      std::string why;
+      std::string hash;
+      try {
+        hash = convert::sha256_file(path);
+      } catch (const std::exception& e) {
+        why = "cannot read";
+      }
+      if (why.empty() && gallery.store().has_image(hash)) {
+        ++counts.duplicates;
+      } else if (auto f = why.empty() ? embed_one(faces, path, why) : std::nullopt) {
+        store::EmbeddingRecord r;
+        r.image_path = path;
+        r.content_hash = hash;
+        r.embedding = std::move(f->embedding);
+        if (f->face) r.box = f->face->box;
+        records.push_back(std::move(r));
+      }
+      if (!why.empty()) {
+        (why == "no face found" ? counts.no_face : counts.unreadable)++;
+        counts.problems.push_back({{"image", path}, {"identity", person.name}, {"error", why}});
+      }
+      progress.step(person.name);
+    }
+    std::optional<store::Identity> existing = gallery.store().find_identity_by_name(person.name);
+    if (!records.empty()) {
+      store::Identity who = existing ? *existing : store::Identity{};
+      who.name = person.name;
+      const store::EnrollResult result = gallery.store().enroll(who, std::move(records));
+      gallery.added(result);
+      counts.added += static_cast<int>(result.added.size());
+      counts.duplicates += static_cast<int>(result.duplicates.size());
+      counts.identities_created += result.identity_created;
+    } else if (!existing || existing->image_count == 0) {
+      counts.empty_identities.push_back(person.name);
+    }
+  }
+  progress.finish();
+
+  TopKReport topk;
+  if (probes > 0) {
+    size_t n_probes = 0;
+    for (const auto& s : splits) n_probes += s.probes.size();
+    Progress probe_progress("probes", n_probes);
+    for (size_t i = 0; i < people.size(); ++i) {
+      for (const std::string& path : splits[i].probes) {
+        std::string why;
+        if (auto f = embed_one(faces, path, why)) {
+          std::vector<std::string> ranked;
+          for (const auto& m : gallery.index().search(f->embedding, 5)) {
+            auto who = gallery.store().get_identity(m.identity_id);
+            ranked.push_back(who ? who->name : m.identity_id);
+          }
+          topk.add_probe(people[i].name, ranked);
+        } else {
+          topk.add_failure(people[i].name);
+          counts.problems.push_back({{"image", path}, {"identity", people[i].name}, {"probe", true}, {"error", why}});
+        }
+        probe_progress.step(people[i].name);
+      }
+    }
+    probe_progress.finish();
+  }
+
+  const store::StoreState st = gallery.store().state();
+  std::printf("enrolled %d new images (%d new identities); skipped %d already enrolled, %d unreadable, %d without a face\n",
+              counts.added, counts.identities_created, counts.duplicates, counts.unreadable, counts.no_face);
+  std::printf("database %s: %llu identities, %llu images\n", db.c_str(),
+              static_cast<unsigned long long>(st.identity_count), static_cast<unsigned long long>(st.embedding_count));
+  for (const auto& p : counts.problems) {
+    std::fprintf(stderr, "facegate enroll: %s: %s\n", p["image"].get<std::string>().c_str(),
+                 p["error"].get<std::string>().c_str());
+  }
+  if (probes > 0) {
+    std::printf("\nTop-K over %d probes (seed %llu, %d per identity; %d unreadable or without a face count as misses)\n%s",
+                topk.total().probes + topk.total().failed, static_cast<unsigned long long>(seed), probes,
+                topk.total().failed, topk.table().c_str());
+  }
+  if (!report_path.empty()) {
+    nlohmann::json report = {{"gallery_dir", root},
+                             {"db", db},
+                             {"model", faces.model_id()},
+                             {"seed", seed},
+                             {"probes_per_identity", probes},
+                             {"gallery_limit", max_gallery},
+                             {"enrolled", {{"added", counts.added},
+                                           {"identities_created", counts.identities_created},
+                                           {"duplicates", counts.duplicates},
+                                           {"unreadable", counts.unreadable},
+                                           {"no_face", counts.no_face}}},
+                             {"problems", counts.problems}};
+    if (probes > 0) report["topk"] = topk.to_json();
+    write_file_atomic(report_path, report.dump(2) + "\n");
+  }
+  if (!counts.empty_identities.empty()) {
+    std::string names;
+    for (const auto& n : counts.empty_identities) names += (names.empty() ? "" : ", ") + n;
+    std::fprintf(stderr, "facegate enroll: no usable image for: %s\n", names.c_str());
+    return 1;
+  }
+  return 0;
+}
+
+}  // namespace fg::apps

@@ -1,0 +1,32 @@
+#include <cstdio>
+
+#include "apps/cli.h"
+#include "apps/commands.h"
+#include "apps/gallery.h"
+
+namespace fg::apps {
+
+int cmd_forget(int argc, char** argv) {
+  cli::Args args(argc, argv, {"--db"}, {"--purge-events", "-h", "--help"});
+  if (args.flag("-h") || args.flag("--help")) {
+    std::printf(
+        "usage: facegate forget IDENTITY --db DB [--purge-events]\n\n"
+        "Removes an identity (given by id or by name), its embeddings and its index entries,\n"
+        "in one atomic write. Its attendance events are kept as history unless\n"
+        "--purge-events is given.\n");
+    return 0;
+  }
+  const std::string db = args.get("--db");
+  if (db.empty()) throw cli::UsageError("missing --db DB");
+  if (args.positionals().size() != 1) throw cli::UsageError("expected one IDENTITY (id or name)");
+  Gallery gallery = Gallery::open(db, {});
+  const auto who = gallery.store().find_identity(args.positionals()[0]);
+  if (!who) throw std::runtime_error(db + ": no identity with id or name '" + args.positionals()[0] + "'");
+  const store::ForgetResult r = gallery.store().forget(who->id, args.flag("--purge-events"));
+  gallery.removed(r);
+  std::printf("forgot %s (%s): %zu images%s\n", r.identity.name.c_str(), r.identity.id.c_str(), r.labels.size(),
+              args.flag("--purge-events") ? (", " + std::to_string(r.events_purged) + " events purged").c_str() : "");
+  return 0;
+}
+
+}  // namespace fg::apps

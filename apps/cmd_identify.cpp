@@ -1,0 +1,108 @@
+#include <cstdio>
+#include <string>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+
+#include "apps/cli.h"
+#include "apps/commands.h"
+#include "apps/face_options.h"
+#include "apps/gallery.h"
+#include "apps/image_io.h"
+
+namespace fg::apps {
+namespace {
+
+constexpr const char* kHelp =
+    "usage: facegate identify IMAGE... --db DB --model MODEL.fgw (--detector MTCNN.fgw | --no-detect)\n"
+    "                         [--top K] [--threshold T] [--json]\n"
+    "\n"
+    "For every face in each image, the K most similar enrolled identities (each scored by\n"
+    "the cosine similarity of its best image), or \"unknown\" when the best score is below\n"
+    "the threshold. With --no-detect each image is taken as one face crop.\n"
+    "With --json, one line per image:\n"
+    "  {\"image\": PATH, \"faces\": [{\"box\": [x1,y1,x2,y2] | null, \"matches\": [{\"id\", \"name\",\n"
+    "   \"score\"}], \"unknown\": bool}]}   or   {\"image\": PATH, \"error\": WHY}\n"
+    "An unreadable image does not stop the others; the exit code is then 1.\n"
+    "\n"
+    "options:\n"
+    "  --db DIR          the facegate database\n"
+    "  --top K           identities per face (default 5)\n"
+    "  --threshold T     cosine similarity (-1..1) below which a face is unknown\n"
+    "                    (default: the DB's calibrated threshold, else 0.5)\n"
+    "  --json            JSON lines output\n";
+
+}  // namespace
+
+int cmd_identify(int argc, char** argv) {
+  std::set<std::string> valued = kFaceValued, flags = kFaceFlags;
+  valued.insert({"--db", "--top", "--threshold"});
+  flags.insert({"--json", "-h", "--help"});
+  cli::Args args(argc, argv, valued, flags);
+  if (args.flag("-h") || args.flag("--help")) {
+    std::printf("%s%s  -h, --help        show this help\n", kHelp, kFaceHelp);
+    return 0;
+  }
+  if (args.positionals().empty()) throw cli::UsageError("no images given");
+  const std::string db = args.get("--db");
+  if (db.empty()) throw cli::UsageError("missing --db DB");
+  const int top = args.get_int("--top", 5, 1, 1000);
+  const bool json = args.flag("--json");
+  FacePipeline faces(face_options(args));
+  GalleryOptions go;
+  go.model_id = faces.model_id();
+  Gallery gallery = Gallery::open(db, go);
+  float threshold = gallery.threshold();
+  if (args.has("--threshold")) {
+    try {
+      size_t used = 0;
+      threshold = std::stof(args.get("--threshold"), &used);
+      if (used != args.get("--threshold").size() || threshold < -1 || threshold > 1) throw std::out_of_range("");
+    } catch (const std::exception&) {
+      throw cli::UsageError("--threshold: got '" + args.get("--threshold") + "', expected a cosine in -1..1");
+    }
+  }
+
+  int failures = 0;
+  for (const std::string& path : args.positionals()) {
+    std::string why;
+    const cv::Mat img = read_image(path, why);
+    std::vector<EmbeddedFace> found;
+    if (!img.empty()) found = faces.faces(img, false);
+    nlohmann::json line = {{"image", path}};
+    if (img.empty()) {
+      ++failures;
+      line["error"] = why;
+      if (!json) std::fprintf(stderr, "facegate identify: %s: %s\n", path.c_str(), why.c_str());
+    } else {
+      line["faces"] = nlohmann::json::array();
+      if (!json) std::printf("%s: %zu face%s\n", path.c_str(), found.size(), found.size() == 1 ? "" : "s");
+      for (const auto& f : found) {
+        const index::Identification r = gallery.index().identify(f.embedding, static_cast<size_t>(top), threshold);
+        nlohmann::json face = {{"box", f.face ? nlohmann::json(f.face->box) : nlohmann::json(nullptr)},
+                               {"matches", nlohmann::json::array()},
+                               {"unknown", r.unknown}};
+        for (const auto& m : r.matches) {
+          const auto who = gallery.store().get_identity(m.identity_id);
+          face["matches"].push_back({{"id", m.identity_id}, {"name", who ? who->name : ""}, {"score", m.score}});
+        }
+        if (!json) {
+          std::string where = f.face ? "[" + std::to_string(int(f.face->box[0])) + "," + std::to_string(int(f.face->box[1])) +
+                                           "," + std::to_string(int(f.face->box[2])) + "," +
+                                           std::to_string(int(f.face->box[3])) + "]"
+                                     : "whole image";
+          std::printf("  %s: %s\n", where.c_str(), r.unknown ? "unknown" : face["matches"][0]["name"].get<std::string>().c_str());
+          for (const auto& m : face["matches"]) {
+            std::printf("    %-24s %.4f\n", m["name"].get<std::string>().c_str(), m["score"].get<float>());
+          }
+        }
+        line["faces"].push_back(std::move(face));
+      }
+    }
+    if (json) std::printf("%s\n", line.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace).c_str());
+    std::fflush(stdout);
+  }
+  return failures ? 1 : 0;
+}
+
+}  // namespace fg::apps

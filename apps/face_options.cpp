@@ -1,0 +1,35 @@
+#include "apps/face_options.h"
+
+namespace fg::apps {
+
+const std::set<std::string> kFaceValued = {"--model", "--detector", "--align", "--min-face", "--threads"};
+const std::set<std::string> kFaceFlags = {"--no-detect"};
+const char* const kFaceHelp =
+    "  --model FILE      embedding model (facegate convert model.pt -o FILE)\n"
+    "  --detector FILE   MTCNN weights (facegate convert pnet.pt rnet.pt onet.pt -o FILE);\n"
+    "                    the largest face of each image is used\n"
+    "  --no-detect       images are already face crops: embed each whole image\n"
+    "  --align MODE      box or arcface; default: the model's 'alignment' metadata\n"
+    "  --min-face N      smallest face searched, in pixels (default 20)\n"
+    "  --threads N       worker threads (default: all cores)\n";
+
+FaceOptions face_options(const cli::Args& args) {
+  FaceOptions o;
+  o.model = args.get("--model");
+  if (o.model.empty()) throw cli::UsageError("missing --model MODEL.fgw");
+  const bool no_detect = args.flag("--no-detect");
+  o.detector = args.get("--detector");
+  if (no_detect == !o.detector.empty()) {
+    throw cli::UsageError("give either --detector MTCNN.fgw or --no-detect");
+  }
+  if (args.has("--align")) {
+    const std::string mode = args.get("--align");
+    if (mode != "box" && mode != "arcface") throw cli::UsageError("--align: got '" + mode + "', expected box or arcface");
+    o.align = detect::parse_alignment(mode);
+  }
+  o.min_face = args.get_int("--min-face", 20, 12, 65536);
+  o.threads = args.get_int("--threads", cli::default_threads(), 1, 256);
+  return o;
+}
+
+}  // namespace fg::apps

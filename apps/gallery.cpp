@@ -1,0 +1,78 @@
+#include "apps/gallery.h"
+
+#include "index/open.h"
+
+namespace fg::apps {
+namespace {
+
+index::Source source_of(const store::Store& s) {
+  const store::StoreState st = s.state();
+  index::Source src;
+  src.stamp = {st.model_id, st.db_id, st.generation};
+  src.count = st.embedding_count;
+  src.label_sum = st.label_sum;
+  src.for_each = [&s](const std::function<void(const index::Entry&)>& emit) {
+    s.for_each_embedding([&](const store::EmbeddingRecord& r) { emit({r.label, r.identity_id, r.embedding}); });
+  };
+  return src;
+}
+
+index::Params params_of(const store::Store& s) {
+  index::Params p;
+  const uint32_t dim = s.state().dim;
+  if (dim) p.dim = dim;
+  return p;
+}
+
+}  // namespace
+
+Gallery::Gallery(store::Store store, index::Index index, std::string index_path, bool read_only)
+    : store_(std::move(store)), index_(std::move(index)), index_path_(std::move(index_path)), read_only_(read_only) {}
+
+Gallery Gallery::open(const std::string& db, const GalleryOptions& o) {
+  store::OpenOptions so;
+  so.create_if_missing = o.create;
+  so.model_id = o.model_id;
+  so.allow_model_change = o.allow_model_change;
+  so.read_only = o.read_only;
+  store::Store s = store::Store::open(db, so);
+  const std::string index_path = db + "/facegate.index";
+  index::Index idx = o.read_only ? index::build(source_of(s), params_of(s))
+                                 : index::open_or_rebuild(index_path, source_of(s), params_of(s)).index;
+  return Gallery(std::move(s), std::move(idx), index_path, o.read_only);
+}
+
+void Gallery::save() {
+  index_.set_stamp(source_of(store_).stamp);
+  if (!read_only_) index_.save(index_path_);
+}
+
+void Gallery::added(const store::EnrollResult& result) {
+  if (result.added.empty()) return;
+  if (index_.dim() != store_.state().dim) {
+    rebuild();  // the first enroll of an empty DB fixed the dim
+    return;
+  }
+  std::vector<index::Entry> entries;
+  for (const auto& r : result.added) entries.push_back({r.label, r.identity_id, r.embedding});
+  index_.add(entries);
+  save();
+}
+
+void Gallery::removed(const store::ForgetResult& result) {
+  index_.remove(result.labels);
+  save();
+}
+
+void Gallery::rebuild() {
+  index_ = index::build(source_of(store_), params_of(store_));
+  save();
+}
+
+float Gallery::threshold(bool* calibrated) const {
+  const std::optional<double> t = store_.threshold();
+  if (calibrated) *calibrated = t.has_value();
+  return t ? static_cast<float>(*t) : kDefaultThreshold;
+}
+
+}  // namespace fg::apps

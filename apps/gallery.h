@@ -1,0 +1,54 @@
+// A gallery on disk: the RocksDB store (source of truth) and the HNSW index file beside it
+// (DB/facegate.index), opened together so the index is always in step: a missing, damaged,
+// foreign or stale index is rebuilt from the store on open.
+#pragma once
+
+#include <optional>
+#include <string>
+
+#include "index/index.h"
+#include "store/store.h"
+
+namespace fg::apps {
+
+// Used when the DB has no calibrated threshold yet (facegate calibrate sets one): the model
+// card's suggested same-person cosine.
+constexpr float kDefaultThreshold = 0.5f;
+
+struct GalleryOptions {
+  bool create = false;           // create the DB if missing (enroll)
+  std::string model_id;          // "" = no model check
+  bool allow_model_change = false;
+  bool read_only = false;
+};
+
+class Gallery {
+ public:
+  // Throws store::StoreError (missing, locked, corrupt, schema or model mismatch) or
+  // index::IndexError.
+  static Gallery open(const std::string& db, const GalleryOptions& options);
+
+  store::Store& store() { return store_; }
+  const index::Index& index() const { return index_; }
+
+  // Mirrors a store write into the index and saves it (unless read-only). A crash between the
+  // store write and the save only costs a rebuild at the next open.
+  void added(const store::EnrollResult& result);
+  void removed(const store::ForgetResult& result);
+  // After Store::change_model: the index is rebuilt from the store.
+  void rebuild();
+
+  // The calibrated threshold, else kDefaultThreshold; `calibrated` says which.
+  float threshold(bool* calibrated = nullptr) const;
+
+ private:
+  Gallery(store::Store store, index::Index index, std::string index_path, bool read_only);
+  void save();
+
+  store::Store store_;
+  index::Index index_;
+  std::string index_path_;
+  bool read_only_;
+};
+
+}  // namespace fg::apps

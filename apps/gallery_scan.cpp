@@ -1,0 +1,68 @@
+#include "apps/gallery_scan.h"
+
+#include <algorithm>
+#include <filesystem>
+#include <stdexcept>
+
+namespace fg::apps {
+namespace {
+
+namespace fs = std::filesystem;
+
+bool hidden(const fs::path& p) { return !p.filename().empty() && p.filename().string()[0] == '.'; }
+
+uint64_t splitmix64(uint64_t& state) {
+  uint64_t z = (state += 0x9e3779b97f4a7c15ULL);
+  z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ULL;
+  z = (z ^ (z >> 27)) * 0x94d049bb133111ebULL;
+  return z ^ (z >> 31);
+}
+
+uint64_t fnv1a(const std::string& s) {
+  uint64_t h = 0xcbf29ce484222325ULL;
+  for (unsigned char c : s) h = (h ^ c) * 0x100000001b3ULL;
+  return h;
+}
+
+}  // namespace
+
+std::vector<PersonDir> scan_gallery(const std::string& root) {
+  std::error_code ec;
+  if (!fs::is_directory(root, ec)) throw std::runtime_error(root + ": not a directory");
+  std::vector<PersonDir> people;
+  for (fs::directory_iterator it(root, ec), end; !ec && it != end; it.increment(ec)) {
+    if (!it->is_directory(ec) || hidden(it->path())) continue;
+    PersonDir p;
+    p.name = it->path().filename().string();
+    for (fs::directory_iterator f(it->path(), ec), fend; !ec && f != fend; f.increment(ec)) {
+      if (f->is_regular_file(ec) && !hidden(f->path())) p.images.push_back(f->path().string());
+    }
+    if (ec) throw std::runtime_error(it->path().string() + ": cannot list: " + ec.message());
+    std::sort(p.images.begin(), p.images.end());
+    people.push_back(std::move(p));
+  }
+  if (ec) throw std::runtime_error(root + ": cannot list: " + ec.message());
+  if (people.empty()) {
+    throw std::runtime_error(root + ": no identity folders (expected " + root + "/<name>/<images>)");
+  }
+  std::sort(people.begin(), people.end(), [](const PersonDir& a, const PersonDir& b) { return a.name < b.name; });
+  return people;
+}
+
+Split split_images(const PersonDir& person, size_t probes, size_t max_gallery, uint64_t seed) {
+  std::vector<std::string> order = person.images;
+  uint64_t state = seed ^ fnv1a(person.name);
+  for (size_t i = order.size(); i > 1; --i) {
+    const size_t j = static_cast<size_t>(splitmix64(state) % i);
+    std::swap(order[i - 1], order[j]);
+  }
+  Split s;
+  const size_t n_probes = std::min(probes, order.size());
+  s.probes.assign(order.begin(), order.begin() + static_cast<std::ptrdiff_t>(n_probes));
+  s.gallery.assign(order.begin() + static_cast<std::ptrdiff_t>(n_probes), order.end());
+  if (max_gallery && s.gallery.size() > max_gallery) s.gallery.resize(max_gallery);
+  std::sort(s.probes.begin(), s.probes.end());
+  return s;
+}
+
+}  // namespace fg::apps

@@ -1,0 +1,29 @@
+// The gallery folder: GALLERY_DIR/<identity name>/<images>, and the seeded split of each
+// identity's images into enrolled and held-out probe images.
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+namespace fg::apps {
+
+struct PersonDir {
+  std::string name;                 // the folder's name: the identity's name
+  std::vector<std::string> images;  // regular, non-hidden files, sorted by name
+};
+
+// Every non-hidden sub-folder of `root`, sorted by name. Throws std::runtime_error when
+// `root` is not a readable directory or holds no sub-folder.
+std::vector<PersonDir> scan_gallery(const std::string& root);
+
+struct Split {
+  std::vector<std::string> gallery;  // at most max_gallery (0 = no limit)
+  std::vector<std::string> probes;   // exactly min(probes, images) held out
+};
+
+// Reproducible on every platform: a Fisher-Yates shuffle driven by a SplitMix64 stream
+// seeded from `seed` and the identity's name, so adding a person never changes another's split.
+Split split_images(const PersonDir& person, size_t probes, size_t max_gallery, uint64_t seed);
+
+}  // namespace fg::apps

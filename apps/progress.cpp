@@ -1,0 +1,34 @@
+#include "apps/progress.h"
+
+#include <unistd.h>
+
+#include <cstdio>
+
+namespace fg::apps {
+
+Progress::Progress(std::string what, size_t total)
+    : what_(std::move(what)), total_(total), tty_(::isatty(STDERR_FILENO) != 0),
+      start_(std::chrono::steady_clock::now()) {}
+
+void Progress::step(const std::string& note) {
+  ++done_;
+  const int percent = total_ ? static_cast<int>(100 * done_ / total_) : 100;
+  const double secs = std::chrono::duration<double>(std::chrono::steady_clock::now() - start_).count();
+  if (tty_) {
+    constexpr int kWidth = 30;
+    const int filled = percent * kWidth / 100;
+    std::fprintf(stderr, "\r%s [%.*s%*s] %zu/%zu %3d%% %.0fs %-24.24s", what_.c_str(), filled,
+                 "##############################", kWidth - filled, "", done_, total_, percent, secs, note.c_str());
+  } else if (percent / 10 != last_percent_ / 10 || done_ == total_) {
+    // Piped: a line per 10%, so a log shows progress without a line per item.
+    std::fprintf(stderr, "%s: %zu/%zu (%d%%) %.0fs\n", what_.c_str(), done_, total_, percent, secs);
+  }
+  last_percent_ = percent;
+  std::fflush(stderr);
+}
+
+void Progress::finish() {
+  if (tty_ && done_ > 0) std::fprintf(stderr, "\n");
+}
+
+}  // namespace fg::apps

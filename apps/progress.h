@@ -1,0 +1,27 @@
+// Progress for long work: a bar redrawn in place on a terminal, a plain line every few
+// percent when stderr is piped to a file or a log.
+#pragma once
+
+#include <chrono>
+#include <cstddef>
+#include <string>
+
+namespace fg::apps {
+
+class Progress {
+ public:
+  Progress(std::string what, size_t total);
+  // Marks one more item done; `note` (e.g. the identity) is shown beside the bar.
+  void step(const std::string& note = "");
+  // Ends the bar's line (a terminal) or prints the final count (piped).
+  void finish();
+
+ private:
+  std::string what_;
+  size_t total_, done_ = 0;
+  bool tty_;
+  int last_percent_ = -1;
+  std::chrono::steady_clock::time_point start_;
+};
+
+}  // namespace fg::apps

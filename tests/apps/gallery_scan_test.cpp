@@ -1,0 +1,62 @@
+#include "apps/gallery_scan.h"
+
+#include <gtest/gtest.h>
+
+#include <filesystem>
+#include <fstream>
+
+#include "tests/support/test_env.h"
+
+namespace {
+
+namespace fs = std::filesystem;
+using fg::apps::PersonDir;
+
+PersonDir person(const std::string& name, int n) {
+  PersonDir p{name, {}};
+  for (int i = 0; i < n; ++i) p.images.push_back(name + "/" + std::to_string(i) + ".jpg");
+  return p;
+}
+
+TEST(GalleryScan, SplitIsSeededDisjointAndComplete) {
+  const PersonDir p = person("amy", 10);
+  const auto a = fg::apps::split_images(p, 3, 0, 42);
+  const auto b = fg::apps::split_images(p, 3, 0, 42);
+  EXPECT_EQ(a.probes, b.probes);
+  EXPECT_EQ(a.gallery, b.gallery);
+  EXPECT_EQ(a.probes.size(), 3u);
+  EXPECT_EQ(a.gallery.size(), 7u);
+  std::set<std::string> all(a.probes.begin(), a.probes.end());
+  all.insert(a.gallery.begin(), a.gallery.end());
+  EXPECT_EQ(all.size(), 10u);
+
+  bool differs = false;
+  for (uint64_t seed = 0; seed < 8 && !differs; ++seed) differs = fg::apps::split_images(p, 3, 0, seed).probes != a.probes;
+  EXPECT_TRUE(differs) << "the seed must change the split";
+
+  const auto capped = fg::apps::split_images(p, 2, 4, 42);
+  EXPECT_EQ(capped.probes.size(), 2u);
+  EXPECT_EQ(capped.gallery.size(), 4u);
+  const auto few = fg::apps::split_images(person("raj", 1), 3, 0, 42);
+  EXPECT_EQ(few.probes.size(), 1u);
+  EXPECT_TRUE(few.gallery.empty());
+}
+
+TEST(GalleryScan, ListsPeopleAndImagesSortedSkippingHidden) {
+  const std::string root = fg::test::scratch_dir("gallery-scan");
+  for (const char* f : {"raj/b.png", "raj/a.png", "amy/x.jpg", ".hidden/y.jpg", "amy/.DS_Store"}) {
+    fs::create_directories(fs::path(root + "/" + f).parent_path());
+    std::ofstream(root + "/" + f) << "x";
+  }
+  std::ofstream(root + "/stray.jpg") << "x";
+  const auto people = fg::apps::scan_gallery(root);
+  ASSERT_EQ(people.size(), 2u);
+  EXPECT_EQ(people[0].name, "amy");
+  EXPECT_EQ(people[0].images.size(), 1u);
+  EXPECT_EQ(people[1].name, "raj");
+  EXPECT_EQ(people[1].images, (std::vector<std::string>{root + "/raj/a.png", root + "/raj/b.png"}));
+  EXPECT_THROW(fg::apps::scan_gallery(root + "/raj/a.png"), std::runtime_error);
+  fs::remove_all(root);
+}
+
+}  // namespace

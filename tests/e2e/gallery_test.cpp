@@ -1,0 +1,248 @@
+// facegate enroll / identify / list / forget end to end, on a real RocksDB in a temp dir, with
+// the random-weight ResNet-50 of the parity fixture (what matters here is the pipeline, not
+// the model's accuracy) and the shared face crops.
+#include <gtest/gtest.h>
+
+#include <fstream>
+#include <nlohmann/json.hpp>
+#include <opencv2/imgcodecs.hpp>
+#include <sstream>
+
+#include "store/store.h"
+#include "tests/support/test_env.h"
+
+namespace {
+
+namespace fs = std::filesystem;
+using nlohmann::json;
+using fg::test::sh_quote;
+
+struct Result {
+  int code;
+  std::string out, err;
+};
+
+class Gallery : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    const std::string fixture = fg::test::resnet_fixture();
+    if (fixture.empty()) {
+      if (fg::test::torch_python().empty()) GTEST_SKIP() << "SKIPPED: python3-torch missing, no model to test with";
+      FAIL() << "PyTorch is here but the fixture is not: run ctest, whose resnet_fixture test makes it";
+    }
+    data_ = fg::test::data_dir();
+    if (data_.empty()) GTEST_SKIP() << "SKIPPED: no shared data (../shared/data or $FACEGATE_DATA)";
+    dir_ = fg::test::scratch_dir(std::string("gallery-") + ::testing::UnitTest::GetInstance()->current_test_info()->name());
+    model_ = dir_ + "/model.fgw";
+    ASSERT_EQ(run("convert " + sh_quote(fixture + "/trainer.pt") + " -o " + sh_quote(model_)).code, 0);
+    other_fixture_ = fixture;
+    db_ = dir_ + "/db";
+  }
+  void TearDown() override {
+    if (!dir_.empty()) fs::remove_all(dir_);
+  }
+
+  Result run(const std::string& args) {
+    const int code = fg::test::run(fg::test::facegate_binary() + " " + args + " > " + dir_ + "/stdout 2> " + dir_ + "/stderr");
+    return {code, fg::test::read_text(dir_ + "/stdout"), fg::test::read_text(dir_ + "/stderr")};
+  }
+
+  // A gallery folder with the first `per_person` crops of each shared person.
+  std::string make_gallery(const std::string& name, int per_person) {
+    const std::string root = dir_ + "/" + name;
+    for (const auto& person : fs::directory_iterator(data_ + "/faces/people")) {
+      fs::create_directories(root + "/" + person.path().filename().string());
+      for (int i = 1; i <= per_person; ++i) {
+        const std::string file = person.path().filename().string() + std::to_string(i) + ".png";
+        fs::copy_file(person.path() / file, fs::path(root) / person.path().filename() / file);
+      }
+    }
+    return root;
+  }
+
+  Result enroll(const std::string& gallery, const std::string& extra = "") {
+    return run("enroll " + sh_quote(gallery) + " --db " + sh_quote(db_) + " --model " + sh_quote(model_) +
+               " --no-detect --threads 2 " + extra);
+  }
+
+  std::vector<json> list() {
+    Result r = run("list --json --db " + sh_quote(db_));
+    EXPECT_EQ(r.code, 0) << r.err;
+    std::vector<json> rows;
+    std::istringstream lines(r.out);
+    for (std::string line; std::getline(lines, line);) rows.push_back(json::parse(line));
+    return rows;
+  }
+
+  json identify(const std::string& image) {
+    Result r = run("identify --json --no-detect --top 3 --db " + sh_quote(db_) + " --model " + sh_quote(model_) + " " +
+                   sh_quote(image));
+    EXPECT_EQ(r.code, 0) << r.err;
+    return r.out.empty() ? json() : json::parse(r.out);
+  }
+
+  size_t total_images() {
+    size_t n = 0;
+    for (const auto& row : list()) n += row["images"].get<size_t>();
+    return n;
+  }
+
+  std::string data_, dir_, model_, db_, other_fixture_;
+};
+
+TEST_F(Gallery, ReEnrollAddsNothingAndNewPhotosAddOnlyThem) {
+  const std::string g = make_gallery("g", 3);
+  Result r = enroll(g);
+  ASSERT_EQ(r.code, 0) << r.err;
+  EXPECT_NE(r.out.find("enrolled 24 new images (8 new identities)"), std::string::npos) << r.out;
+  EXPECT_EQ(list().size(), 8u);
+  EXPECT_EQ(total_images(), 24u);
+
+  r = enroll(g);
+  ASSERT_EQ(r.code, 0) << r.err;
+  EXPECT_NE(r.out.find("enrolled 0 new images (0 new identities); skipped 24 already enrolled"), std::string::npos) << r.out;
+  EXPECT_EQ(total_images(), 24u);
+
+  fs::copy_file(data_ + "/faces/people/amy/amy4.png", g + "/amy/amy4.png");
+  fs::copy_file(data_ + "/faces/people/raj/raj5.png", g + "/raj/raj5.png");
+  r = enroll(g);
+  ASSERT_EQ(r.code, 0) << r.err;
+  EXPECT_NE(r.out.find("enrolled 2 new images (0 new identities); skipped 24"), std::string::npos) << r.out;
+  for (const auto& row : list()) {
+    const std::string name = row["name"];
+    EXPECT_EQ(row["images"], (name == "amy" || name == "raj") ? 4 : 3) << name;
+  }
+}
+
+TEST_F(Gallery, IdentifyFindsTheEnrolledImageAndForgetRemovesIt) {
+  ASSERT_EQ(enroll(make_gallery("g", 2)).code, 0);
+  const std::string probe = data_ + "/faces/people/amy/amy1.png";
+  json before = identify(probe);
+  ASSERT_EQ(before["faces"].size(), 1u);
+  const json& m = before["faces"][0]["matches"];
+  ASSERT_EQ(m.size(), 3u);
+  EXPECT_EQ(m[0]["name"], "amy");  // the very image is enrolled: cosine 1
+  EXPECT_NEAR(m[0]["score"].get<double>(), 1.0, 1e-5);
+  EXPECT_FALSE(before["faces"][0]["unknown"]);
+  std::set<std::string> ids;
+  for (const auto& x : m) ids.insert(x["id"]);
+  EXPECT_EQ(ids.size(), 3u) << "identities must not repeat among the matches";
+
+  Result r = run("forget amy --db " + sh_quote(db_));
+  ASSERT_EQ(r.code, 0) << r.err;
+  EXPECT_EQ(list().size(), 7u);
+  const json after = identify(probe);
+  for (const auto& x : after["faces"][0]["matches"]) EXPECT_NE(x["name"], "amy");
+  EXPECT_NE(run("forget amy --db " + sh_quote(db_)).code, 0);
+}
+
+TEST_F(Gallery, DamagedOrMissingIndexIsRebuiltWithSameAnswers) {
+  ASSERT_EQ(enroll(make_gallery("g", 3)).code, 0);
+  const std::string probe = data_ + "/faces/people/penny/penny5.png";
+  const json before = identify(probe);
+  const std::string index = db_ + "/facegate.index";
+  ASSERT_TRUE(fs::exists(index));
+
+  fs::remove(index);
+  json again = identify(probe);
+  EXPECT_EQ(again, before);
+  EXPECT_TRUE(fs::exists(index)) << "the rebuilt index is saved";
+
+  std::string bytes = fg::test::read_text(index);
+  for (size_t i = bytes.size() / 3; i < bytes.size() / 3 + 64; ++i) bytes[i] ^= 0x5a;
+  std::ofstream(index, std::ios::binary) << bytes;
+  Result r = run("identify --json --no-detect --top 3 --db " + sh_quote(db_) + " --model " + sh_quote(model_) + " " +
+                 sh_quote(probe));
+  EXPECT_EQ(r.code, 0) << r.err;
+  EXPECT_EQ(json::parse(r.out), before);
+  EXPECT_NE(r.err.find("rebuil"), std::string::npos) << "a log line says the index was rebuilt: " << r.err;
+}
+
+TEST_F(Gallery, TopKOnHeldOutProbesIsReproducibleAndExact) {
+  // Each person's folder holds one photo twice (the copy slightly brighter), so whichever is
+  // held out as the probe, its twin is enrolled: every probe must be a top-1 hit.
+  const std::string g = dir_ + "/twins";
+  for (const auto& person : fs::directory_iterator(data_ + "/faces/people")) {
+    const std::string name = person.path().filename().string();
+    fs::create_directories(g + "/" + name);
+    cv::Mat img = cv::imread((person.path() / (name + "2.png")).string());
+    ASSERT_FALSE(img.empty());
+    cv::imwrite(g + "/" + name + "/a.png", img);
+    cv::imwrite(g + "/" + name + "/b.png", img + cv::Scalar(2, 2, 2));
+  }
+  const std::string report = dir_ + "/report.json";
+  Result r = enroll(g, "--probes 1 --seed 7 --report " + sh_quote(report));
+  ASSERT_EQ(r.code, 0) << r.err;
+  EXPECT_NE(r.out.find("Top-K over 8 probes"), std::string::npos) << r.out;
+  const json rep = json::parse(fg::test::read_text(report));
+  EXPECT_EQ(rep["enrolled"]["added"], 8);
+  EXPECT_EQ(rep["topk"]["probes"], 8);
+  EXPECT_EQ(rep["topk"]["failed"], 0);
+  EXPECT_EQ(rep["topk"]["top1"]["hits"], 8);
+  EXPECT_EQ(rep["topk"]["top5"]["hits"], 8);
+  EXPECT_EQ(rep["topk"]["per_identity"].size(), 8u);
+
+  // Same seed, fresh DB: the same split, so the same images are enrolled.
+  const std::string first_db = db_;
+  db_ = dir_ + "/db2";
+  ASSERT_EQ(enroll(g, "--probes 1 --seed 7").code, 0);
+  auto paths = [](const std::string& db) {
+    std::set<std::string> out;
+    fg::store::OpenOptions o;
+    o.read_only = true;
+    fg::store::Store::open(db, o).for_each_embedding([&](const auto& rec) { out.insert(rec.image_path); });
+    return out;
+  };
+  EXPECT_EQ(paths(first_db), paths(db_));
+}
+
+TEST_F(Gallery, ModelMismatchIsRefusedUnlessReindex) {
+  const std::string g = make_gallery("g", 2);
+  ASSERT_EQ(enroll(g).code, 0);
+  const std::string other = dir_ + "/other.fgw";
+  ASSERT_EQ(run("convert " + sh_quote(other_fixture_ + "/fp16.pt") + " -o " + sh_quote(other)).code, 0);
+  model_ = other;
+  Result r = enroll(g);
+  EXPECT_EQ(r.code, 1);
+  EXPECT_NE(r.err.find("model"), std::string::npos) << r.err;
+  r = enroll(g, "--reindex");
+  ASSERT_EQ(r.code, 0) << r.err;
+  EXPECT_EQ(total_images(), 16u);
+  const json id = identify(data_ + "/faces/people/howard/howard1.png");
+  EXPECT_NEAR(id["faces"][0]["matches"][0]["score"].get<double>(), 1.0, 1e-5);
+}
+
+TEST_F(Gallery, BadInput) {
+  fs::create_directories(dir_ + "/empty");
+  Result r = enroll(dir_ + "/empty");
+  EXPECT_EQ(r.code, 1);
+  EXPECT_NE(r.err.find("no identity folders"), std::string::npos) << r.err;
+
+  const std::string g = make_gallery("g", 1);
+  fs::create_directories(g + "/nobody");
+  std::ofstream(g + "/nobody/notes.jpg") << "not an image";
+  std::ofstream(g + "/amy/readme.txt") << "not an image either";
+  r = enroll(g);
+  EXPECT_EQ(r.code, 1);
+  EXPECT_NE(r.err.find("no usable image for: nobody"), std::string::npos) << r.err;
+  EXPECT_NE(r.err.find("notes.jpg: cannot decode"), std::string::npos) << r.err;
+  EXPECT_NE(r.err.find("readme.txt: cannot decode"), std::string::npos) << r.err;
+  EXPECT_EQ(total_images(), 8u) << "the readable images were enrolled all the same";
+
+  {
+    fg::store::Store held = fg::store::Store::open(db_);  // another process's lock, in effect
+    r = enroll(g);
+    EXPECT_EQ(r.code, 1);
+    EXPECT_NE(r.err.find("in use by another process"), std::string::npos) << r.err;
+  }
+  EXPECT_EQ(total_images(), 8u);
+
+  const std::string corrupt = dir_ + "/corrupt";
+  fs::create_directories(corrupt);
+  std::ofstream(corrupt + "/CURRENT") << "garbage\n";
+  r = run("list --db " + sh_quote(corrupt));
+  EXPECT_EQ(r.code, 1);
+  EXPECT_EQ(std::count(r.err.begin(), r.err.end(), '\n'), 1) << r.err;
+}
+
+}  // namespace
