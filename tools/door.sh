@@ -33,6 +33,9 @@ done
 if [ ! -f weights/resnet50.fgw ]; then
   "$bin" convert weights/model.pt -o weights/resnet50.fgw
 fi
+if [ ! -f weights/mtcnn.fgw ]; then
+  "$bin" convert weights/mtcnn/pnet.pt weights/mtcnn/rnet.pt weights/mtcnn/onet.pt -o weights/mtcnn.fgw
+fi
 if ! "$bin" --help | grep -q '^  attend '; then
   echo "door: this build of facegate has no 'attend' command yet; weights are ready in weights/" >&2
   exit 1
