@@ -2,22 +2,19 @@
 
 #include <algorithm>
 #include <atomic>
-#include <cerrno>
 #include <cmath>
 #include <cstdio>
-#include <cstring>
 #include <exception>
-#include <filesystem>
-#include <fstream>
 #include <limits>
 #include <numeric>
 #include <thread>
-#include <unistd.h>
 
 #include <Eigen/Core>
 #include <opencv2/core.hpp>
 #include <opencv2/imgcodecs.hpp>
 #include <opencv2/imgproc.hpp>
+
+#include "apps/atomic_file.h"
 
 namespace fg::apps {
 namespace {
@@ -375,36 +372,19 @@ void draw_roc(cv::Mat& img, const Calibration& c, cv::Rect area) {
 
 void write_calibration_plot(const Calibration& c, const std::string& png_path) {
   cv::Mat img(kPlotHeight, kPlotWidth, CV_8UC3, cv::Scalar(255, 255, 255));
-  const std::string title = format("facegate calibration: %.0f identities, ", double(c.scores.identities)) +
-                            format("%.0f images; ", double(c.scores.images)) + "threshold " +
-                            format("%.4f", c.threshold) + " for FAR <= " + format("%.0e", c.far_target) +
-                            " (achieved " + format("%.2e", c.far()) + "), FRR " + format("%.2f%%", 100 * c.frr());
+  const std::string title = "facegate calibration: " + std::to_string(c.scores.identities) + " identities, " +
+                            std::to_string(c.scores.images) + " images; threshold " + format("%.4f", c.threshold) +
+                            " for FAR <= " + format("%.0e", c.far_target) + " (achieved " + format("%.2e", c.far()) +
+                            "), FRR " + format("%.2f%%", 100 * c.frr());
   text(img, title, {kPlotWidth / 2, 30}, 0.65, kInk, 0.5);
   const int half = kPlotWidth / 2;
   draw_histograms(img, c, {80, 110, half - 110, kPlotHeight - 180});
   draw_roc(img, c, {half + 80, 110, half - 110, kPlotHeight - 180});
 
+  // Encoded here rather than by cv::imwrite, which picks the format from the (temp) file's name.
   std::vector<uchar> png;
   if (!cv::imencode(".png", img, png)) throw std::runtime_error(png_path + ": OpenCV could not encode the PNG");
-  // cv::imwrite picks the format from the name, so encode here and write a temp file ourselves.
-  const std::string tmp = png_path + ".tmp" + std::to_string(::getpid());
-  std::error_code ec;
-  {
-    std::ofstream out(tmp, std::ios::binary | std::ios::trunc);
-    if (!out) throw std::runtime_error("cannot write " + tmp + ": " + std::strerror(errno));
-    out.write(reinterpret_cast<const char*>(png.data()), std::streamsize(png.size()));
-    out.close();
-    if (!out) {
-      std::filesystem::remove(tmp, ec);
-      throw std::runtime_error("cannot write " + tmp + ": " + std::strerror(errno));
-    }
-  }
-  std::filesystem::rename(tmp, png_path, ec);
-  if (ec) {
-    const std::string why = ec.message();
-    std::filesystem::remove(tmp, ec);
-    throw std::runtime_error("cannot rename " + tmp + " to " + png_path + ": " + why);
-  }
+  write_file_atomic(png_path, std::string(png.begin(), png.end()));
 }
 
 }  // namespace fg::apps

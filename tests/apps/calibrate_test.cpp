@@ -13,12 +13,9 @@
 #include <opencv2/imgcodecs.hpp>
 
 #include "apps/cli.h"
+#include "apps/commands.h"
 #include "store/store.h"
 #include "tests/support/test_env.h"
-
-namespace fg::apps {
-int cmd_calibrate(int argc, char** argv);  // declared in apps/commands.h once wired into main
-}
 
 namespace {
 
@@ -296,9 +293,10 @@ TEST(CalibrateCommand, UsageAndDbErrors) {
   EXPECT_THROW(run_calibrate({"--db", "x", "--far", "1e-3x"}), UsageError);
   EXPECT_THROW(run_calibrate({"--db", "x", "extra"}), UsageError);
   EXPECT_THROW(run_calibrate({"--db", "x", "--plot="}), UsageError);
-  const std::string missing = fg::test::scratch_dir("calibrate-missing") + "/no-db";
-  EXPECT_THROW(run_calibrate({"--db", missing}), fg::store::StoreError);
-  EXPECT_FALSE(fs::exists(missing));
+  const std::string dir = fg::test::scratch_dir("calibrate-missing");
+  EXPECT_THROW(run_calibrate({"--db", dir + "/no-db"}), fg::store::StoreError);
+  EXPECT_FALSE(fs::exists(dir + "/no-db"));
+  fs::remove_all(dir);
 }
 
 }  // namespace
