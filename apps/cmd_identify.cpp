@@ -1,4 +1,5 @@
 #include <cstdio>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -9,13 +10,15 @@
 #include "apps/face_options.h"
 #include "apps/gallery.h"
 #include "apps/image_io.h"
+#include "store/chroma/endpoint.h"
+#include "store/chroma/search.h"
 
 namespace fg::apps {
 namespace {
 
 constexpr const char* kHelp =
-    "usage: facegate identify IMAGE... --db DB --model MODEL.fgw (--detector MTCNN.fgw | --no-detect)\n"
-    "                         [--top K] [--threshold T] [--json]\n"
+    "usage: facegate identify IMAGE... (--db DB | --index chroma://HOST:PORT/COLLECTION) --model MODEL.fgw\n"
+    "                         (--detector MTCNN.fgw | --no-detect) [--top K] [--threshold T] [--json]\n"
     "\n"
     "For every face in each image, the K most similar enrolled identities (each scored by\n"
     "the cosine similarity of its best image), or \"unknown\" when the best score is below\n"
@@ -27,6 +30,8 @@ constexpr const char* kHelp =
     "\n"
     "options:\n"
     "  --db DIR          the facegate database\n"
+    "  --index URL       search this ChromaDB collection (a central gallery, see facegate\n"
+    "                    sync) instead of DB's index; --db then only gives the threshold\n"
     "  --top K           identities per face (default 5)\n"
     "  --threshold T     cosine similarity (-1..1) below which a face is unknown\n"
     "                    (default: the DB's calibrated threshold, else 0.5)\n"
@@ -36,7 +41,7 @@ constexpr const char* kHelp =
 
 int cmd_identify(int argc, char** argv) {
   std::set<std::string> valued = kFaceValued, flags = kFaceFlags;
-  valued.insert({"--db", "--top", "--threshold"});
+  valued.insert({"--db", "--index", "--top", "--threshold"});
   flags.insert({"--json", "-h", "--help"});
   cli::Args args(argc, argv, valued, flags);
   if (args.flag("-h") || args.flag("--help")) {
@@ -45,14 +50,20 @@ int cmd_identify(int argc, char** argv) {
   }
   if (args.positionals().empty()) throw cli::UsageError("no images given");
   const std::string db = args.get("--db");
-  if (db.empty()) throw cli::UsageError("missing --db DB");
+  if (db.empty() && !args.has("--index")) throw cli::UsageError("missing --db DB (or --index URL)");
   const int top = args.get_int("--top", 5, 1, 1000);
   const bool json = args.flag("--json");
   FacePipeline faces(face_options(args));
   GalleryOptions go;
   go.model_id = faces.model_id();
-  Gallery gallery = Gallery::open(db, go);
-  float threshold = gallery.threshold();
+  std::optional<Gallery> gallery;
+  if (!db.empty()) gallery.emplace(Gallery::open(db, go));
+  std::optional<store::chroma::RemoteGallery> central;
+  if (args.has("--index")) {
+    const store::chroma::Endpoint where = store::chroma::parse_endpoint(args.get("--index"));
+    central.emplace(store::chroma::Client(where), where.collection, static_cast<uint32_t>(faces.dim()), faces.model_id());
+  }
+  float threshold = gallery ? gallery->threshold() : kDefaultThreshold;
   if (args.has("--threshold")) {
     try {
       size_t used = 0;
@@ -78,20 +89,28 @@ int cmd_identify(int argc, char** argv) {
       line["faces"] = nlohmann::json::array();
       if (!json) std::printf("%s: %zu face%s\n", path.c_str(), found.size(), found.size() == 1 ? "" : "s");
       for (const auto& f : found) {
-        const index::Identification r = gallery.index().identify(f.embedding, static_cast<size_t>(top), threshold);
         nlohmann::json face = {{"box", f.face ? nlohmann::json(f.face->box) : nlohmann::json(nullptr)},
                                {"matches", nlohmann::json::array()},
-                               {"unknown", r.unknown}};
-        for (const auto& m : r.matches) {
-          const auto who = gallery.store().get_identity(m.identity_id);
-          face["matches"].push_back({{"id", m.identity_id}, {"name", who ? who->name : ""}, {"score", m.score}});
+                               {"unknown", true}};
+        if (central) {
+          for (const auto& m : central->search(f.embedding, static_cast<size_t>(top))) {
+            face["matches"].push_back({{"id", m.identity_id}, {"name", m.name}, {"score", m.score}});
+          }
+          face["unknown"] = face["matches"].empty() || face["matches"][0]["score"].get<float>() < threshold;
+        } else {
+          const index::Identification r = gallery->index().identify(f.embedding, static_cast<size_t>(top), threshold);
+          face["unknown"] = r.unknown;
+          for (const auto& m : r.matches) {
+            const auto who = gallery->store().get_identity(m.identity_id);
+            face["matches"].push_back({{"id", m.identity_id}, {"name", who ? who->name : ""}, {"score", m.score}});
+          }
         }
         if (!json) {
           std::string where = f.face ? "[" + std::to_string(int(f.face->box[0])) + "," + std::to_string(int(f.face->box[1])) +
                                            "," + std::to_string(int(f.face->box[2])) + "," +
                                            std::to_string(int(f.face->box[3])) + "]"
                                      : "whole image";
-          std::printf("  %s: %s\n", where.c_str(), r.unknown ? "unknown" : face["matches"][0]["name"].get<std::string>().c_str());
+          std::printf("  %s: %s\n", where.c_str(), face["unknown"].get<bool>() ? "unknown" : face["matches"][0]["name"].get<std::string>().c_str());
           for (const auto& m : face["matches"]) {
             std::printf("    %-24s %.4f\n", m["name"].get<std::string>().c_str(), m["score"].get<float>());
           }

@@ -12,5 +12,8 @@ int cmd_identify(int argc, char** argv);
 int cmd_list(int argc, char** argv);
 int cmd_forget(int argc, char** argv);
 int cmd_calibrate(int argc, char** argv);
+int cmd_attend(int argc, char** argv);
+int cmd_report(int argc, char** argv);
+int cmd_sync(int argc, char** argv);
 
 }  // namespace fg::apps

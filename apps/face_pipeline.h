@@ -43,6 +43,12 @@ class FacePipeline {
   // Empty when a detector finds none.
   std::vector<EmbeddedFace> faces(const cv::Mat& image, bool largest_only);
 
+  // The same in two steps, so a video can track faces first and embed only the tracks that
+  // need it. detect() requires a detector.
+  std::vector<detect::Face> detect(const cv::Mat& image);
+  // One unit embedding per face, aligned the way the model wants.
+  std::vector<std::vector<float>> embed(const cv::Mat& image, const std::vector<detect::Face>& faces);
+
  private:
   nn::Embedder embedder_;
   std::unique_ptr<detect::Detector> detector_;

@@ -21,6 +21,9 @@ constexpr const char* kUsage =
     "  list      list the enrolled identities\n"
     "  forget    remove an identity and its face data\n"
     "  calibrate choose the open-set threshold from the enrolled images\n"
+    "  attend    log attendance from a camera, stream or video file\n"
+    "  report    attendance per person and unknown faces, from the logged events\n"
+    "  sync      push the gallery to / pull it from ChromaDB and MongoDB\n"
     "  version   print the version\n"
     "\n"
     "Run 'facegate <command> --help' for the options of one command.\n";
@@ -39,6 +42,9 @@ constexpr Command kCommands[] = {
     {"list", fg::apps::cmd_list},
     {"forget", fg::apps::cmd_forget},
     {"calibrate", fg::apps::cmd_calibrate},
+    {"attend", fg::apps::cmd_attend},
+    {"report", fg::apps::cmd_report},
+    {"sync", fg::apps::cmd_sync},
 };
 
 // The fast kernels are compiled for AVX2 + FMA: say so instead of dying on SIGILL.

@@ -5,15 +5,20 @@
 
 #include <opencv2/imgproc.hpp>
 
+#include "detect/face_chip.h"
+
 namespace fg::detect {
 
 Alignment parse_alignment(const std::string& name) {
   if (name == "box") return Alignment::box;
   if (name == "arcface") return Alignment::arcface;
-  throw std::invalid_argument("alignment: got '" + name + "', expected 'box' or 'arcface'");
+  if (name == "dlib-chip") return Alignment::dlib_chip;
+  throw std::invalid_argument("alignment: got '" + name + "', expected 'box', 'arcface' or 'dlib-chip'");
 }
 
-const char* alignment_name(Alignment a) { return a == Alignment::box ? "box" : "arcface"; }
+const char* alignment_name(Alignment a) {
+  return a == Alignment::box ? "box" : a == Alignment::arcface ? "arcface" : "dlib-chip";
+}
 
 const std::array<std::array<float, 2>, 5>& arcface_template() {
   static const std::array<std::array<float, 2>, 5> t = {{{38.2946f, 51.6963f},
@@ -25,9 +30,13 @@ const std::array<std::array<float, 2>, 5>& arcface_template() {
 }
 
 cv::Mat arcface_transform(const std::array<std::array<float, 2>, 5>& landmarks) {
+  return similarity_transform(landmarks, arcface_template());
+}
+
+cv::Mat similarity_transform(const std::array<std::array<float, 2>, 5>& landmarks,
+                             const std::array<std::array<float, 2>, 5>& dst) {
   // Closed-form 2-D least squares for x' = [a -b; b a] x + t (Umeyama without reflection):
   // with both point sets centred, a = sum(s . d) / sum|s|^2 and b = sum(s x d) / sum|s|^2.
-  const auto& dst = arcface_template();
   double ms[2] = {0, 0}, md[2] = {0, 0};
   for (int i = 0; i < 5; ++i)
     for (int k = 0; k < 2; ++k) ms[k] += landmarks[i][k] / 5.0, md[k] += dst[i][k] / 5.0;
@@ -39,7 +48,7 @@ cv::Mat arcface_transform(const std::array<std::array<float, 2>, 5>& landmarks) 
     cross += sx * dy - sy * dx;
     norm += sx * sx + sy * sy;
   }
-  if (!(norm > 0)) throw std::invalid_argument("arcface_transform: the five landmarks coincide");
+  if (!(norm > 0)) throw std::invalid_argument("similarity_transform: the five landmarks coincide");
   const double a = dot / norm, b = cross / norm;
   cv::Mat m = (cv::Mat_<double>(2, 3) << a, -b, md[0] - (a * ms[0] - b * ms[1]),  //
                b, a, md[1] - (b * ms[0] + a * ms[1]));
@@ -71,7 +80,12 @@ cv::Mat align_arcface(const cv::Mat& image, const Face& face) {
 }
 
 cv::Mat align(const cv::Mat& image, const Face& face, Alignment mode) {
-  return mode == Alignment::box ? align_box(image, face) : align_arcface(image, face);
+  switch (mode) {
+    case Alignment::box: return align_box(image, face);
+    case Alignment::arcface: return align_arcface(image, face);
+    case Alignment::dlib_chip: return align_dlib_chip(image, face);
+  }
+  throw std::invalid_argument("align: unknown alignment mode");
 }
 
 }  // namespace fg::detect

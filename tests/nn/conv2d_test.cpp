@@ -247,7 +247,7 @@ TEST(Conv2d, RejectsBadShapes) {
   Conv2dShape s;
   s.in_c = 0;
   s.out_c = 4;
-  const std::vector<float> weight(64, 1.0f);
+  const std::vector<float> weight(4 * 2 * 3 * 3, 1.0f);  // fits the 3x3 conv built below
   EXPECT_THROW(Conv2d(s, weight.data(), nullptr), std::invalid_argument);
   s.in_c = 2;
   s.stride_h = 0;

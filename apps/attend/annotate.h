@@ -1,0 +1,47 @@
+// The annotated video: boxes, names, scores and FPS drawn on each frame, shown in a window
+// (--display, when there is a display) and/or written to a file (--output).
+#pragma once
+
+#include <memory>
+#include <string>
+#include <vector>
+
+#include <opencv2/core.hpp>
+#include <opencv2/videoio.hpp>
+
+#include "apps/attend/tracker.h"
+
+namespace fg::apps::attend {
+
+struct Mark {
+  enum class State { tentative, known, unknown };
+  Box box{};
+  State state = State::tentative;
+  std::string text;  // name and score, "unknown", or "?" while undecided
+};
+
+class Annotator {
+ public:
+  // display: open a window if a display exists (else warn once and stay headless).
+  // output: "" or a video path (.avi = MJPG, else mp4v) written at `fps` (0 = 10).
+  Annotator(bool display, std::string output, double fps);
+  ~Annotator();
+
+  bool active() const { return window_ || !output_.empty(); }
+  // Draws on `frame` and shows/writes it. Throws std::runtime_error if the output file cannot
+  // be opened.
+  void add(cv::Mat& frame, const std::vector<Mark>& marks, double fps);
+  // The window was closed with Esc or q.
+  bool quit() const { return quit_; }
+
+ private:
+  bool window_ = false, quit_ = false;
+  std::string output_;
+  double fps_;
+  std::unique_ptr<cv::VideoWriter> writer_;
+};
+
+// Whether a window can be shown here ($DISPLAY or $WAYLAND_DISPLAY is set).
+bool has_display();
+
+}  // namespace fg::apps::attend

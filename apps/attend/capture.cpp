@@ -1,0 +1,146 @@
+#include "apps/attend/capture.h"
+
+#include <algorithm>
+#include <chrono>
+#include <filesystem>
+#include <stdexcept>
+
+namespace fg::apps::attend {
+namespace {
+
+// A file's queue only needs to cover decoding jitter; more would just hold memory.
+constexpr size_t kFileQueue = 4;
+// Failed reads in a row that end a source: a file's corrupt frame fails once and the next
+// read goes on; a camera gets about a second to come back.
+constexpr int kFileMaxBadReads = 25;
+constexpr int kLiveMaxBadReads = 100;
+constexpr auto kLiveRetry = std::chrono::milliseconds(10);
+
+bool all_digits(const std::string& s) {
+  return !s.empty() && std::all_of(s.begin(), s.end(), [](char c) { return c >= '0' && c <= '9'; });
+}
+
+int64_t now_us() {
+  return std::chrono::duration_cast<std::chrono::microseconds>(std::chrono::system_clock::now().time_since_epoch())
+      .count();
+}
+
+}  // namespace
+
+Capture::Capture(const std::string& source, const std::atomic<bool>& stop) : stop_(stop), source_(source) {
+  const bool camera = all_digits(source);
+  live_ = camera || source.find("://") != std::string::npos;
+  if (!live_ && source.find('%') == std::string::npos && !std::filesystem::exists(source)) {
+    throw std::runtime_error("cannot open source '" + source + "': no such file");
+  }
+  try {
+    if (camera) {
+      cap_.open(std::stoi(source), cv::CAP_ANY);
+    } else {
+      cap_.open(source, cv::CAP_ANY);
+    }
+  } catch (const cv::Exception& e) {
+    throw std::runtime_error("cannot open source '" + source + "': " + e.what());
+  }
+  if (!cap_.isOpened()) {
+    throw std::runtime_error("cannot open source '" + source + "': " +
+                             (camera ? "no such camera, or it is busy" : "not a video OpenCV can read"));
+  }
+  fps_ = cap_.get(cv::CAP_PROP_FPS);
+  if (!(fps_ > 0 && fps_ < 1000)) fps_ = 0;
+  size_ = {static_cast<int>(cap_.get(cv::CAP_PROP_FRAME_WIDTH)), static_cast<int>(cap_.get(cv::CAP_PROP_FRAME_HEIGHT))};
+  thread_ = std::thread([this] { run(); });
+}
+
+Capture::~Capture() {
+  {
+    std::lock_guard lock(mu_);
+    ended_ = true;
+  }
+  cv_.notify_all();
+  if (thread_.joinable()) thread_.join();
+}
+
+void Capture::run() {
+  int64_t position = 0;
+  int bad = 0;
+  std::string why;
+  const int max_bad = live_ ? kLiveMaxBadReads : kFileMaxBadReads;
+  while (!stop_) {
+    {
+      std::lock_guard lock(mu_);
+      if (ended_) return;
+    }
+    Frame f;
+    bool ok = false;
+    try {
+      ok = cap_.read(f.image) && !f.image.empty();
+    } catch (const cv::Exception& e) {
+      why = e.what();
+    }
+    if (!ok) {
+      if (++bad >= max_bad) {
+        if (live_) {
+          std::lock_guard lock(mu_);
+          error_ = "source '" + source_ + "' stopped delivering frames" + (why.empty() ? "" : ": " + why);
+        }
+        break;
+      }
+      if (live_) std::this_thread::sleep_for(kLiveRetry);
+      continue;
+    }
+    position += bad;
+    {
+      std::lock_guard lock(mu_);
+      stats_.unreadable += bad;
+    }
+    bad = 0;
+    f.number = position++;
+    f.time_us = now_us();
+    if (!live_) {
+      const double ms = cap_.get(cv::CAP_PROP_POS_MSEC);
+      f.video_time_s = ms > 0 || f.number == 0 || fps_ == 0 ? ms / 1000.0 : static_cast<double>(f.number) / fps_;
+    }
+    push(std::move(f));
+  }
+  std::lock_guard lock(mu_);
+  ended_ = true;
+  cv_.notify_all();
+}
+
+void Capture::push(Frame frame) {
+  std::unique_lock lock(mu_);
+  if (live_) {
+    stats_.dropped += static_cast<int64_t>(queue_.size());
+    queue_.clear();
+  } else {
+    // Waits in slices: the stop flag is set from a signal handler, which cannot notify.
+    while (queue_.size() >= kFileQueue && !ended_ && !stop_) cv_.wait_for(lock, std::chrono::milliseconds(50));
+    if (ended_ || stop_) return;
+  }
+  queue_.push_back(std::move(frame));
+  cv_.notify_all();
+}
+
+bool Capture::next(Frame& out) {
+  std::unique_lock lock(mu_);
+  while (queue_.empty() && !ended_ && !stop_) cv_.wait_for(lock, std::chrono::milliseconds(50));
+  if (stop_ || queue_.empty()) return false;
+  out = std::move(queue_.front());
+  queue_.pop_front();
+  ++stats_.frames;
+  cv_.notify_all();
+  return true;
+}
+
+std::string Capture::error() const {
+  std::lock_guard lock(mu_);
+  return error_;
+}
+
+CaptureStats Capture::stats() const {
+  std::lock_guard lock(mu_);
+  return stats_;
+}
+
+}  // namespace fg::apps::attend

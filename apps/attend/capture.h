@@ -1,0 +1,72 @@
+// Frames from a camera, a stream or a video file, read on their own thread so that decoding
+// never waits for recognition. A live source (camera index, URL) keeps only the newest frame:
+// frames the processing has not taken when the next arrives are dropped and counted, so
+// attendance never falls behind the door. A file gives every frame, in order.
+#pragma once
+
+#include <atomic>
+#include <condition_variable>
+#include <cstdint>
+#include <deque>
+#include <mutex>
+#include <string>
+#include <thread>
+
+#include <opencv2/core.hpp>
+#include <opencv2/videoio.hpp>
+
+namespace fg::apps::attend {
+
+struct Frame {
+  cv::Mat image;              // 8-bit BGR
+  int64_t number = 0;         // position in the source, unreadable frames included
+  double video_time_s = 0;    // the frame's own timestamp in a file; 0 for live sources
+  int64_t time_us = 0;        // wall clock when it was read (unix micros)
+};
+
+struct CaptureStats {
+  int64_t frames = 0;      // delivered to next()
+  int64_t dropped = 0;     // live: overwritten before processing took them
+  int64_t unreadable = 0;  // reads that failed between good frames (a corrupt frame)
+};
+
+class Capture {
+ public:
+  // SRC: all digits = camera index; containing "://" = stream URL; else a video file.
+  // Throws std::runtime_error naming the source when it cannot be opened. Reading starts at
+  // once and stops when `stop` becomes true.
+  Capture(const std::string& source, const std::atomic<bool>& stop);
+  ~Capture();
+  Capture(const Capture&) = delete;
+  Capture& operator=(const Capture&) = delete;
+
+  bool live() const { return live_; }
+  double fps() const { return fps_; }  // 0 when the source does not say
+  cv::Size size() const { return size_; }
+
+  // The next frame; false once the source has ended (or stop was set) and nothing is left.
+  bool next(Frame& out);
+  // Why the source ended early ("" at a normal end of file or on stop).
+  std::string error() const;
+  CaptureStats stats() const;
+
+ private:
+  void run();
+  void push(Frame frame);
+
+  const std::atomic<bool>& stop_;
+  std::string source_;
+  cv::VideoCapture cap_;
+  bool live_ = false;
+  double fps_ = 0;
+  cv::Size size_;
+  mutable std::mutex mu_;
+  std::condition_variable cv_;
+  std::deque<Frame> queue_;
+  bool ended_ = false;
+  std::string error_;
+  CaptureStats stats_;
+  std::thread thread_;
+};
+
+}  // namespace fg::apps::attend

@@ -1,0 +1,177 @@
+#include <atomic>
+#include <chrono>
+#include <csignal>
+#include <cstdio>
+#include <string>
+
+#include "apps/attend/annotate.h"
+#include "apps/attend/attendance.h"
+#include "apps/attend/capture.h"
+#include "apps/attend/events.h"
+#include "apps/cli.h"
+#include "apps/commands.h"
+#include "apps/face_options.h"
+#include "apps/gallery.h"
+
+namespace fg::apps {
+namespace {
+
+constexpr const char* kHelp =
+    "usage: facegate attend --source SRC --db DB --model MODEL.fgw --detector MTCNN.fgw\n"
+    "                       [--camera-id NAME] [--threshold T] [--cooldown S] [--confirm-frames N]\n"
+    "                       [--events FILE.jsonl | --events -] [--display] [--output VIDEO]\n"
+    "\n"
+    "Attendance from a camera or a video: every frame is searched for faces, faces are\n"
+    "followed from frame to frame, and once a face has been identified the same way in\n"
+    "--confirm-frames frames it becomes an event: 'attendance' for an enrolled person (at most\n"
+    "one per person per --cooldown seconds), 'unknown' for anyone else (with a thumbnail, for\n"
+    "review with facegate report). Each event is written durably to DB before it is reported.\n"
+    "\n"
+    "SRC is a camera index (0), a video file, or a stream URL (rtsp://..., http://...).\n"
+    "Cameras and streams are live: when recognition is slower than the camera, frames are\n"
+    "dropped (and counted), never queued. A file is read frame by frame and its cooldown\n"
+    "runs on the video's own clock, so the result does not depend on the machine's speed.\n"
+    "Stops at the end of a file, on SIGINT/SIGTERM (Ctrl-C), or Esc in the window, with a\n"
+    "summary on stderr. Headless unless --display.\n"
+    "\n"
+    "--events streams one JSON line per event:\n"
+    "  {\"time\": ISO 8601 with zone, \"camera\", \"kind\": \"attendance\" | \"unknown\",\n"
+    "   \"id\": ID | null, \"name\": NAME | null, \"score\": cosine, \"frames\": N,\n"
+    "   \"video_time\": seconds into a file | null, \"seq\": the event's number in DB}\n"
+    "\n"
+    "options:\n"
+    "  --source SRC        camera index, video file or stream URL (required)\n"
+    "  --db DIR            the facegate database (created by facegate enroll)\n"
+    "  --camera-id NAME    names this camera/door in the events (default: SRC)\n"
+    "  --threshold T       cosine similarity (-1..1) below which a face is unknown\n"
+    "                      (default: the DB's calibrated threshold, else 0.5)\n"
+    "  --cooldown S        seconds between two attendance events of one person (default 30)\n"
+    "  --confirm-frames N  agreeing frames before a face is decided (default 3)\n"
+    "  --events FILE       append events as JSON lines to FILE ('-' = stdout)\n"
+    "  --display           show the annotated video in a window (needs a display)\n"
+    "  --output VIDEO      write the annotated video (.avi: MJPG, else MPEG-4)\n";
+
+std::atomic<bool> g_stop{false};
+volatile std::sig_atomic_t g_signal = 0;
+
+extern "C" void on_signal(int sig) {
+  g_signal = sig;
+  g_stop = true;
+}
+
+float parse_threshold(const cli::Args& args, float fallback) {
+  if (!args.has("--threshold")) return fallback;
+  const std::string text = args.get("--threshold");
+  try {
+    size_t used = 0;
+    const float t = std::stof(text, &used);
+    if (used == text.size() && t >= -1 && t <= 1) return t;
+  } catch (const std::exception&) {
+  }
+  throw cli::UsageError("--threshold: got '" + text + "', expected a cosine in -1..1");
+}
+
+double parse_seconds(const cli::Args& args, const std::string& name, double fallback) {
+  if (!args.has(name)) return fallback;
+  const std::string text = args.get(name);
+  try {
+    size_t used = 0;
+    const double s = std::stod(text, &used);
+    if (used == text.size() && s >= 0 && s <= 1e7) return s;
+  } catch (const std::exception&) {
+  }
+  throw cli::UsageError(name + ": got '" + text + "', expected seconds >= 0");
+}
+
+double percent(double part, double whole) { return whole > 0 ? 100.0 * part / whole : 0.0; }
+
+}  // namespace
+
+int cmd_attend(int argc, char** argv) {
+  std::set<std::string> valued = kFaceValued, flags = kFaceFlags;
+  valued.insert({"--source", "--db", "--camera-id", "--threshold", "--cooldown", "--confirm-frames", "--events",
+                 "--output"});
+  flags.insert({"--display", "-h", "--help"});
+  cli::Args args(argc, argv, valued, flags);
+  if (args.flag("-h") || args.flag("--help")) {
+    std::printf("%s%s  -h, --help          show this help\n", kHelp, kFaceHelp);
+    return 0;
+  }
+  if (!args.positionals().empty()) throw cli::UsageError("unexpected argument '" + args.positionals()[0] + "'");
+  const std::string source = args.get("--source");
+  if (source.empty()) throw cli::UsageError("missing --source SRC");
+  const std::string db = args.get("--db");
+  if (db.empty()) throw cli::UsageError("missing --db DB");
+  if (args.flag("--no-detect")) throw cli::UsageError("--no-detect: attend finds faces in frames; give --detector");
+  const FaceOptions face_opts = face_options(args);
+  attend::AttendanceOptions opts;
+  opts.camera = args.get("--camera-id", source);
+  opts.cooldown_s = parse_seconds(args, "--cooldown", 30);
+  opts.tracker.confirm_frames = args.get_int("--confirm-frames", 3, 1, 1000);
+
+  FacePipeline faces(face_opts);
+  GalleryOptions go;
+  go.model_id = faces.model_id();
+  Gallery gallery = Gallery::open(db, go);
+  bool calibrated = false;
+  opts.threshold = parse_threshold(args, gallery.threshold(&calibrated));
+  attend::EventLog log(gallery.store(), args.get("--events"));
+
+  struct sigaction sa {};
+  sa.sa_handler = on_signal;
+  sa.sa_flags = SA_RESETHAND;  // a second Ctrl-C kills outright (events are already durable)
+  sigemptyset(&sa.sa_mask);
+  sigaction(SIGINT, &sa, nullptr);
+  sigaction(SIGTERM, &sa, nullptr);
+
+  attend::Capture capture(source, g_stop);
+  opts.live = capture.live();
+  attend::Attendance attendance(faces, gallery, log, opts);
+  attend::Annotator annotator(args.flag("--display"), args.get("--output"), capture.fps());
+  std::fprintf(stderr,
+               "facegate attend: camera '%s', %s source %s (%dx%d, %.3g fps); threshold %.3f (%s), cooldown %gs, "
+               "confirm %d frames\n",
+               opts.camera.c_str(), opts.live ? "live" : "file", source.c_str(), capture.size().width,
+               capture.size().height, capture.fps(), opts.threshold,
+               args.has("--threshold") ? "--threshold" : calibrated ? "calibrated" : "default, not calibrated",
+               opts.cooldown_s, opts.tracker.confirm_frames);
+
+  const auto start = std::chrono::steady_clock::now();
+  double fps = 0;
+  attend::Frame frame;
+  while (!annotator.quit() && capture.next(frame)) {
+    const auto t0 = std::chrono::steady_clock::now();
+    const std::vector<attend::Mark> marks = attendance.process(frame);
+    if (annotator.active()) annotator.add(frame.image, marks, fps);
+    const double dt = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+    fps = dt > 0 ? (fps == 0 ? 1 / dt : 0.9 * fps + 0.1 / dt) : fps;
+  }
+  const double elapsed = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+
+  const attend::CaptureStats cs = capture.stats();
+  const attend::AttendanceCounts& c = attendance.counts();
+  const attend::StageTimes& t = attendance.times();
+  const std::string why = g_signal ? (g_signal == SIGINT ? "SIGINT" : "SIGTERM")
+                          : annotator.quit() ? "window closed"
+                          : !capture.error().empty() ? capture.error()
+                          : "end of " + std::string(opts.live ? "stream" : "file");
+  std::fprintf(stderr,
+               "facegate attend: stopped (%s): %lld frames (%lld dropped, %lld unreadable), %lld faces (%lld embedded), "
+               "%lld events (%lld attendance, %lld unknown; %lld repeats within cooldown), mean %.1f FPS; time in "
+               "detection %.0f%%, embedding %.0f%%, search %.1f%%, event writes %.1f%%\n",
+               why.c_str(), static_cast<long long>(cs.frames), static_cast<long long>(cs.dropped),
+               static_cast<long long>(cs.unreadable), static_cast<long long>(c.faces),
+               static_cast<long long>(c.embedded), static_cast<long long>(c.attendance + c.unknown),
+               static_cast<long long>(c.attendance), static_cast<long long>(c.unknown),
+               static_cast<long long>(c.suppressed), elapsed > 0 ? cs.frames / elapsed : 0.0,
+               percent(t.detect, elapsed), percent(t.embed, elapsed), percent(t.search, elapsed),
+               percent(t.record, elapsed));
+  if (!capture.error().empty()) return 1;
+  if (cs.frames == 0 && !g_signal) {
+    std::fprintf(stderr, "facegate attend: source '%s' gave no frames\n", source.c_str());
+    return 1;
+  }
+  return 0;
+}
+
+}  // namespace fg::apps

@@ -1,0 +1,162 @@
+#include <climits>
+#include <cstdio>
+#include <ctime>
+#include <map>
+#include <string>
+#include <vector>
+
+#include "apps/atomic_file.h"
+#include "apps/attend/events.h"
+#include "apps/cli.h"
+#include "apps/commands.h"
+#include "store/store.h"
+
+namespace fg::apps {
+namespace {
+
+constexpr const char* kHelp =
+    "usage: facegate report --db DB [--since T] [--until T] [--camera C] [--csv FILE]\n"
+    "                       [--thumbnails DIR]\n"
+    "\n"
+    "Attendance from the events facegate attend recorded: per person the first and last time\n"
+    "seen and the number of attendance events, then every unknown face, for review. Reads the\n"
+    "DB without locking it, so it works while attend runs.\n"
+    "T is a local date or time (2024-05-01, 2024-05-01T09:00, 2024-05-01 09:00:30) or one with\n"
+    "a zone (...Z, ...+02:00); --since is inclusive, --until exclusive.\n"
+    "\n"
+    "options:\n"
+    "  --db DIR          the facegate database\n"
+    "  --since T         events at or after T\n"
+    "  --until T         events before T\n"
+    "  --camera C        only this camera's events\n"
+    "  --csv FILE        also write the report as CSV (kind,name,id,count,first_seen,\n"
+    "                    last_seen,cameras,seq), one row per person and per unknown event\n"
+    "  --thumbnails DIR  save each unknown event's face as DIR/unknown-<seq>.jpg\n"
+    "  -h, --help        show this help\n";
+
+// Unix micros of a local or zoned ISO 8601 date/time; UsageError naming `option` otherwise.
+int64_t parse_time(const std::string& option, const std::string& text) {
+  int y = 0, mo = 0, d = 0, h = 0, mi = 0, s = 0, n = 0;
+  std::tm tm{};
+  const char* p = text.c_str();
+  if (std::sscanf(p, "%4d-%2d-%2d%n", &y, &mo, &d, &n) == 3) {
+    p += n;
+    if ((*p == 'T' || *p == ' ') && std::sscanf(p + 1, "%2d:%2d%n", &h, &mi, &n) == 2) {
+      p += 1 + n;
+      if (*p == ':' && std::sscanf(p + 1, "%2d%n", &s, &n) == 1) p += 1 + n;
+    }
+    tm.tm_year = y - 1900;
+    tm.tm_mon = mo - 1;
+    tm.tm_mday = d;
+    tm.tm_hour = h;
+    tm.tm_min = mi;
+    tm.tm_sec = s;
+    bool ok = mo >= 1 && mo <= 12 && d >= 1 && d <= 31 && h < 24 && mi < 60 && s < 61;
+    int64_t secs = 0;
+    if (ok && *p == '\0') {
+      tm.tm_isdst = -1;
+      secs = static_cast<int64_t>(std::mktime(&tm));
+    } else if (ok && *p == 'Z' && p[1] == '\0') {
+      secs = static_cast<int64_t>(timegm(&tm));
+    } else if (ok && (*p == '+' || *p == '-')) {
+      int oh = 0, om = 0;
+      ok = std::sscanf(p + 1, "%2d:%2d%n", &oh, &om, &n) == 2 && p[1 + n] == '\0';
+      secs = static_cast<int64_t>(timegm(&tm)) - (*p == '-' ? -1 : 1) * (oh * 3600 + om * 60);
+    } else {
+      ok = false;
+    }
+    if (ok) return secs * 1000000;
+  }
+  throw cli::UsageError(option + ": got '" + text + "', expected a date/time like 2024-05-01T09:00[+02:00]");
+}
+
+std::string csv_field(const std::string& s) {
+  if (s.find_first_of(",\"\n\r") == std::string::npos) return s;
+  std::string out = "\"";
+  for (char c : s) out += c == '"' ? std::string("\"\"") : std::string(1, c);
+  return out + "\"";
+}
+
+struct Person {
+  std::string id, name;
+  int64_t count = 0;
+  const store::Event* first = nullptr;
+  const store::Event* last = nullptr;
+  std::map<std::string, int> cameras;
+};
+
+std::string join_cameras(const std::map<std::string, int>& cameras) {
+  std::string out;
+  for (const auto& [c, n] : cameras) out += (out.empty() ? "" : " ") + c;
+  return out;
+}
+
+std::string when(const store::Event& e) { return attend::iso8601(e.time_us, e.utc_offset_s); }
+
+}  // namespace
+
+int cmd_report(int argc, char** argv) {
+  cli::Args args(argc, argv, {"--db", "--since", "--until", "--camera", "--csv", "--thumbnails"}, {"-h", "--help"});
+  if (args.flag("-h") || args.flag("--help")) {
+    std::printf("%s", kHelp);
+    return 0;
+  }
+  if (!args.positionals().empty()) throw cli::UsageError("unexpected argument '" + args.positionals()[0] + "'");
+  const std::string db = args.get("--db");
+  if (db.empty()) throw cli::UsageError("missing --db DB");
+  const int64_t since = args.has("--since") ? parse_time("--since", args.get("--since")) : INT64_MIN;
+  const int64_t until = args.has("--until") ? parse_time("--until", args.get("--until")) : INT64_MAX;
+  const std::string thumbs = args.get("--thumbnails");
+
+  store::OpenOptions so;
+  so.read_only = true;
+  const store::Store s = store::Store::open(db, so);
+  const std::vector<store::Event> events = s.events(since, until, args.get("--camera"));
+
+  std::map<std::string, Person> people;  // by name, for a readable order
+  std::vector<const store::Event*> unknown;
+  for (const store::Event& e : events) {
+    if (e.kind == store::EventKind::unknown) {
+      unknown.push_back(&e);
+      continue;
+    }
+    Person& p = people[e.name];
+    p.name = e.name;
+    p.id = e.identity_id.value_or("");
+    ++p.count;
+    if (!p.first) p.first = &e;
+    p.last = &e;
+    ++p.cameras[e.camera];
+  }
+
+  std::printf("%zu events: attendance of %zu people, %zu unknown\n", events.size(), people.size(), unknown.size());
+  if (!people.empty()) std::printf("\n%-24s %6s  %-29s  %-29s  %s\n", "name", "count", "first seen", "last seen", "cameras");
+  for (const auto& [name, p] : people) {
+    std::printf("%-24s %6lld  %-29s  %-29s  %s\n", name.c_str(), static_cast<long long>(p.count), when(*p.first).c_str(),
+                when(*p.last).c_str(), join_cameras(p.cameras).c_str());
+  }
+  if (!unknown.empty()) std::printf("\nunknown faces:\n%-29s  %-16s %6s %6s %8s\n", "time", "camera", "score", "frames", "seq");
+  for (const store::Event* e : unknown) {
+    std::printf("%-29s  %-16s %6.3f %6u %8llu\n", when(*e).c_str(), e->camera.c_str(), e->score, e->frames,
+                static_cast<unsigned long long>(e->seq));
+    if (!thumbs.empty() && !e->thumbnail_jpeg.empty()) {
+      write_file_atomic(thumbs + "/unknown-" + std::to_string(e->seq) + ".jpg",
+                        std::string(e->thumbnail_jpeg.begin(), e->thumbnail_jpeg.end()));
+    }
+  }
+
+  if (args.has("--csv")) {
+    std::string csv = "kind,name,id,count,first_seen,last_seen,cameras,seq\n";
+    for (const auto& [name, p] : people) {
+      csv += "attendance," + csv_field(name) + "," + csv_field(p.id) + "," + std::to_string(p.count) + "," +
+             when(*p.first) + "," + when(*p.last) + "," + csv_field(join_cameras(p.cameras)) + ",\n";
+    }
+    for (const store::Event* e : unknown) {
+      csv += "unknown,,,1," + when(*e) + "," + when(*e) + "," + csv_field(e->camera) + "," + std::to_string(e->seq) + "\n";
+    }
+    write_file_atomic(args.get("--csv"), csv);
+  }
+  return 0;
+}
+
+}  // namespace fg::apps

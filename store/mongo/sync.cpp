@@ -1,0 +1,177 @@
+#include "store/mongo/sync.h"
+
+#include <mongoc/mongoc.h>
+
+#include <cstdint>
+#include <memory>
+#include <mutex>
+#include <set>
+#include <sstream>
+#include <stdexcept>
+#include <vector>
+
+#include "store/mongo/documents.h"
+#include "store/mongo/uri.h"
+
+namespace fg::store::mongo {
+namespace {
+
+constexpr const char* kPushedKey = "mongo/pushed";
+constexpr int32_t kServerTimeoutMs = 5000;
+
+struct ClientDeleter {
+  void operator()(mongoc_client_t* c) const { mongoc_client_destroy(c); }
+};
+struct CollectionDeleter {
+  void operator()(mongoc_collection_t* c) const { mongoc_collection_destroy(c); }
+};
+struct UriDeleter {
+  void operator()(mongoc_uri_t* u) const { mongoc_uri_destroy(u); }
+};
+using Collection = std::unique_ptr<mongoc_collection_t, CollectionDeleter>;
+
+class Connection {
+ public:
+  explicit Connection(const std::string& uri) : shown_(redact_uri(uri)) {
+    static std::once_flag once;
+    std::call_once(once, [] { mongoc_init(); });
+    if (uri.empty()) throw std::runtime_error("no MongoDB URI: pass --mongo URI or set FACEGATE_MONGO_URI");
+    bson_error_t err;
+    std::unique_ptr<mongoc_uri_t, UriDeleter> parsed(mongoc_uri_new_with_error(uri.c_str(), &err));
+    // libmongoc's parse errors do not echo the URI, so its message is safe to show.
+    if (!parsed) throw std::runtime_error("MongoDB URI " + shown_ + ": " + err.message);
+    if (!mongoc_uri_has_option(parsed.get(), MONGOC_URI_SERVERSELECTIONTIMEOUTMS)) {
+      mongoc_uri_set_option_as_int32(parsed.get(), MONGOC_URI_SERVERSELECTIONTIMEOUTMS, kServerTimeoutMs);
+    }
+    const char* db = mongoc_uri_get_database(parsed.get());
+    database_ = db && *db ? db : kDefaultDatabase;
+    client_.reset(mongoc_client_new_from_uri_with_error(parsed.get(), &err));
+    if (!client_) throw std::runtime_error("MongoDB " + shown_ + ": " + err.message);
+    mongoc_client_set_appname(client_.get(), "facegate");
+    Bson ping(BCON_NEW("ping", BCON_INT32(1)));
+    if (!mongoc_client_command_simple(client_.get(), "admin", ping.get(), nullptr, nullptr, &err)) fail("ping", err);
+  }
+
+  Collection collection(const char* name) {
+    return Collection(mongoc_client_get_collection(client_.get(), database_.c_str(), name));
+  }
+
+  [[noreturn]] void fail(const std::string& what, const bson_error_t& err) const {
+    throw std::runtime_error("MongoDB " + shown_ + " (database " + database_ + "): " + what + " failed: " + err.message);
+  }
+
+ private:
+  std::string shown_, database_;
+  std::unique_ptr<mongoc_client_t, ClientDeleter> client_;
+};
+
+void replace_upsert(Connection& conn, mongoc_collection_t* coll, const std::vector<std::pair<Bson, Bson>>& docs,
+                    const char* what) {
+  if (docs.empty()) return;
+  mongoc_bulk_operation_t* bulk = mongoc_collection_create_bulk_operation_with_opts(coll, nullptr);
+  Bson upsert(BCON_NEW("upsert", BCON_BOOL(true)));
+  bson_error_t err;
+  for (const auto& [filter, doc] : docs) {
+    if (!mongoc_bulk_operation_replace_one_with_opts(bulk, filter.get(), doc.get(), upsert.get(), &err)) {
+      mongoc_bulk_operation_destroy(bulk);
+      conn.fail(what, err);
+    }
+  }
+  const uint32_t ok = mongoc_bulk_operation_execute(bulk, nullptr, &err);
+  mongoc_bulk_operation_destroy(bulk);
+  if (!ok) conn.fail(what, err);
+}
+
+std::set<std::string> lines(const std::string& s) {
+  std::set<std::string> out;
+  std::istringstream in(s);
+  for (std::string l; std::getline(in, l);) {
+    if (!l.empty()) out.insert(l);
+  }
+  return out;
+}
+
+}  // namespace
+
+MongoPushResult push(Store& store, const std::string& uri) {
+  Connection conn(uri);
+  MongoPushResult result;
+  const auto people = store.list_identities();
+  std::set<std::string> local;
+  std::vector<std::pair<Bson, Bson>> docs;
+  for (const Identity& who : people) {
+    local.insert(who.id);
+    docs.emplace_back(id_filter(who.id), identity_document(who, who.image_count));
+  }
+  std::set<std::string> pushed = lines(store.get_meta(kPushedKey).value_or(""));
+  std::string intent;
+  for (const auto& id : pushed) intent += id + "\n";
+  for (const auto& id : local) intent += pushed.count(id) ? "" : id + "\n";
+  store.set_meta(kPushedKey, intent);
+
+  Collection identities = conn.collection("identities");
+  replace_upsert(conn, identities.get(), docs, "writing identities");
+  result.identities = docs.size();
+  for (const auto& id : pushed) {
+    if (local.count(id)) continue;
+    bson_error_t err;
+    if (!mongoc_collection_delete_one(identities.get(), id_filter(id).get(), nullptr, nullptr, &err)) {
+      conn.fail("deleting identity " + id, err);
+    }
+    ++result.deleted;
+  }
+
+  const std::string db_id = store.state().db_id;
+  std::vector<std::pair<Bson, Bson>> events;
+  for (const Event& e : store.events(INT64_MIN, INT64_MAX)) {
+    Bson filter(BCON_NEW("_id", BCON_UTF8(event_id(db_id, e.seq).c_str())));
+    events.emplace_back(std::move(filter), event_document(e, db_id));
+  }
+  replace_upsert(conn, conn.collection("events").get(), events, "writing events");
+  result.events = events.size();
+
+  std::string done;
+  for (const auto& id : local) done += id + "\n";
+  store.set_meta(kPushedKey, done);
+  return result;
+}
+
+MongoPullResult pull(Store& store, const std::string& uri) {
+  Connection conn(uri);
+  Collection identities = conn.collection("identities");
+  Bson all = Bson(bson_new());
+  mongoc_cursor_t* cursor = mongoc_collection_find_with_opts(identities.get(), all.get(), nullptr, nullptr);
+  std::vector<MongoIdentity> found;
+  const bson_t* doc = nullptr;
+  try {
+    while (mongoc_cursor_next(cursor, &doc)) found.push_back(identity_from_document(doc));
+  } catch (...) {
+    mongoc_cursor_destroy(cursor);
+    throw;
+  }
+  bson_error_t err;
+  const bool failed = mongoc_cursor_error(cursor, &err);
+  mongoc_cursor_destroy(cursor);
+  if (failed) conn.fail("reading identities", err);
+
+  MongoPullResult result;
+  result.identities = found.size();
+  for (const MongoIdentity& m : found) {
+    const auto mine = store.get_identity(m.identity.id);
+    if (mine) {
+      if (mine->name != m.identity.name) {
+        throw StoreError(ErrorKind::conflict, "MongoDB identity " + m.identity.id + " is named '" + m.identity.name +
+                                                  "', the local one '" + mine->name + "'");
+      }
+      continue;
+    }
+    store.add_identity(m.identity);
+    ++result.added;
+  }
+  std::string ids;
+  for (const MongoIdentity& m : found) ids += m.identity.id + "\n";
+  store.set_meta(kPushedKey, ids);
+  return result;
+}
+
+}  // namespace fg::store::mongo

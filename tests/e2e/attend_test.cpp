@@ -1,0 +1,417 @@
+// facegate attend / report end to end: videos composed from the shared face photos with a
+// known script of who appears when, the random-weight ResNet-50 of the parity fixture and
+// facenet-pytorch's MTCNN. With random weights only near-identical crops score near 1, so
+// people are enrolled from frames of the very video (decoded back), and the threshold is set
+// between that and what a different face scores.
+#include <gtest/gtest.h>
+
+#include <chrono>
+#include <csignal>
+#include <fstream>
+#include <map>
+#include <nlohmann/json.hpp>
+#include <opencv2/imgcodecs.hpp>
+#include <opencv2/imgproc.hpp>
+#include <opencv2/videoio.hpp>
+#include <regex>
+#include <sstream>
+#include <thread>
+
+#include "store/store.h"
+#include "tests/support/test_env.h"
+
+namespace {
+
+namespace fs = std::filesystem;
+using fg::test::sh_quote;
+using nlohmann::json;
+
+constexpr double kFps = 10;
+constexpr int kFaceSide = 200;  // the 150 px crops, scaled up: MTCNN needs the face's margin
+const cv::Point kLeft(60, 140), kRight(380, 140);
+
+struct Result {
+  int code;
+  std::string out, err;
+};
+
+// Who is where, in frames [from, to).
+struct Appearance {
+  std::string person;  // people/<person>/<person>1.png
+  cv::Point at;
+  int from, to;
+};
+
+struct Suite {
+  std::string data, dir, model, mtcnn, base_db;
+};
+Suite* g_suite = nullptr;
+
+// Runs facegate under `prefix` (e.g. an `env` command line).
+Result run_facegate_env(const std::string& prefix, const std::string& args, const std::string& dir) {
+  const int code = fg::test::run(prefix + " " + fg::test::facegate_binary() + " " + args + " > " + dir + "/stdout 2> " +
+                                 dir + "/stderr");
+  return {code, fg::test::read_text(dir + "/stdout"), fg::test::read_text(dir + "/stderr")};
+}
+
+Result run_facegate(const std::string& args, const std::string& dir) { return run_facegate_env("", args, dir); }
+
+cv::Mat face(const std::string& data, const std::string& person) {
+  cv::Mat img = cv::imread(data + "/faces/people/" + person + "/" + person + "1.png");
+  if (img.empty()) throw std::runtime_error("cannot read the photo of " + person);
+  cv::resize(img, img, {kFaceSide, kFaceSide}, 0, 0, cv::INTER_CUBIC);
+  return img;
+}
+
+// An MJPG AVI of `frames` 640x480 frames at kFps: grey, with the script's faces pasted in.
+void write_video(const std::string& path, int frames, const std::vector<Appearance>& script) {
+  std::map<std::string, cv::Mat> photos;
+  for (const auto& a : script) {
+    if (!photos.count(a.person)) photos[a.person] = face(g_suite->data, a.person);
+  }
+  cv::VideoWriter w(path, cv::VideoWriter::fourcc('M', 'J', 'P', 'G'), kFps, {640, 480});
+  if (!w.isOpened()) throw std::runtime_error("cannot write " + path);
+  for (int f = 0; f < frames; ++f) {
+    cv::Mat frame(480, 640, CV_8UC3, cv::Scalar(110, 110, 110));
+    for (const auto& a : script) {
+      if (f >= a.from && f < a.to) photos[a.person].copyTo(frame(cv::Rect(a.at, cv::Size(kFaceSide, kFaceSide))));
+    }
+    w.write(frame);
+  }
+}
+
+// Frame `n` of the video, decoded as attend will see it.
+cv::Mat decoded_frame(const std::string& path, int n) {
+  cv::VideoCapture cap(path);
+  cv::Mat frame;
+  for (int i = 0; i <= n; ++i) {
+    if (!cap.read(frame)) throw std::runtime_error(path + " has no frame " + std::to_string(n));
+  }
+  return frame;
+}
+
+std::vector<json> json_lines(const std::string& text) {
+  std::vector<json> out;
+  std::istringstream lines(text);
+  for (std::string line; std::getline(lines, line);) out.push_back(json::parse(line));
+  return out;
+}
+
+// The script every test but the bench uses. Amy comes three times: at 0.5 s, again 4.5 s
+// later (inside the 5 s cooldown) and 7.5 s later (after it); howard and penny together;
+// raj, who is not enrolled, alone. The video opens with empty frames because OpenCV's MJPG
+// writer encodes the first frame a little differently, and with random weights a few grey
+// levels already cost more cosine than the threshold allows.
+const std::vector<Appearance> kScript = {
+    {"amy", kLeft, 5, 11},      {"howard", kRight, 20, 26}, {"penny", kLeft, 20, 26},
+    {"raj", kRight, 35, 41},    {"amy", kLeft, 50, 56},     {"amy", kLeft, 80, 86},
+};
+constexpr int kScriptFrames = 90;
+// The frame each enrolled person is enrolled from, and the half of it they are in (the other
+// half is blanked: enroll takes the largest face of an image).
+const std::map<std::string, std::pair<int, cv::Point>> kEnrollFrames = {
+    {"amy", {7, kLeft}}, {"howard", {22, kRight}}, {"penny", {22, kLeft}}};
+
+class Attend : public ::testing::Test {
+ protected:
+  static void SetUpTestSuite() {
+    const std::string fixture = fg::test::resnet_fixture();
+    const std::string data = fg::test::data_dir();
+    if (fixture.empty() || data.empty() || fg::test::facegate_binary().empty()) return;
+    g_suite = new Suite;
+    g_suite->data = data;
+    g_suite->dir = fg::test::scratch_dir("attend-suite");
+    const std::string d = g_suite->dir;
+    g_suite->model = d + "/model.fgw";
+    g_suite->mtcnn = d + "/mtcnn.fgw";
+    const std::string m = data + "/mtcnn/";
+    if (run_facegate("convert " + sh_quote(fixture + "/trainer.pt") + " -o " + sh_quote(g_suite->model), d).code != 0 ||
+        run_facegate("convert " + sh_quote(m + "pnet.pt") + " " + sh_quote(m + "rnet.pt") + " " + sh_quote(m + "onet.pt") +
+                         " -o " + sh_quote(g_suite->mtcnn), d).code != 0) {
+      throw std::runtime_error("conversion failed: " + fg::test::read_text(d + "/stderr"));
+    }
+    write_video(d + "/script.avi", kScriptFrames, kScript);
+    for (const auto& [person, where] : kEnrollFrames) {
+      fs::create_directories(d + "/gallery/" + person);
+      cv::Mat img = decoded_frame(d + "/script.avi", where.first);
+      const cv::Rect other = where.second == kLeft ? cv::Rect(320, 0, 320, 480) : cv::Rect(0, 0, 320, 480);
+      img(other).setTo(cv::Scalar(110, 110, 110));
+      cv::imwrite(d + "/gallery/" + person + "/frame.png", img);
+    }
+    g_suite->base_db = d + "/base.db";
+    const Result r = run_facegate("enroll " + sh_quote(d + "/gallery") + " --db " + sh_quote(g_suite->base_db) +
+                                      " --model " + sh_quote(g_suite->model) + " --detector " + sh_quote(g_suite->mtcnn) +
+                                      " --threads 2",
+                                  d);
+    if (r.code != 0) throw std::runtime_error("enroll failed: " + r.err);
+  }
+  static void TearDownTestSuite() {
+    if (g_suite) fs::remove_all(g_suite->dir);
+    delete g_suite;
+    g_suite = nullptr;
+  }
+
+  void SetUp() override {
+    if (!g_suite) {
+      if (fg::test::data_dir().empty()) GTEST_SKIP() << "SKIPPED: no shared data (../shared/data or $FACEGATE_DATA)";
+      if (fg::test::torch_python().empty()) GTEST_SKIP() << "SKIPPED: python3-torch missing, no model to test with";
+      FAIL() << "PyTorch is here but the fixture is not: run ctest, whose resnet_fixture test makes it";
+    }
+    dir_ = fg::test::scratch_dir(std::string("attend-") + ::testing::UnitTest::GetInstance()->current_test_info()->name());
+    db_ = dir_ + "/db";
+    fs::copy(g_suite->base_db, db_, fs::copy_options::recursive);
+  }
+  void TearDown() override {
+    if (!dir_.empty()) fs::remove_all(dir_);
+  }
+
+  std::string attend_args(const std::string& source, const std::string& extra = "") const {
+    return "attend --source " + sh_quote(source) + " --db " + sh_quote(db_) + " --model " + sh_quote(g_suite->model) +
+           " --detector " + sh_quote(g_suite->mtcnn) + " --threads 2 --camera-id door --cooldown 5 " +
+           "--threshold " + kThreshold + " " + extra;
+  }
+  Result attend(const std::string& source, const std::string& extra = "") {
+    return run_facegate(attend_args(source, extra), dir_);
+  }
+
+  std::vector<fg::store::Event> stored_events() const {
+    fg::store::OpenOptions o;
+    o.read_only = true;
+    return fg::store::Store::open(db_, o).events(INT64_MIN, INT64_MAX);
+  }
+
+  // The script's events, exactly: amy, howard + penny, raj as unknown, amy again after the
+  // cooldown; each decided on the third frame of its appearance.
+  void expect_script_events(const std::vector<json>& events) {
+    struct Want {
+      std::string kind, name;
+      double video_time;
+    };
+    const std::vector<Want> want = {{"attendance", "amy", 0.7},
+                                    {"attendance", "howard", 2.2},
+                                    {"attendance", "penny", 2.2},
+                                    {"unknown", "", 3.7},
+                                    {"attendance", "amy", 8.2}};
+    std::vector<json> got = events;
+    std::stable_sort(got.begin(), got.end(), [](const json& a, const json& b) {
+      return std::make_pair(a["video_time"].get<double>(), a["name"].is_null() ? "" : a["name"].get<std::string>()) <
+             std::make_pair(b["video_time"].get<double>(), b["name"].is_null() ? "" : b["name"].get<std::string>());
+    });
+    ASSERT_EQ(got.size(), want.size()) << json(events).dump(1);
+    for (size_t i = 0; i < want.size(); ++i) {
+      SCOPED_TRACE("event " + std::to_string(i) + ": " + got[i].dump());
+      EXPECT_EQ(got[i]["kind"], want[i].kind);
+      EXPECT_EQ(got[i]["camera"], "door");
+      EXPECT_NEAR(got[i]["video_time"].get<double>(), want[i].video_time, 1e-6);
+      EXPECT_EQ(got[i]["frames"], 3);
+      const std::string time = got[i]["time"];
+      EXPECT_TRUE(time.size() == 29 && time[10] == 'T' && (time[23] == '+' || time[23] == '-')) << time;
+      if (want[i].kind == "attendance") {
+        EXPECT_EQ(got[i]["name"], want[i].name);
+        EXPECT_TRUE(got[i]["id"].is_string());
+        EXPECT_GT(got[i]["score"].get<double>(), 0.999);
+      } else {
+        EXPECT_TRUE(got[i]["name"].is_null());
+        EXPECT_TRUE(got[i]["id"].is_null());
+        EXPECT_LT(got[i]["score"].get<double>(), std::stod(kThreshold));
+      }
+    }
+  }
+
+  // Every reported event is in the DB, with the same content.
+  void expect_reported_are_stored(const std::vector<json>& reported) {
+    std::map<uint64_t, fg::store::Event> by_seq;
+    for (auto& e : stored_events()) by_seq[e.seq] = e;
+    for (const json& r : reported) {
+      auto it = by_seq.find(r["seq"].get<uint64_t>());
+      ASSERT_NE(it, by_seq.end()) << "reported but not stored: " << r.dump();
+      EXPECT_EQ(it->second.name, r["name"].is_null() ? "" : r["name"].get<std::string>());
+      EXPECT_NEAR(*it->second.video_time_s, r["video_time"].get<double>(), 1e-9);
+      EXPECT_EQ(it->second.camera, r["camera"]);
+    }
+  }
+
+  static constexpr const char* kThreshold = "0.9";
+  std::string dir_, db_;
+};
+
+TEST_F(Attend, ScriptedVideoGivesExactlyTheExpectedEventsEvenWithACorruptFrame) {
+  const std::string video = g_suite->dir + "/script.avi";
+  Result r = attend(video, "--events " + sh_quote(dir_ + "/events.jsonl") + " --output " + sh_quote(dir_ + "/annotated.avi"));
+  ASSERT_EQ(r.code, 0) << r.err;
+  const std::vector<json> events = json_lines(fg::test::read_text(dir_ + "/events.jsonl"));
+  expect_script_events(events);
+  EXPECT_NE(r.err.find("stopped (end of file): 90 frames (0 dropped, 0 unreadable)"), std::string::npos) << r.err;
+  EXPECT_NE(r.err.find("5 events (4 attendance, 1 unknown; 1 repeats within cooldown)"), std::string::npos) << r.err;
+  EXPECT_NE(r.err.find("mean "), std::string::npos) << r.err;
+
+  const auto stored = stored_events();
+  ASSERT_EQ(stored.size(), 5u);
+  expect_reported_are_stored(events);
+  for (const auto& e : stored) EXPECT_FALSE(e.thumbnail_jpeg.empty()) << e.name;
+
+  cv::VideoCapture annotated(dir_ + "/annotated.avi");
+  ASSERT_TRUE(annotated.isOpened());
+  EXPECT_EQ(annotated.get(cv::CAP_PROP_FRAME_COUNT), kScriptFrames);
+
+  // Again, with a corrupt frame, --display where there is no display, and events on stdout:
+  // the frame is skipped, the run is headless, and the decisions are the same (the video's
+  // clock, not the machine's); the events are appended to the DB.
+  const std::string corrupt = dir_ + "/corrupt.avi";
+  std::string bytes = fg::test::read_text(video);
+  std::vector<size_t> jpegs;  // where each frame's JPEG starts
+  for (size_t i = 0; i + 2 < bytes.size(); ++i) {
+    if (bytes[i] == '\xFF' && bytes[i + 1] == '\xD8' && bytes[i + 2] == '\xFF') jpegs.push_back(i);
+  }
+  ASSERT_EQ(jpegs.size(), static_cast<size_t>(kScriptFrames));
+  // Frame 15, between two appearances: its JPEG (not the chunk headers around it) garbled.
+  for (size_t i = jpegs[15]; i < jpegs[16] - 16; ++i) bytes[i] = 0x55;
+  std::ofstream(corrupt, std::ios::binary) << bytes;
+  r = run_facegate_env("env -u DISPLAY -u WAYLAND_DISPLAY", attend_args(corrupt, "--display --events -"), dir_);
+  ASSERT_EQ(r.code, 0) << r.err;
+  expect_script_events(json_lines(r.out));
+  EXPECT_NE(r.err.find("--display: no display here"), std::string::npos) << r.err;
+  EXPECT_NE(r.err.find("89 frames (0 dropped, 1 unreadable)"), std::string::npos) << r.err;
+  EXPECT_EQ(stored_events().size(), 10u);
+
+  r = run_facegate("report --db " + sh_quote(db_) + " --camera door --csv " + sh_quote(dir_ + "/report.csv") +
+                       " --thumbnails " + sh_quote(dir_),
+                   dir_);
+  ASSERT_EQ(r.code, 0) << r.err;
+  EXPECT_NE(r.out.find("10 events: attendance of 3 people, 2 unknown"), std::string::npos) << r.out;
+  const std::string csv = fg::test::read_text(dir_ + "/report.csv");
+  EXPECT_EQ(std::count(csv.begin(), csv.end(), '\n'), 6) << csv;  // header, 3 people, 2 unknown
+  EXPECT_NE(csv.find("attendance,amy,"), std::string::npos) << csv;
+  EXPECT_NE(csv.find(",4,"), std::string::npos) << "amy: 2 events a run, 2 runs: " << csv;
+  EXPECT_NE(csv.find("unknown,,,1,"), std::string::npos) << csv;
+  EXPECT_FALSE(cv::imread(dir_ + "/unknown-4.jpg").empty()) << "the unknown face's thumbnail, for review";
+
+  r = run_facegate("report --db " + sh_quote(db_) + " --camera elsewhere", dir_);
+  EXPECT_NE(r.out.find("0 events"), std::string::npos) << r.out;
+  r = run_facegate("report --db " + sh_quote(db_) + " --since 2000-01-01 --until 2000-01-02T00:00+02:00", dir_);
+  EXPECT_NE(r.out.find("0 events"), std::string::npos) << r.out;
+  r = run_facegate("report --db " + sh_quote(db_) + " --since yesterday", dir_);
+  EXPECT_EQ(r.code, 2);
+  EXPECT_NE(r.err.find("--since: got 'yesterday'"), std::string::npos) << r.err;
+}
+
+// attend in the background on a long video where someone is decided every second of video,
+// signalled once two more events are reported.
+TEST_F(Attend, KillDashNineLosesNoReportedEventAndSigtermStopsCleanly) {
+  std::vector<Appearance> script;
+  const std::vector<std::string> people = {"amy", "howard", "penny"};
+  for (int i = 0; i < 40; ++i) script.push_back({people[i % 3], i % 3 == 1 ? kRight : kLeft, 10 * i, 10 * i + 6});
+  const std::string video = dir_ + "/long.avi";
+  write_video(video, 400, script);
+  const std::string events = dir_ + "/events.jsonl";
+
+  for (const int sig : {SIGKILL, SIGTERM}) {
+    SCOPED_TRACE(sig == SIGKILL ? "kill -9" : "SIGTERM");
+    const std::string cmd = "exec " + fg::test::facegate_binary() + " " + attend_args(video, "--events " + sh_quote(events)) +
+                            " > " + dir_ + "/stdout 2> " + dir_ + "/stderr";
+    const pid_t pid = fork();
+    ASSERT_GE(pid, 0);
+    if (pid == 0) {
+      execl("/bin/sh", "sh", "-c", cmd.c_str(), static_cast<char*>(nullptr));
+      _exit(127);
+    }
+    const size_t before = json_lines(fg::test::read_text(events)).size();
+    const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(30);
+    while (json_lines(fg::test::read_text(events)).size() < before + 2 && std::chrono::steady_clock::now() < deadline) {
+      std::this_thread::sleep_for(std::chrono::milliseconds(20));
+    }
+    kill(pid, sig);
+    int status = 0;
+    waitpid(pid, &status, 0);
+    if (sig == SIGKILL) {
+      ASSERT_TRUE(WIFSIGNALED(status) && WTERMSIG(status) == SIGKILL) << "it finished before the kill: make the video longer";
+    } else {
+      ASSERT_TRUE(WIFEXITED(status)) << status;
+      EXPECT_EQ(WEXITSTATUS(status), 0) << fg::test::read_text(dir_ + "/stderr");
+      EXPECT_NE(fg::test::read_text(dir_ + "/stderr").find("stopped (SIGTERM)"), std::string::npos);
+    }
+    const std::vector<json> reported = json_lines(fg::test::read_text(events));
+    EXPECT_GE(reported.size(), before + 2);
+    expect_reported_are_stored(reported);
+    // The DB opens cleanly, for writing too (the dead process's lock is gone).
+    EXPECT_NO_THROW(fg::store::Store::open(db_));
+  }
+}
+
+TEST_F(Attend, BadSourcesAndALockedDbAreClearErrors) {
+  Result r = attend(dir_ + "/missing.avi");
+  EXPECT_EQ(r.code, 1);
+  EXPECT_NE(r.err.find("cannot open source '" + dir_ + "/missing.avi': no such file"), std::string::npos) << r.err;
+
+  std::ofstream(dir_ + "/text.avi") << "not a video";
+  r = attend(dir_ + "/text.avi");
+  EXPECT_EQ(r.code, 1);
+  EXPECT_NE(r.err.find("cannot open source"), std::string::npos) << r.err;
+
+  {
+    cv::VideoWriter empty(dir_ + "/empty.avi", cv::VideoWriter::fourcc('M', 'J', 'P', 'G'), kFps, {640, 480});
+  }
+  r = attend(dir_ + "/empty.avi");
+  EXPECT_EQ(r.code, 1);
+  EXPECT_NE(r.err.find("gave no frames"), std::string::npos) << r.err;
+
+  r = attend("99");
+  EXPECT_EQ(r.code, 1);
+  EXPECT_NE(r.err.find("cannot open source '99'"), std::string::npos) << r.err;
+
+  r = attend(g_suite->dir + "/script.avi", "--events " + sh_quote(dir_ + "/no/such/dir/e.jsonl"));
+  EXPECT_EQ(r.code, 1);
+  EXPECT_NE(r.err.find("no/such/dir/e.jsonl"), std::string::npos) << r.err;
+
+  {
+    fg::store::Store held = fg::store::Store::open(db_);  // another process's lock, in effect
+    r = attend(g_suite->dir + "/script.avi");
+    EXPECT_EQ(r.code, 1);
+    EXPECT_NE(r.err.find("in use by another process"), std::string::npos) << r.err;
+  }
+  EXPECT_TRUE(stored_events().empty()) << "no run got as far as an event";
+  for (const std::string& out : {r.out, r.err}) EXPECT_EQ(out.find("Segmentation"), std::string::npos);
+
+  r = run_facegate(attend_args(g_suite->dir + "/script.avi", "--no-detect"), dir_);
+  EXPECT_EQ(r.code, 2);
+  r = run_facegate("attend --db " + sh_quote(db_), dir_);
+  EXPECT_EQ(r.code, 2);
+  EXPECT_NE(r.err.find("missing --source"), std::string::npos) << r.err;
+  r = run_facegate("attend --help", dir_);
+  EXPECT_EQ(r.code, 0);
+  EXPECT_NE(r.out.find("cosine similarity"), std::string::npos);
+}
+
+TEST_F(Attend, LiveSourceDropsFramesRatherThanQueueing) {
+  // A URL is a live source; FFmpeg reads file:// as fast as it can decode, far faster than
+  // recognition, so most frames must be dropped, and each counted.
+  const Result r = attend("file://" + g_suite->dir + "/script.avi", "--events -");
+  EXPECT_EQ(r.code, 1) << "a live source that ends is an error: " << r.err;
+  EXPECT_NE(r.err.find("stopped delivering frames"), std::string::npos) << r.err;
+  std::smatch m;
+  ASSERT_TRUE(std::regex_search(r.err, m, std::regex(R"((\d+) frames \((\d+) dropped, (\d+) unreadable\))"))) << r.err;
+  const int frames = std::stoi(m[1]), dropped = std::stoi(m[2]);
+  EXPECT_GT(dropped, 0);
+  EXPECT_EQ(frames + dropped, kScriptFrames);
+  for (const json& e : json_lines(r.out)) EXPECT_TRUE(e["video_time"].is_null()) << e.dump();
+}
+
+// Not a test: the numbers of bench/RESULTS.md. Run with
+//   attend_test --gtest_also_run_disabled_tests --gtest_filter='*Bench*'
+TEST_F(Attend, DISABLED_BenchFps) {
+  const std::vector<std::string> people = {"amy", "howard", "penny"};
+  for (const int faces : {1, 3}) {
+    std::vector<Appearance> script;
+    for (int i = 0; i < faces; ++i) script.push_back({people[i], cv::Point(15 + 205 * i, 140), 0, 150});
+    const std::string video = dir_ + "/bench.avi";
+    write_video(video, 150, script);
+    // As attend runs, and with every face embedded in every frame (no decision is ever reached).
+    for (const std::string extra : {"", "--confirm-frames 1000"}) {
+      const Result r = attend(video, extra);
+      ASSERT_EQ(r.code, 0) << r.err;
+      std::printf("%d face(s) %s: %s", faces, extra.c_str(), r.err.substr(r.err.find("stopped")).c_str());
+    }
+  }
+}
+
+}  // namespace
