@@ -9,6 +9,8 @@
 #include "apps/attend/capture.h"
 #include "apps/attend/events.h"
 #include "apps/cli.h"
+#include "store/chroma/endpoint.h"
+#include "store/chroma/search.h"
 #include "apps/commands.h"
 #include "apps/face_options.h"
 #include "apps/gallery.h"
@@ -20,6 +22,7 @@ constexpr const char* kHelp =
     "usage: facegate attend --source SRC --db DB --model MODEL.fgw --detector MTCNN.fgw\n"
     "                       [--camera-id NAME] [--threshold T] [--cooldown S] [--confirm-frames N]\n"
     "                       [--events FILE.jsonl | --events -] [--display] [--output VIDEO]\n"
+    "                       [--index chroma://HOST:PORT/COLLECTION]\n"
     "\n"
     "Attendance from a camera or a video: every frame is searched for faces, faces are\n"
     "followed from frame to frame, and once a face has been identified the same way in\n"
@@ -42,6 +45,9 @@ constexpr const char* kHelp =
     "options:\n"
     "  --source SRC        camera index, video file or stream URL (required)\n"
     "  --db DIR            the facegate database (created by facegate enroll)\n"
+    "  --index URL         search this ChromaDB collection (a central gallery shared by many\n"
+    "                      doors, see facegate sync) instead of DB's index; DB then keeps\n"
+    "                      this door's events (it is created if missing)\n"
     "  --camera-id NAME    names this camera/door in the events (default: SRC)\n"
     "  --threshold T       cosine similarity (-1..1) below which a face is unknown\n"
     "                      (default: the DB's calibrated threshold, else 0.5)\n"
@@ -89,7 +95,7 @@ double percent(double part, double whole) { return whole > 0 ? 100.0 * part / wh
 
 int cmd_attend(int argc, char** argv) {
   std::set<std::string> valued = kFaceValued, flags = kFaceFlags;
-  valued.insert({"--source", "--db", "--camera-id", "--threshold", "--cooldown", "--confirm-frames", "--events",
+  valued.insert({"--source", "--db", "--index", "--camera-id", "--threshold", "--cooldown", "--confirm-frames", "--events",
                  "--output"});
   flags.insert({"--display", "-h", "--help"});
   cli::Args args(argc, argv, valued, flags);
@@ -112,7 +118,13 @@ int cmd_attend(int argc, char** argv) {
   FacePipeline faces(face_opts);
   GalleryOptions go;
   go.model_id = faces.model_id();
+  go.create = args.has("--index");  // with a central gallery the local DB only keeps events
   Gallery gallery = Gallery::open(db, go);
+  std::optional<store::chroma::RemoteGallery> central;
+  if (args.has("--index")) {
+    const store::chroma::Endpoint where = store::chroma::parse_endpoint(args.get("--index"));
+    central.emplace(store::chroma::Client(where), where.collection, static_cast<uint32_t>(faces.dim()), faces.model_id());
+  }
   bool calibrated = false;
   opts.threshold = parse_threshold(args, gallery.threshold(&calibrated));
   attend::EventLog log(gallery.store(), args.get("--events"));
@@ -127,6 +139,7 @@ int cmd_attend(int argc, char** argv) {
   attend::Capture capture(source, g_stop);
   opts.live = capture.live();
   attend::Attendance attendance(faces, gallery, log, opts);
+  if (central) attendance.search_remotely(&*central);
   attend::Annotator annotator(args.flag("--display"), args.get("--output"), capture.fps());
   std::fprintf(stderr,
                "facegate attend: camera '%s', %s source %s (%dx%d, %.3g fps); threshold %.3f (%s), cooldown %gs, "

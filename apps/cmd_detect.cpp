@@ -7,6 +7,8 @@
 #include <nlohmann/json.hpp>
 #include <opencv2/imgcodecs.hpp>
 
+#include <stdexcept>
+
 #include "apps/cli.h"
 #include "apps/commands.h"
 #include "apps/image_io.h"
@@ -46,18 +48,22 @@ constexpr const char* kHelp =
     "  --min-face N      smallest face searched, in pixels (default 20, at least 12)\n"
     "  --max-faces N     keep only the N largest faces (default: all)\n"
     "  --threads N       worker threads (default: all cores)\n"
-    "  --save-crops DIR  write each face's 112x112 crop as DIR/<image name>_<k>.png\n"
+    "  --save-crops DIR  write each face's crop (112x112; 150x150 for dlib-chip) as DIR/<image name>_<k>.png\n"
     "                    (k = 1 for the largest face; a name seen before gets -<argument #>)\n"
-    "  --align MODE      the crop: box (the box clipped and stretched) or arcface (5-point\n"
-    "                    similarity onto the ArcFace template); default: the 'alignment' of\n"
-    "                    --model, else box\n"
+    "  --align MODE      the crop: box (the box clipped and stretched), arcface (5-point\n"
+    "                    similarity onto the ArcFace template) or dlib-chip (dlib's 150x150\n"
+    "                    face chip); default: the 'alignment' of --model, else box\n"
     "  --model FILE      embedding model whose 'alignment' metadata chooses the crop\n"
     "  -h, --help        show this help\n";
 
 detect::Alignment crop_alignment(const cli::Args& args) {
   if (args.has("--align")) {
     const std::string mode = args.get("--align");
-    if (mode != "box" && mode != "arcface") throw cli::UsageError("--align: got '" + mode + "', expected box or arcface");
+    try {
+      detect::parse_alignment(mode);
+    } catch (const std::invalid_argument&) {
+      throw cli::UsageError("--align: got '" + mode + "', expected box, arcface or dlib-chip");
+    }
     return detect::parse_alignment(mode);
   }
   if (args.has("--model")) {

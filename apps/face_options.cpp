@@ -1,3 +1,5 @@
+#include <stdexcept>
+
 #include "apps/face_options.h"
 
 namespace fg::apps {
@@ -9,7 +11,7 @@ const char* const kFaceHelp =
     "  --detector FILE   MTCNN weights (facegate convert pnet.pt rnet.pt onet.pt -o FILE);\n"
     "                    the largest face of each image is used\n"
     "  --no-detect       images are already face crops: embed each whole image\n"
-    "  --align MODE      box or arcface; default: the model's 'alignment' metadata\n"
+    "  --align MODE      box, arcface or dlib-chip; default: the model's 'alignment' metadata\n"
     "  --min-face N      smallest face searched, in pixels (default 20)\n"
     "  --threads N       worker threads (default: all cores)\n";
 
@@ -24,7 +26,11 @@ FaceOptions face_options(const cli::Args& args) {
   }
   if (args.has("--align")) {
     const std::string mode = args.get("--align");
-    if (mode != "box" && mode != "arcface") throw cli::UsageError("--align: got '" + mode + "', expected box or arcface");
+    try {
+      detect::parse_alignment(mode);
+    } catch (const std::invalid_argument&) {
+      throw cli::UsageError("--align: got '" + mode + "', expected box, arcface or dlib-chip");
+    }
     o.align = detect::parse_alignment(mode);
   }
   o.min_face = args.get_int("--min-face", 20, 12, 65536);

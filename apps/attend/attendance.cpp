@@ -90,9 +90,18 @@ std::vector<Mark> Attendance::process(const Frame& frame) {
     Observation o;
     {
       Stopwatch sw(times_.search);
-      const index::Identification r = gallery_.index().identify(embeddings[i], 1, options_.threshold);
-      if (!r.unknown) o.label = r.matches.front().identity_id;
-      if (!r.matches.empty()) o.score = r.matches.front().score;
+      if (central_) {
+        const auto m = central_->search(embeddings[i], 1);
+        if (!m.empty()) {
+          names_.emplace(m.front().identity_id, m.front().name);  // the central gallery's name
+          o.score = m.front().score;
+          if (o.score >= options_.threshold) o.label = m.front().identity_id;
+        }
+      } else {
+        const index::Identification r = gallery_.index().identify(embeddings[i], 1, options_.threshold);
+        if (!r.unknown) o.label = r.matches.front().identity_id;
+        if (!r.matches.empty()) o.score = r.matches.front().score;
+      }
     }
     const size_t t = track_of[todo[i]];
     if (auto decision = tracker_.observe(t, frame.number, std::move(o))) {

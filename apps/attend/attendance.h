@@ -12,6 +12,7 @@
 #include "apps/attend/capture.h"
 #include "apps/attend/events.h"
 #include "apps/face_pipeline.h"
+#include "store/chroma/search.h"
 #include "apps/attend/tracker.h"
 #include "apps/gallery.h"
 
@@ -42,6 +43,10 @@ class Attendance {
   // The references must outlive this object.
   Attendance(FacePipeline& faces, Gallery& gallery, EventLog& log, const AttendanceOptions& options);
 
+  // Searches `central` (a shared ChromaDB gallery, facegate sync) instead of the local index;
+  // events still go to the local store. `central` must outlive this object.
+  void search_remotely(store::chroma::RemoteGallery* central) { central_ = central; }
+
   // Processes one frame; the events it decides are in the store (and the log) on return.
   // Returns what to draw.
   std::vector<Mark> process(const Frame& frame);
@@ -60,6 +65,7 @@ class Attendance {
   Tracker tracker_;
   Cooldown cooldown_;
   std::map<std::string, std::string> names_;
+  store::chroma::RemoteGallery* central_ = nullptr;
   StageTimes times_;
   AttendanceCounts counts_;
 };

@@ -9,7 +9,7 @@ namespace fg::store::mongo {
 // `option` (--mongo) when not empty, else $FACEGATE_MONGO_URI, else "".
 std::string resolve_uri(const std::string& option);
 
-// The URI with its password replaced by "***" ("mongodb://ann:***@host/db"), and any
+// The URI with its password replaced by "***" (user and host kept), and any
 // password-like query option (password=, tlsCertificateKeyFilePassword=) too. Safe to print.
 std::string redact_uri(const std::string& uri);
 

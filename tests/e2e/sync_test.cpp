@@ -2,10 +2,15 @@
 // fixture, the random-weight ResNet-50 of the parity fixture and the shared face photos.
 #include <gtest/gtest.h>
 
+#include <opencv2/imgcodecs.hpp>
+#include <opencv2/imgproc.hpp>
+#include <opencv2/videoio.hpp>
+
 #include <nlohmann/json.hpp>
 #include <sstream>
 
 #include "store/chroma/client.h"
+#include "store/store.h"
 #include "tests/support/chroma_env.h"
 
 namespace {
@@ -188,6 +193,60 @@ TEST_F(Sync, BadInputGivesClearErrorsAndLeavesLocalDataAlone) {
   r = run("sync --push --db " + sh_quote(db_) + " --chroma https://x:1");
   EXPECT_EQ(r.code, 1);
   EXPECT_NE(r.err.find("https is not supported"), std::string::npos) << r.err;
+}
+
+// A door that keeps no gallery of its own: attend --index searches the central collection and
+// logs the events in the door's local DB.
+TEST_F(Sync, AttendSearchesTheCentralGallery) {
+  const std::string m = data_ + "/mtcnn/";
+  const std::string mtcnn = dir_ + "/mtcnn.fgw";
+  ASSERT_EQ(run("convert " + sh_quote(m + "pnet.pt") + " " + sh_quote(m + "rnet.pt") + " " + sh_quote(m + "onet.pt") +
+                " -o " + sh_quote(mtcnn)).code, 0);
+  // 30 frames at 10 fps: grey, then amy's photo (scaled up: MTCNN needs the margin) from frame 5.
+  const std::string video = dir_ + "/door.avi";
+  {
+    cv::Mat face = cv::imread(data_ + "/faces/people/amy/amy1.png");
+    ASSERT_FALSE(face.empty());
+    cv::resize(face, face, {200, 200}, 0, 0, cv::INTER_CUBIC);
+    cv::VideoWriter w(video, cv::VideoWriter::fourcc('M', 'J', 'P', 'G'), 10, {640, 480});
+    ASSERT_TRUE(w.isOpened());
+    for (int f = 0; f < 30; ++f) {
+      cv::Mat frame(480, 640, CV_8UC3, cv::Scalar(110, 110, 110));
+      if (f >= 5) face.copyTo(frame(cv::Rect(220, 140, 200, 200)));
+      w.write(frame);
+    }
+  }
+  // The central gallery holds amy as the door will see her (random weights: only near-identical
+  // crops score near 1), enrolled elsewhere and pushed.
+  cv::VideoCapture cap(video);
+  cv::Mat frame;
+  for (int i = 0; i <= 10; ++i) ASSERT_TRUE(cap.read(frame));
+  fs::create_directories(dir_ + "/central/amy");
+  cv::imwrite(dir_ + "/central/amy/frame.png", frame);
+  const std::string central_db = dir_ + "/central.db";
+  const std::string faces = " --model " + sh_quote(model_) + " --detector " + sh_quote(mtcnn) + " --threads 2";
+  ASSERT_EQ(run("enroll " + sh_quote(dir_ + "/central") + " --db " + sh_quote(central_db) + faces).code, 0);
+  collection_ += "-central";
+  Result r = run("sync --push --db " + sh_quote(central_db) + chroma_args());
+  ASSERT_EQ(r.code, 0) << r.err;
+
+  const std::string door_db = dir_ + "/door.db";
+  r = run("attend --source " + sh_quote(video) + " --db " + sh_quote(door_db) + faces + " --index " +
+          sh_quote(index_url()) + " --threshold 0.9 --camera-id door --events -");
+  ASSERT_EQ(r.code, 0) << r.err;
+  std::vector<json> events;
+  std::istringstream lines(r.out);
+  for (std::string line; std::getline(lines, line);) events.push_back(json::parse(line));
+  ASSERT_EQ(events.size(), 1u) << r.out;
+  EXPECT_EQ(events[0]["kind"], "attendance");
+  EXPECT_EQ(events[0]["name"], "amy");
+  EXPECT_GT(events[0]["score"].get<double>(), 0.99);
+  const auto central_amy = fg::store::Store::open(central_db).find_identity_by_name("amy");
+  ASSERT_TRUE(central_amy);
+  EXPECT_EQ(events[0]["id"], central_amy->id) << "the central gallery's identity";
+  fg::store::OpenOptions ro;
+  ro.read_only = true;
+  EXPECT_EQ(fg::store::Store::open(door_db, ro).events(INT64_MIN, INT64_MAX).size(), 1u) << "logged at the door";
 }
 
 }  // namespace
