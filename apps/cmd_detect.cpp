@@ -11,6 +11,7 @@
 
 #include "apps/cli.h"
 #include "apps/commands.h"
+#include "apps/face_options.h"
 #include "apps/image_io.h"
 #include "detect/align.h"
 #include "detect/detector.h"
@@ -57,15 +58,7 @@ constexpr const char* kHelp =
     "  -h, --help        show this help\n";
 
 detect::Alignment crop_alignment(const cli::Args& args) {
-  if (args.has("--align")) {
-    const std::string mode = args.get("--align");
-    try {
-      detect::parse_alignment(mode);
-    } catch (const std::invalid_argument&) {
-      throw cli::UsageError("--align: got '" + mode + "', expected box, arcface or dlib-chip");
-    }
-    return detect::parse_alignment(mode);
-  }
+  if (auto mode = alignment_option(args)) return *mode;
   if (args.has("--model")) {
     const weights::WeightsFile model = weights::WeightsFile::open(args.get("--model"));
     const std::string& mode = model.meta_string("alignment");

@@ -113,8 +113,9 @@ int cmd_enroll(int argc, char** argv) {
   const std::string report_path = args.get("--report");
   const std::string root = args.positionals()[0];
 
+  const FaceOptions face_opts = face_options(args);  // usage errors before any work
   const std::vector<PersonDir> people = scan_gallery(root);
-  FacePipeline faces(face_options(args));
+  FacePipeline faces(face_opts);
   GalleryOptions go;
   go.create = true;
   go.model_id = faces.model_id();

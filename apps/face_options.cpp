@@ -15,6 +15,16 @@ const char* const kFaceHelp =
     "  --min-face N      smallest face searched, in pixels (default 20)\n"
     "  --threads N       worker threads (default: all cores)\n";
 
+std::optional<detect::Alignment> alignment_option(const cli::Args& args) {
+  if (!args.has("--align")) return std::nullopt;
+  const std::string mode = args.get("--align");
+  try {
+    return detect::parse_alignment(mode);
+  } catch (const std::invalid_argument&) {
+    throw cli::UsageError("--align: got '" + mode + "', expected box, arcface or dlib-chip");
+  }
+}
+
 FaceOptions face_options(const cli::Args& args) {
   FaceOptions o;
   o.model = args.get("--model");
@@ -24,15 +34,7 @@ FaceOptions face_options(const cli::Args& args) {
   if (no_detect == !o.detector.empty()) {
     throw cli::UsageError("give either --detector MTCNN.fgw or --no-detect");
   }
-  if (args.has("--align")) {
-    const std::string mode = args.get("--align");
-    try {
-      detect::parse_alignment(mode);
-    } catch (const std::invalid_argument&) {
-      throw cli::UsageError("--align: got '" + mode + "', expected box, arcface or dlib-chip");
-    }
-    o.align = detect::parse_alignment(mode);
-  }
+  o.align = alignment_option(args);
   o.min_face = args.get_int("--min-face", 20, 12, 65536);
   o.threads = args.get_int("--threads", cli::default_threads(), 1, 256);
   return o;
