@@ -39,9 +39,15 @@ MSG
     exit 2
   fi
 fi
-if ! "$bin" --help | grep -q '^  attend '; then
-  echo "door: this build of facegate has no 'attend' command yet; weights are ready in weights/" >&2
-  exit 1
+db=${FACEGATE_DB:-facegate.db}
+if [ ! -d "$db" ]; then
+  cat >&2 <<MSG
+door: no database at $db yet: enroll the people first, from one folder per person:
+  $bin enroll GALLERY_DIR --db $db --model $model --detector weights/mtcnn.fgw
+  (GALLERY_DIR/<name>/<photos>; add --probes 1 to measure Top-K accuracy), then
+  $bin calibrate --db $db     (the open-set threshold), and run this again.
+  FACEGATE_SOURCE picks the camera (default 0), FACEGATE_DB the database.
+MSG
+  exit 2
 fi
-exec "$bin" attend --source "${FACEGATE_SOURCE:-0}" --db "${FACEGATE_DB:-facegate.db}" \
-  --model "$model" --detector weights/mtcnn.fgw
+exec "$bin" attend --source "${FACEGATE_SOURCE:-0}" --db "$db" --model "$model" --detector weights/mtcnn.fgw
