@@ -18,8 +18,10 @@ inline void copy_run(const float* src, float* dst, int len) {
     if (e < len)
       vfloat::load_unaligned(src + len - kVecWidth).store_unaligned(dst + len - kVecWidth);
   } else if (len >= 4) {
-    vfloat4::load_unaligned(src).store_unaligned(dst);
-    vfloat4::load_unaligned(src + len - 4).store_unaligned(dst + len - 4);
+    // Loop: with 16-wide vectors (x86-64-v4) len can reach 15 here, not just 7.
+    int e = 0;
+    for (; e + 4 <= len; e += 4) vfloat4::load_unaligned(src + e).store_unaligned(dst + e);
+    if (e < len) vfloat4::load_unaligned(src + len - 4).store_unaligned(dst + len - 4);
   } else {
     for (int e = 0; e < len; ++e) dst[e] = src[e];
   }
