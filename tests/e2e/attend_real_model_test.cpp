@@ -21,13 +21,14 @@ using nlohmann::json;
 
 constexpr int kSide = 200;  // the 150 px crops scaled up on a grey frame: MTCNN needs a margin
 
-cv::Mat on_frame(const cv::Mat& photo, cv::Point at) {
-  cv::Mat frame(480, 640, CV_8UC3, cv::Scalar(110, 110, 110));
+// Pastes `photo`, scaled to kSide, onto `frame` at `at`.
+void paste(const cv::Mat& photo, cv::Point at, cv::Mat& frame) {
   cv::Mat face;
   cv::resize(photo, face, {kSide, kSide}, 0, 0, cv::INTER_CUBIC);
   face.copyTo(frame(cv::Rect(at, cv::Size(kSide, kSide))));
-  return frame;
 }
+
+cv::Mat grey_frame() { return cv::Mat(480, 640, CV_8UC3, cv::Scalar(110, 110, 110)); }
 
 struct Appearance {
   std::string person;
@@ -69,7 +70,9 @@ TEST_F(AttendRealModel, EnrolledPeopleAreLoggedAndTheStrangerIsUnknown) {
   for (const auto& person : enrolled) {
     fs::create_directories(dir_ + "/gallery/" + person);
     for (int n : {2, 3, 4}) {
-      cv::imwrite(dir_ + "/gallery/" + person + "/" + std::to_string(n) + ".png", on_frame(photo(person, n), {220, 140}));
+      cv::Mat frame = grey_frame();
+      paste(photo(person, n), {220, 140}, frame);
+      cv::imwrite(dir_ + "/gallery/" + person + "/" + std::to_string(n) + ".png", frame);
     }
   }
   const std::string db = dir_ + "/db";
@@ -86,12 +89,9 @@ TEST_F(AttendRealModel, EnrolledPeopleAreLoggedAndTheStrangerIsUnknown) {
     cv::VideoWriter w(video, cv::VideoWriter::fourcc('M', 'J', 'P', 'G'), 10, {640, 480});
     ASSERT_TRUE(w.isOpened());
     for (int f = 0; f < 80; ++f) {
-      cv::Mat frame(480, 640, CV_8UC3, cv::Scalar(110, 110, 110));
+      cv::Mat frame = grey_frame();
       for (const auto& a : script) {
-        if (f < a.from || f >= a.to) continue;
-        cv::Mat face;
-        cv::resize(photo(a.person, 1), face, {kSide, kSide}, 0, 0, cv::INTER_CUBIC);
-        face.copyTo(frame(cv::Rect(a.at, cv::Size(kSide, kSide))));
+        if (f >= a.from && f < a.to) paste(photo(a.person, 1), a.at, frame);
       }
       w.write(frame);
     }
