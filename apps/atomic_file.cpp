@@ -1,5 +1,7 @@
 #include "apps/atomic_file.h"
 
+#include <fcntl.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <cerrno>
@@ -9,10 +11,25 @@
 
 namespace fg::apps {
 
-void write_file_atomic(const std::string& path, const std::string& contents) {
+void write_file_atomic(const std::string& path, const std::string& contents, bool owner_only) {
   const std::string tmp = path + ".tmp-" + std::to_string(::getpid());
-  FILE* f = std::fopen(tmp.c_str(), "wb");
-  if (!f) throw std::runtime_error(path + ": cannot create: " + std::strerror(errno));
+  // The temporary gets its final mode before any byte is written, so no reader ever sees the
+  // contents under looser permissions.
+  const int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, owner_only ? 0600 : 0666);
+  if (fd < 0) throw std::runtime_error(path + ": cannot create: " + std::strerror(errno));
+  if (owner_only && ::fchmod(fd, 0600) != 0) {
+    const int why = errno;
+    ::close(fd);
+    std::remove(tmp.c_str());
+    throw std::runtime_error(path + ": cannot make owner-only: " + std::strerror(why));
+  }
+  FILE* f = ::fdopen(fd, "wb");
+  if (!f) {
+    const int why = errno;
+    ::close(fd);
+    std::remove(tmp.c_str());
+    throw std::runtime_error(path + ": cannot create: " + std::strerror(why));
+  }
   bool ok = std::fwrite(contents.data(), 1, contents.size(), f) == contents.size();
   ok = ok && std::fflush(f) == 0 && ::fsync(fileno(f)) == 0;
   const int err = errno;

@@ -5,7 +5,8 @@
 
 namespace fg::apps {
 
-// Throws std::runtime_error naming `path` on failure; no file appears then.
-void write_file_atomic(const std::string& path, const std::string& contents);
+// Throws std::runtime_error naming `path` on failure; no file appears then. With owner_only
+// the file is 0600 whatever the umask (for files that hold personal data).
+void write_file_atomic(const std::string& path, const std::string& contents, bool owner_only = false);
 
 }  // namespace fg::apps

@@ -14,6 +14,8 @@
 #include "apps/commands.h"
 #include "apps/face_options.h"
 #include "apps/gallery.h"
+#include "apps/retention.h"
+#include "store/clock.h"
 
 namespace fg::apps {
 namespace {
@@ -22,7 +24,7 @@ constexpr const char* kHelp =
     "usage: facegate attend --source SRC --db DB --model MODEL.fgw --detector MTCNN.fgw\n"
     "                       [--camera-id NAME] [--threshold T] [--cooldown S] [--confirm-frames N]\n"
     "                       [--events FILE.jsonl | --events -] [--display] [--output VIDEO]\n"
-    "                       [--index chroma://HOST:PORT/COLLECTION]\n"
+    "                       [--index chroma://HOST:PORT/COLLECTION] [--retention DAYS]\n"
     "\n"
     "Attendance from a camera or a video: every frame is searched for faces, faces are\n"
     "followed from frame to frame, and once a face has been identified the same way in\n"
@@ -55,7 +57,13 @@ constexpr const char* kHelp =
     "  --confirm-frames N  agreeing frames before a face is decided (default 3)\n"
     "  --events FILE       append events as JSON lines to FILE ('-' = stdout)\n"
     "  --display           show the annotated video in a window (needs a display)\n"
-    "  --output VIDEO      write the annotated video (.avi: MJPG, else MPEG-4)\n";
+    "  --output VIDEO      write the annotated video (.avi: MJPG, else MPEG-4)\n"
+    "  --retention DAYS    drop events (and their face thumbnails) older than DAYS from DB at\n"
+    "                      start and every 10 minutes while running; prints what it dropped\n"
+    "                      (facegate prune does the same from cron)\n";
+
+// Often enough that a door running for months keeps to its retention within minutes.
+constexpr std::chrono::minutes kRetentionEvery{10};
 
 std::atomic<bool> g_stop{false};
 volatile std::sig_atomic_t g_signal = 0;
@@ -96,7 +104,7 @@ double percent(double part, double whole) { return whole > 0 ? 100.0 * part / wh
 int cmd_attend(int argc, char** argv) {
   std::set<std::string> valued = kFaceValued, flags = kFaceFlags;
   valued.insert({"--source", "--db", "--index", "--camera-id", "--threshold", "--cooldown", "--confirm-frames", "--events",
-                 "--output"});
+                 "--output", "--retention"});
   flags.insert({"--display", "-h", "--help"});
   cli::Args args(argc, argv, valued, flags);
   if (args.flag("-h") || args.flag("--help")) {
@@ -114,6 +122,7 @@ int cmd_attend(int argc, char** argv) {
   opts.camera = args.get("--camera-id", source);
   opts.cooldown_s = parse_seconds(args, "--cooldown", 30);
   opts.tracker.confirm_frames = args.get_int("--confirm-frames", 3, 1, 1000);
+  const std::optional<double> retention = parse_retention(args);
 
   FacePipeline faces(face_opts);
   GalleryOptions go;
@@ -128,6 +137,12 @@ int cmd_attend(int argc, char** argv) {
   bool calibrated = false;
   opts.threshold = parse_threshold(args, gallery.threshold(&calibrated));
   attend::EventLog log(gallery.store(), args.get("--events"));
+  const auto prune = [&] {
+    if (retention)
+      std::fprintf(stderr, "facegate attend: retention: %s\n",
+                   apply_retention(gallery.store(), *retention, store::detail::now_us()).c_str());
+  };
+  prune();
 
   struct sigaction sa {};
   sa.sa_handler = on_signal;
@@ -150,10 +165,15 @@ int cmd_attend(int argc, char** argv) {
                opts.cooldown_s, opts.tracker.confirm_frames);
 
   const auto start = std::chrono::steady_clock::now();
+  auto last_prune = start;
   double fps = 0;
   attend::Frame frame;
   while (!annotator.quit() && capture.next(frame)) {
     const auto t0 = std::chrono::steady_clock::now();
+    if (retention && t0 - last_prune >= kRetentionEvery) {
+      prune();
+      last_prune = t0;
+    }
     const std::vector<attend::Mark> marks = attendance.process(frame);
     if (annotator.active()) annotator.add(frame.image, marks, fps);
     const double dt = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();

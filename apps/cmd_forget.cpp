@@ -12,8 +12,13 @@ int cmd_forget(int argc, char** argv) {
     std::printf(
         "usage: facegate forget IDENTITY --db DB [--purge-events]\n\n"
         "Removes an identity (given by id or by name), its embeddings and its index entries,\n"
-        "in one atomic write. Its attendance events are kept as history unless\n"
-        "--purge-events is given.\n");
+        "in one atomic write. Its attendance events are kept as history, without their face\n"
+        "thumbnails (stripped in the same write), unless --purge-events deletes them.\n"
+        "The DB keeps a tombstone (the id and when, not the name), so that the next\n"
+        "facegate sync --push deletes the person's records from ChromaDB and MongoDB (and\n"
+        "their remote thumbnails / events), and no sync --pull, here or at another door,\n"
+        "brings the identity back. The id cannot be enrolled again; enrolling the person\n"
+        "anew gives a new id.\n");
     return 0;
   }
   const std::string db = args.get("--db");
@@ -24,8 +29,11 @@ int cmd_forget(int argc, char** argv) {
   if (!who) throw std::runtime_error(db + ": no identity with id or name '" + args.positionals()[0] + "'");
   const store::ForgetResult r = gallery.store().forget(who->id, args.flag("--purge-events"));
   gallery.removed(r);
-  std::printf("forgot %s (%s): %zu images%s\n", r.identity.name.c_str(), r.identity.id.c_str(), r.labels.size(),
-              args.flag("--purge-events") ? (", " + std::to_string(r.events_purged) + " events purged").c_str() : "");
+  const std::string events = args.flag("--purge-events")
+                                 ? std::to_string(r.events_purged) + " events purged"
+                                 : std::to_string(r.thumbnails_removed) + " event thumbnails removed";
+  std::printf("forgot %s (%s): %zu images, %s; run facegate sync --push to remove it remotely\n",
+              r.identity.name.c_str(), r.identity.id.c_str(), r.labels.size(), events.c_str());
   return 0;
 }
 

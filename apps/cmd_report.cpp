@@ -31,7 +31,8 @@ constexpr const char* kHelp =
     "  --camera C        only this camera's events\n"
     "  --csv FILE        also write the report as CSV (kind,name,id,count,first_seen,\n"
     "                    last_seen,cameras,seq), one row per person and per unknown event\n"
-    "  --thumbnails DIR  save each unknown event's face as DIR/unknown-<seq>.jpg\n"
+    "  --thumbnails DIR  save each unknown event's face as DIR/unknown-<seq>.jpg (owner-only,\n"
+    "                    0600: they are face images)\n"
     "  -h, --help        show this help\n";
 
 // Unix micros of a local or zoned ISO 8601 date/time; UsageError naming `option` otherwise.
@@ -140,8 +141,9 @@ int cmd_report(int argc, char** argv) {
     std::printf("%-29s  %-16s %6.3f %6u %8llu\n", when(*e).c_str(), e->camera.c_str(), e->score, e->frames,
                 static_cast<unsigned long long>(e->seq));
     if (!thumbs.empty() && !e->thumbnail_jpeg.empty()) {
+      // A face image: owner-only, like the DB it comes from.
       write_file_atomic(thumbs + "/unknown-" + std::to_string(e->seq) + ".jpg",
-                        std::string(e->thumbnail_jpeg.begin(), e->thumbnail_jpeg.end()));
+                        std::string(e->thumbnail_jpeg.begin(), e->thumbnail_jpeg.end()), /*owner_only=*/true);
     }
   }
 

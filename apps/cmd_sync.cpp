@@ -21,8 +21,15 @@ constexpr const char* kHelp =
     "\n"
     "Pushes the local gallery to a ChromaDB collection and/or MongoDB, or pulls a deployment\n"
     "(facegate's or the Python prototype's) into a local DB. Both directions can be re-run:\n"
-    "an interrupted sync completes, a repeated one changes nothing. An identity forgotten\n"
-    "locally is removed remotely by the next --push.\n"
+    "an interrupted sync completes, a repeated one changes nothing.\n"
+    "\n"
+    "Forgotten identities (facegate forget) reach every door: --push publishes their ids\n"
+    "(ChromaDB: the collection's facegate:forgotten metadata; MongoDB: the 'forgotten'\n"
+    "collection) and deletes their records whoever pushed them (MongoDB: the identity, and\n"
+    "their events' thumbnails, or their events after --purge-events); --pull never adds a\n"
+    "forgotten id and forgets locally the identities another door forgot. --push also drops\n"
+    "from MongoDB this DB's events older than its last retention cutoff (facegate prune,\n"
+    "attend --retention).\n"
     "\n"
     "options:\n"
     "  --push              local -> remote\n"
@@ -71,13 +78,21 @@ int cmd_sync(int argc, char** argv) {
     if (chroma) {
       store::chroma::Client client(*chroma);
       const auto r = store::chroma::push(s, client, chroma->collection, static_cast<size_t>(batch), log);
-      std::printf("chroma %s: %zu records, %zu upserted, %zu deleted\n", chroma->text().c_str(), r.records, r.upserted,
+      std::printf("chroma %s: %zu records, %zu upserted, %zu deleted", chroma->text().c_str(), r.records, r.upserted,
                   r.deleted);
+      if (r.forgotten_elsewhere) std::printf(", %zu identities not pushed (forgotten at another door)", r.forgotten_elsewhere);
+      std::printf("\n");
     }
     if (!mongo_uri.empty()) {
       const auto r = store::mongo::push(s, mongo_uri);
-      std::printf("mongo %s: %zu identities, %zu deleted, %zu events\n", store::mongo::redact_uri(mongo_uri).c_str(),
-                  r.identities, r.deleted, r.events);
+      std::printf("mongo %s: %zu identities, %zu deleted, %zu events, %zu events of forgotten identities cleaned, "
+                  "%zu expired events dropped\n",
+                  store::mongo::redact_uri(mongo_uri).c_str(), r.identities, r.deleted, r.events, r.events_forgotten,
+                  r.events_expired);
+      if (r.forgotten_elsewhere) {
+        std::printf("mongo: %zu local identities not pushed: forgotten at another door (sync --pull removes them here)\n",
+                    r.forgotten_elsewhere);
+      }
     }
     return 0;
   }
@@ -93,14 +108,16 @@ int cmd_sync(int argc, char** argv) {
     store::chroma::Client client(*chroma);
     const auto r = store::chroma::pull(client, chroma->collection, db, model_id, dim, log);
     model_id = r.model_id;
-    std::printf("chroma %s: %zu identities, %zu images added\n", chroma->text().c_str(), r.identities, r.added);
+    std::printf("chroma %s: %zu identities, %zu images added, %zu forgotten identities skipped, %zu forgotten here\n",
+                chroma->text().c_str(), r.identities, r.added, r.skipped_forgotten, r.forgotten);
   }
   if (!mongo_uri.empty()) {
     store::OpenOptions o;
     o.create_if_missing = true;
     store::Store s = store::Store::open(db, o);
     const auto r = store::mongo::pull(s, mongo_uri);
-    std::printf("mongo %s: %zu identities, %zu added\n", store::mongo::redact_uri(mongo_uri).c_str(), r.identities, r.added);
+    std::printf("mongo %s: %zu identities, %zu added, %zu forgotten identities skipped, %zu forgotten here\n",
+                store::mongo::redact_uri(mongo_uri).c_str(), r.identities, r.added, r.skipped_forgotten, r.forgotten);
   }
   if (chroma) {
     GalleryOptions go;

@@ -15,5 +15,7 @@ int cmd_calibrate(int argc, char** argv);
 int cmd_attend(int argc, char** argv);
 int cmd_report(int argc, char** argv);
 int cmd_sync(int argc, char** argv);
+int cmd_export_person(int argc, char** argv);
+int cmd_prune(int argc, char** argv);
 
 }  // namespace fg::apps

@@ -1,5 +1,7 @@
 #include "apps/gallery.h"
 
+#include <filesystem>
+
 #include "index/open.h"
 
 namespace fg::apps {
@@ -24,6 +26,19 @@ index::Params params_of(const store::Store& s) {
   return p;
 }
 
+// A process killed while saving the index leaves its temporary file behind. Only a writable
+// open saves, and it holds the DB's lock, so every such file is a dead process's.
+void remove_dead_temporaries(const std::string& index_path) {
+  namespace fs = std::filesystem;
+  const fs::path index(index_path);
+  const std::string prefix = index.filename().string() + ".tmp-";
+  std::vector<fs::path> dead;
+  std::error_code ec;
+  for (const auto& e : fs::directory_iterator(index.parent_path(), ec))
+    if (e.path().filename().string().rfind(prefix, 0) == 0) dead.push_back(e.path());
+  for (const auto& p : dead) fs::remove(p, ec);
+}
+
 }  // namespace
 
 Gallery::Gallery(store::Store store, index::Index index, std::string index_path, bool read_only)
@@ -37,6 +52,7 @@ Gallery Gallery::open(const std::string& db, const GalleryOptions& o) {
   so.read_only = o.read_only;
   store::Store s = store::Store::open(db, so);
   const std::string index_path = db + "/facegate.index";
+  if (!o.read_only) remove_dead_temporaries(index_path);
   index::Index idx = o.read_only ? index::build(source_of(s), params_of(s))
                                  : index::open_or_rebuild(index_path, source_of(s), params_of(s)).index;
   return Gallery(std::move(s), std::move(idx), index_path, o.read_only);

@@ -1,8 +1,11 @@
 #include "apps/image_io.h"
 
 #include <filesystem>
+#include <fstream>
 
 #include <opencv2/imgcodecs.hpp>
+
+#include "apps/image_size.h"
 
 namespace fg::apps {
 
@@ -13,14 +16,45 @@ cv::Mat read_image(const std::string& path, std::string& why) {
     why = fs::exists(path, ec) ? "not a regular file" : "no such file";
     return {};
   }
+  const uintmax_t file_bytes = fs::file_size(path, ec);
+  if (ec) {
+    why = "cannot read: " + ec.message();
+    return {};
+  }
+  if (file_bytes > kMaxImageFileBytes) {
+    why = "cannot decode: file of " + std::to_string(file_bytes) + " bytes is over the limit of " +
+          std::to_string(kMaxImageFileBytes);
+    return {};
+  }
+  // Decoded from these bytes, the ones sized, so the file cannot change in between.
+  std::string bytes(size_t(file_bytes), '\0');
+  std::ifstream in(path, std::ios::binary);
+  in.read(bytes.data(), std::streamsize(bytes.size()));
+  bytes.resize(size_t(in.gcount()));
+  const auto size = image_size(bytes);
+  if (!size) {
+    why = "cannot decode: not an image, or not one of JPEG, PNG, BMP, WebP, TIFF, PNM";
+    return {};
+  }
+  const std::string format = size->format;
+  if (size->width == 0 || size->height == 0) {
+    why = "cannot decode: " + format + " header declares an empty image";
+    return {};
+  }
+  if (size->width > kMaxImagePixels / size->height) {
+    why = "cannot decode: " + format + " header declares " + std::to_string(size->width) + "x" +
+          std::to_string(size->height) + " pixels, over the limit of " + std::to_string(kMaxImagePixels) +
+          " (refused before decoding)";
+    return {};
+  }
   cv::Mat img;
   try {
-    img = cv::imread(path, cv::IMREAD_COLOR);
+    img = cv::imdecode(cv::Mat(1, int(bytes.size()), CV_8U, const_cast<char*>(bytes.data())), cv::IMREAD_COLOR);
   } catch (const cv::Exception& e) {
     why = std::string("cannot decode: ") + e.what();
     return {};
   }
-  if (img.empty()) why = "cannot decode: not an image, unsupported format or too large";
+  if (img.empty()) why = "cannot decode: corrupt or unsupported " + format + " data";
   return img;
 }
 

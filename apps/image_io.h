@@ -2,14 +2,21 @@
 // to be an image into a short reason, so one bad file never stops a batch.
 #pragma once
 
+#include <cstdint>
 #include <string>
 
 #include <opencv2/core.hpp>
 
 namespace fg::apps {
 
+// Images are refused, before any decoding, above these: 100 megapixels is above every
+// camera's default resolution and keeps a decoded BGR image under 300 MB.
+inline constexpr uint64_t kMaxImagePixels = 100'000'000;
+inline constexpr uint64_t kMaxImageFileBytes = uint64_t{256} << 20;
+
 // Decodes `path` as 8-bit BGR. On failure returns an empty Mat and sets `why` ("no such
-// file", "not a regular file", "cannot decode: ...").
+// file", "not a regular file", "cannot decode: ..."). Only JPEG, PNG, BMP, WebP, TIFF and
+// PNM/PAM files are decoded, and only when their header declares at most kMaxImagePixels.
 cv::Mat read_image(const std::string& path, std::string& why);
 
 }  // namespace fg::apps

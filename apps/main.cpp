@@ -6,6 +6,7 @@
 
 #include "apps/cli.h"
 #include "apps/commands.h"
+#include "nn/gemm.h"
 
 namespace {
 
@@ -19,12 +20,15 @@ constexpr const char* kUsage =
     "  enroll    register people from GALLERY_DIR/<name>/<images>, with Top-K evaluation\n"
     "  identify  name the faces in images against the enrolled gallery\n"
     "  list      list the enrolled identities\n"
-    "  forget    remove an identity and its face data\n"
+    "  forget    remove an identity, its face data and its event thumbnails (remotely at the next sync)\n"
+    "  export-person\n"
+    "            write everything held about one person to a JSON file (right of access)\n"
     "  calibrate choose the open-set threshold from the enrolled images\n"
     "  attend    log attendance from a camera, stream or video file\n"
     "  report    attendance per person and unknown faces, from the logged events\n"
     "  sync      push the gallery to / pull it from ChromaDB and MongoDB\n"
-    "  version   print the version\n"
+    "  prune     drop attendance events and face thumbnails older than --retention DAYS\n"
+    "  version   print the version and the GEMM kernels picked for this CPU\n"
     "\n"
     "Run 'facegate <command> --help' for the options of one command.\n";
 
@@ -45,6 +49,8 @@ constexpr Command kCommands[] = {
     {"attend", fg::apps::cmd_attend},
     {"report", fg::apps::cmd_report},
     {"sync", fg::apps::cmd_sync},
+    {"export-person", fg::apps::cmd_export_person},
+    {"prune", fg::apps::cmd_prune},
 };
 
 // The fast kernels are compiled for AVX2 + FMA: say so instead of dying on SIGILL.
@@ -63,6 +69,8 @@ int main(int argc, char** argv) {
   const std::string name = argv[1];
   if (name == "version" || name == "--version") {
     std::printf("facegate %s\n", FACEGATE_VERSION);
+    // The GEMM tiles are picked once at start-up from the CPU's features (nn/gemm.h).
+    if (cpu_supported()) std::printf("kernels: %s\n", fg::nn::gemm_kernel_name(fg::nn::gemm_kernel()));
     return 0;
   }
   for (const Command& c : kCommands) {

@@ -82,6 +82,13 @@ log "FMA peak"
   --benchmark_format=json > "$WORK/fma.json" 2>/dev/null
 emit "{\"key\":\"fma_peak\",\"gflops\":$(gb_ms "$WORK/fma.json" 'GFLOP/s'),\"load1\":$(load1)}"
 
+# facegate's embedder as it runs: AVX-512 GEMM tiles when this CPU and build can use them
+# (fg_embedder_bench skips the avx512:1 runs otherwise)
+"$BUILD/bench/fg_embedder_bench" --benchmark_filter='BM_ResNet50/batch:1/threads:1/avx512:1/' \
+  --benchmark_min_time=0.01 --benchmark_format=json > "$WORK/fg_probe.json" 2>/dev/null
+AVX512=$($PY -c "import json,sys; print(0 if json.load(open(sys.argv[1]))['benchmarks'][0].get('error_occurred') else 1)" "$WORK/fg_probe.json")
+log "facegate GEMM tiles: $([ "$AVX512" = 1 ] && echo AVX-512 || echo "the build's own")"
+
 for ((r = 1; r <= ROUNDS; r++)); do
   for cfg in "1 1" "8 2"; do
     set -- $cfg; B=$1; T=$2
@@ -90,7 +97,7 @@ for ((r = 1; r <= ROUNDS; r++)); do
     emit "$(echo "$o" | $PY -c "import json,sys; d=json.load(sys.stdin); d.update(key='ort_b${B}t${T}', load1=max($l, $(load1))); print(json.dumps(d))")"
     log "round $r ORT batch $B threads $T: $o"
     l=$(load1)
-    "$BUILD/bench/fg_embedder_bench" --benchmark_filter="BM_ResNet50/batch:$B/threads:$T/" \
+    "$BUILD/bench/fg_embedder_bench" --benchmark_filter="BM_ResNet50/batch:$B/threads:$T/avx512:$AVX512/" \
       --benchmark_format=json > "$WORK/fg_emb.json" 2>/dev/null
     ms=$(gb_ms "$WORK/fg_emb.json" ms_per_image)
     emit "{\"key\":\"fg_b${B}t${T}\",\"ms_per_image\":$ms,\"load1\":$(echo "$l $(load1)" | tr ' ' '\n' | sort -g | tail -1)}"

@@ -8,6 +8,7 @@
 #include <utility>
 #include <vector>
 
+#include "nn/gemm.h"
 #include "nn/kernels.h"
 #include "nn/simd.h"
 
@@ -46,6 +47,18 @@ void BM_fma_peak(benchmark::State& state) {
   state.SetLabel(simd_arch_name());
 }
 BENCHMARK(BM_fma_peak);
+
+// Selects the GEMM tiles of the benchmark's "avx512" argument (0: the build's own tiles);
+// false, with the run skipped, when this CPU lacks them.
+bool select_gemm_kernel(benchmark::State& state, int64_t avx512) {
+  const GemmKernel kernel = avx512 ? GemmKernel::avx512 : GemmKernel::build_arch;
+  if (!gemm_kernel_supported(kernel)) {
+    state.SkipWithError("GEMM kernel not supported on this CPU");
+    return false;
+  }
+  set_gemm_kernel(kernel);
+  return true;
+}
 
 struct ConvBench {
   const char* name;
@@ -87,6 +100,7 @@ Conv2dShape shape_of(const ConvBench& c) {
 }
 
 void BM_conv(benchmark::State& state, ConvBench c) {
+  if (!select_gemm_kernel(state, state.range(1))) return;
   const Conv2dShape s = shape_of(c);
   const auto weight = random_floats(size_t(c.out_c) * c.in_c * c.k * c.k, 1);
   const auto bias = random_floats(c.out_c, 2);
@@ -100,12 +114,14 @@ void BM_conv(benchmark::State& state, ConvBench c) {
     benchmark::ClobberMemory();
   }
   set_gflops(state, 2.0 * c.out_c * oh * ow * c.in_c * c.k * c.k);
+  state.SetLabel(gemm_kernel_name(gemm_kernel()));
 }
 
 // Every conv of one ResNet-50 forward pass in order, each with its own weights, each reading
 // the previous one's output (ping-pong buffers), the last of each block adding a residual:
 // the conv part of the per-image time, with the weight and activation traffic of the network.
 void BM_resnet50_all_convs(benchmark::State& state) {
+  if (!select_gemm_kernel(state, state.range(1))) return;
   struct Layer {
     Conv2d conv;
     int h;
@@ -157,12 +173,11 @@ void BM_resnet50_all_convs(benchmark::State& state) {
   }
   set_gflops(state, flops);
   state.SetLabel(std::to_string(layers.size()) + " convs, " + std::to_string(flops * 1e-9) +
-                 " GFLOP");
+                 " GFLOP, " + gemm_kernel_name(gemm_kernel()));
 }
 BENCHMARK(BM_resnet50_all_convs)
-    ->ArgName("threads")
-    ->Arg(1)
-    ->Arg(2)
+    ->ArgNames({"threads", "avx512"})
+    ->ArgsProduct({{1, 2}, {0, 1}})
     ->UseRealTime()
     ->Unit(benchmark::kMillisecond);
 
@@ -214,9 +229,8 @@ BENCHMARK(BM_max_pool_stem)
 int register_convs() {
   for (const auto& c : kConvs)
     benchmark::RegisterBenchmark((std::string("BM_conv/") + c.name).c_str(), BM_conv, c)
-        ->ArgName("threads")
-        ->Arg(1)
-        ->Arg(2)
+        ->ArgNames({"threads", "avx512"})
+        ->ArgsProduct({{1, 2}, {0, 1}})
         ->UseRealTime()
         ->Unit(benchmark::kMicrosecond);
   return 0;

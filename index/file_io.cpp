@@ -27,7 +27,7 @@ IndexError sys_error(const std::string& what, const std::string& path) {
 }  // namespace
 
 FileSink::FileSink(const std::string& path) : path_(path) {
-  fd_ = ::open(path.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+  fd_ = ::open(path.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);  // holds face templates: owner-only
   if (fd_ < 0) throw sys_error("cannot create", path);
   buf_.reserve(kBufferBytes);
 }

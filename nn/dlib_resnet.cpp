@@ -3,6 +3,8 @@
 #include <algorithm>
 #include <set>
 
+#include "nn/packed_from_mapping.h"
+
 namespace fg::nn {
 namespace {
 
@@ -79,6 +81,7 @@ DlibResNet::DlibResNet(const weights::WeightsFile& f) {
     used.insert(w.name);
     used.insert(b.name);
     Conv2d conv(cs, w.data, b.data);
+    release_packed_pages(w);
     if (block < 0) {
       stem_ = std::move(conv);
     } else if (name.back() == '1') {
@@ -91,6 +94,7 @@ DlibResNet::DlibResNet(const weights::WeightsFile& f) {
   const auto& fc = f.tensor("fc.weight", {kDim, kFeatures});
   used.insert(fc.name);
   fc_ = Linear(kFeatures, kDim, fc.data, nullptr);
+  release_packed_pages(fc);
   for (const auto& t : f.tensors())
     if (!used.count(t.name))
       throw weights::WeightsError(f.path() + ": unexpected tensor " + t.name + " " + weights::shape_str(t.shape) +

@@ -39,9 +39,19 @@ struct Embedder::Net {
   virtual void forward(const float* images, int batch, float* out, ThreadPool& pool) = 0;
 };
 
+namespace {
+// ResNet-50 runs whole images per thread at batch >= threads: one workspace lane each.
+std::unique_ptr<ResNet50::Workspace> workspace_for(const ResNet50& net, int threads) {
+  return net.make_workspace(threads);
+}
+std::unique_ptr<DlibResNet::Workspace> workspace_for(const DlibResNet& net, int) {
+  return net.make_workspace();
+}
+}  // namespace
+
 template <typename Network>
 struct Embedder::NetOf : Embedder::Net {
-  explicit NetOf(const weights::WeightsFile& file) : net(file), ws(net.make_workspace()) {}
+  NetOf(const weights::WeightsFile& file, int threads) : net(file), ws(workspace_for(net, threads)) {}
   int input_size() const override { return net.input_size(); }
   int dim() const override { return net.dim(); }
   void forward(const float* images, int batch, float* out, ThreadPool& pool) override {
@@ -55,9 +65,9 @@ Embedder::Embedder(const std::string& weights_path, int threads) {
   auto file = weights::WeightsFile::open(weights_path);
   const std::string& arch = file.meta_string("arch");
   if (arch == kResNet50Arch) {
-    net_ = std::make_unique<NetOf<ResNet50>>(file);
+    net_ = std::make_unique<NetOf<ResNet50>>(file, threads);
   } else if (arch == kDlibResNetArch) {
-    net_ = std::make_unique<NetOf<DlibResNet>>(file);
+    net_ = std::make_unique<NetOf<DlibResNet>>(file, threads);
   } else {
     throw weights::WeightsError(weights_path + ": arch: got '" + arch + "', expected '" + kResNet50Arch + "' or '" +
                                 kDlibResNetArch + "'");

@@ -1,7 +1,12 @@
 #include "nn/gemm.h"
 
 #include <algorithm>
+#include <atomic>
 #include <cstdint>
+#include <stdexcept>
+#include <string>
+
+#include "nn/gemm_avx512.h"
 
 namespace fg::nn {
 namespace {
@@ -130,7 +135,40 @@ constexpr TileFn tile_fns[kMr] = {tile<1, NV>, tile<2, NV>, tile<3, NV>,
 constexpr TileFn column_fns[kColumnMax] = {column_tile<1>, column_tile<2>, column_tile<3>,
                                            column_tile<4>, column_tile<5>};
 
+// The AVX-512 tiles read the AVX2 build's packing; a wider build has its own wide tiles.
+constexpr bool kAvx512FitsPacking = kMr == kAvx512PanelRows && kNr == kAvx512PanelCols;
+
+GemmKernel best_kernel() {
+  return gemm_kernel_supported(GemmKernel::avx512) ? GemmKernel::avx512 : GemmKernel::build_arch;
+}
+
+std::atomic<GemmKernel> g_kernel{best_kernel()};
+
+// A panels one tile covers, so that threads split the rows in whole tiles.
+int panels_per_tile(GemmKernel kernel) {
+  return kernel == GemmKernel::avx512 ? kAvx512Panels : 1;
+}
+
 }  // namespace
+
+bool gemm_kernel_supported(GemmKernel kernel) {
+  return kernel == GemmKernel::build_arch || (kAvx512FitsPacking && gemm_avx512_supported());
+}
+
+GemmKernel gemm_kernel() { return g_kernel.load(std::memory_order_relaxed); }
+
+void set_gemm_kernel(GemmKernel kernel) {
+  if (!gemm_kernel_supported(kernel))
+    throw std::invalid_argument(std::string("GEMM kernel ") + gemm_kernel_name(kernel) +
+                                " is not supported by this CPU or build");
+  g_kernel.store(kernel, std::memory_order_relaxed);
+}
+
+const char* gemm_kernel_name(GemmKernel kernel) {
+  static const std::string build = std::string(simd_arch_name()) + " " + std::to_string(kMr) +
+                                   "x" + std::to_string(kNr);
+  return kernel == GemmKernel::avx512 ? "avx512 24x16" : build.c_str();
+}
 
 size_t packed_a_floats(int m, int k) {
   // column_tile's last load reads kW - kMr floats past the last panel.
@@ -154,6 +192,11 @@ void pack_a(const float* a, int m, int k, float* packed) {
 void gemm_column_panel(const float* packed_a, int m, int k, const float* b, ptrdiff_t ldb,
                        int q, int p0, int p1, int n, float* c, const Epilogue& ep) {
   const int cols = std::min(kNr, n - q * kNr);
+  if (kAvx512FitsPacking && cols > kColumnMax && gemm_kernel() == GemmKernel::avx512) {
+    gemm_column_panel_avx512(packed_a, m, k, b, ldb, cols, p0, p1, c + q * kNr, n, ep.bias,
+                             ep.residual ? ep.residual + q * kNr : nullptr, ep.relu);
+    return;
+  }
   for (int p = p0; p < p1; ++p) {
     const int rows = std::min(kMr, m - p * kMr);
     const ptrdiff_t off = static_cast<ptrdiff_t>(p) * kMr * n + q * kNr;
@@ -170,20 +213,23 @@ void gemm_packed(const float* packed_a, int m, int k, const BPanels& b, int n, f
   const int mp = (m + kMr - 1) / kMr;
   const int nq = (n + kNr - 1) / kNr;
   const int full = n / kNr;
-  // Walk the larger operand once: with m >= n each thread keeps one A panel hot while B
+  const int g = panels_per_tile(gemm_kernel());
+  const int mg = (mp + g - 1) / g;
+  // Walk the larger operand once: with m >= n each thread keeps one A tile hot while B
   // (small) stays in L2; otherwise a B panel stays in L1 while A cycles through L2.
   // Threads take contiguous ranges (not interleaved items) so that each streams its part of
   // A front to back, which the prefetchers need: measured 7% faster on ResNet-50.
   const bool m_outer = m >= n;
-  pool.parallel_for(int64_t{mp} * nq, [&](int64_t t0, int64_t t1) {
+  // Items are (tile of g row panels, column panel).
+  pool.parallel_for(int64_t{mg} * nq, [&](int64_t t0, int64_t t1) {
     for (int64_t t = t0; t < t1;) {
-      const int q = static_cast<int>(m_outer ? t % nq : t / mp);
-      const int p0 = static_cast<int>(m_outer ? t / nq : t % mp);
-      const int p1 = m_outer ? p0 + 1 : static_cast<int>(std::min<int64_t>(mp, p0 + (t1 - t)));
+      const int q = static_cast<int>(m_outer ? t % nq : t / mg);
+      const int g0 = static_cast<int>(m_outer ? t / nq : t % mg);
+      const int g1 = m_outer ? g0 + 1 : static_cast<int>(std::min<int64_t>(mg, g0 + (t1 - t)));
       const bool tail = q == full;
       gemm_column_panel(packed_a, m, k, tail ? b.tail : b.base + q * b.step,
-                        tail ? kNr : b.ld, q, p0, p1, n, c, ep);
-      t += p1 - p0;
+                        tail ? kNr : b.ld, q, g0 * g, std::min(mp, g1 * g), n, c, ep);
+      t += g1 - g0;
     }
   });
 }

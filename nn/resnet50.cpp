@@ -4,6 +4,8 @@
 #include <set>
 #include <string>
 
+#include "nn/packed_from_mapping.h"
+
 namespace fg::nn {
 namespace {
 
@@ -64,6 +66,7 @@ ResNet50::ResNet50(const weights::WeightsFile& f) {
     used.insert(w.name);
     used.insert(b.name);
     Conv2d conv(cs, w.data, b.data);
+    release_packed_pages(w);
     if (block < 0) {
       stem_ = std::move(conv);
     } else if (role == "conv1") {
@@ -82,6 +85,7 @@ ResNet50::ResNet50(const weights::WeightsFile& f) {
   used.insert(w.name);
   used.insert(b.name);
   head_ = Linear(kFeatures, dim_, w.data, b.data);
+  release_packed_pages(w);
   for (const auto& t : f.tensors()) {
     if (!used.count(t.name)) {
       throw weights::WeightsError(f.path() + ": unexpected tensor " + t.name + " " +
@@ -103,7 +107,7 @@ std::vector<std::pair<std::string, weights::Shape>> ResNet50::tensor_shapes(int 
   return out;
 }
 
-std::unique_ptr<ResNet50::Workspace> ResNet50::make_workspace() const {
+std::unique_ptr<ResNet50::Workspace> ResNet50::make_workspace(int threads) const {
   // Walk the shapes once to size every buffer for the largest layer.
   size_t act = 0, scratch = 0;
   int h = input_size_;
@@ -125,42 +129,61 @@ std::unique_ptr<ResNet50::Workspace> ResNet50::make_workspace() const {
     h = oh;
   }
   auto ws = std::make_unique<Workspace>();
-  ws->a.resize(act);
-  ws->b.resize(act);
-  ws->c.resize(act);
-  ws->d.resize(act);
-  ws->scratch.resize(std::max<size_t>(scratch, 1));
-  ws->pooled.resize(kFeatures);
+  ws->lanes.resize(std::max(threads, 1));
+  for (Lane& lane : ws->lanes) {
+    lane.a.resize(act);
+    lane.b.resize(act);
+    lane.c.resize(act);
+    lane.d.resize(act);
+    lane.scratch.resize(std::max<size_t>(scratch, 1));
+    lane.pooled.resize(kFeatures);
+    lane.solo = std::make_unique<ThreadPool>(1);
+  }
   return ws;
 }
 
 void ResNet50::forward(const float* images, int batch, float* out, Workspace& ws, ThreadPool& pool) const {
-  const int s = input_size_;
-  for (int n = 0; n < batch; ++n) {
-    const float* img = images + static_cast<size_t>(n) * 3 * s * s;
-    stem_.forward(img, s, s, nullptr, Act::relu, ws.b.data(), ws.scratch.data(), pool);
-    int h = stem_.shape().out_h(s);
-    max_pool2d(kStemPool, ws.b.data(), 64, h, h, ws.a.data(), pool);
-    h = kStemPool.out_dim(h);
-    // x lives in a; each block writes its output back into a.
-    for (const auto& blk : blocks_) {
-      const int oh = blk.conv2.shape().out_h(h);
-      blk.conv1.forward(ws.a.data(), h, h, nullptr, Act::relu, ws.b.data(), ws.scratch.data(), pool);
-      blk.conv2.forward(ws.b.data(), h, h, nullptr, Act::relu, ws.c.data(), ws.scratch.data(), pool);
-      const float* identity = ws.a.data();
-      if (blk.has_downsample) {
-        blk.downsample.forward(ws.a.data(), h, h, nullptr, Act::none, ws.d.data(), ws.scratch.data(), pool);
-        identity = ws.d.data();
+  const size_t image_floats = static_cast<size_t>(3) * input_size_ * input_size_;
+  // Whole images per thread need no synchronisation inside a layer, and the small late
+  // layers (4x4 maps) do not split well over threads.
+  const int lanes = std::min(pool.size(), static_cast<int>(ws.lanes.size()));
+  const int per_lane = lanes > 1 ? batch / lanes : 0;
+  if (per_lane > 0) {
+    pool.parallel_for(lanes, [&](int64_t l0, int64_t l1) {
+      for (int64_t l = l0; l < l1; ++l) {
+        Lane& lane = ws.lanes[l];
+        for (int64_t n = l * per_lane; n < (l + 1) * per_lane; ++n)
+          forward_image(images + n * image_floats, out + n * dim_, lane, *lane.solo);
       }
-      blk.conv3.forward(ws.c.data(), oh, oh, identity, Act::relu, ws.b.data(), ws.scratch.data(), pool);
-      std::swap(ws.a, ws.b);
-      h = oh;
-    }
-    global_avg_pool(ws.a.data(), kFeatures, h, h, ws.pooled.data(), pool);
-    float* emb = out + static_cast<size_t>(n) * dim_;
-    head_.forward(ws.pooled.data(), 1, emb, pool);
-    l2_normalize(emb, 1, dim_);
+    });
   }
+  for (int n = lanes * per_lane; n < batch; ++n)
+    forward_image(images + n * image_floats, out + static_cast<size_t>(n) * dim_, ws.lanes[0], pool);
+}
+
+void ResNet50::forward_image(const float* img, float* emb, Lane& ws, ThreadPool& pool) const {
+  const int s = input_size_;
+  stem_.forward(img, s, s, nullptr, Act::relu, ws.b.data(), ws.scratch.data(), pool);
+  int h = stem_.shape().out_h(s);
+  max_pool2d(kStemPool, ws.b.data(), 64, h, h, ws.a.data(), pool);
+  h = kStemPool.out_dim(h);
+  // x lives in a; each block writes its output back into a.
+  for (const auto& blk : blocks_) {
+    const int oh = blk.conv2.shape().out_h(h);
+    blk.conv1.forward(ws.a.data(), h, h, nullptr, Act::relu, ws.b.data(), ws.scratch.data(), pool);
+    blk.conv2.forward(ws.b.data(), h, h, nullptr, Act::relu, ws.c.data(), ws.scratch.data(), pool);
+    const float* identity = ws.a.data();
+    if (blk.has_downsample) {
+      blk.downsample.forward(ws.a.data(), h, h, nullptr, Act::none, ws.d.data(), ws.scratch.data(), pool);
+      identity = ws.d.data();
+    }
+    blk.conv3.forward(ws.c.data(), oh, oh, identity, Act::relu, ws.b.data(), ws.scratch.data(), pool);
+    std::swap(ws.a, ws.b);
+    h = oh;
+  }
+  global_avg_pool(ws.a.data(), kFeatures, h, h, ws.pooled.data(), pool);
+  head_.forward(ws.pooled.data(), 1, emb, pool);
+  l2_normalize(emb, 1, dim_);
 }
 
 }  // namespace fg::nn

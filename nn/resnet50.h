@@ -30,18 +30,25 @@ class ResNet50 {
   int input_size() const { return input_size_; }
   int dim() const { return dim_; }
 
-  // Activation buffers and scratch for one forward at a time, sized once from the shapes.
-  struct Workspace {
+  // Activation buffers and scratch for one forward at a time, sized once from the shapes:
+  // one lane per thread, so that with batch >= threads each thread runs whole images.
+  struct Lane {
     std::vector<float> a, b, c, d, scratch, pooled;
+    std::unique_ptr<ThreadPool> solo;  // 1 thread: the lane's kernels run inline
   };
-  std::unique_ptr<Workspace> make_workspace() const;
+  struct Workspace {
+    std::vector<Lane> lanes;
+  };
+  std::unique_ptr<Workspace> make_workspace(int threads = 1) const;
 
   // images: batch x 3 x S x S preprocessed floats (S = input_size()); out: batch x dim()
   // unit-length embeddings. const: one model may serve several threads, each with its own
-  // workspace and pool.
+  // workspace and pool. Images are split whole over min(pool threads, lanes); the rest of
+  // the batch splits each layer over the pool.
   void forward(const float* images, int batch, float* out, Workspace& ws, ThreadPool& pool) const;
 
  private:
+  void forward_image(const float* image, float* out, Lane& lane, ThreadPool& pool) const;
   struct Block {
     Conv2d conv1, conv2, conv3, downsample;
     bool has_downsample = false;

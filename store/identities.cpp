@@ -7,6 +7,7 @@
 #include "store/keys.h"
 #include "store/store.h"
 #include "store/store_impl.h"
+#include "store/tombstones.h"
 
 namespace fg::store {
 
@@ -48,6 +49,11 @@ void Store::Impl::check_identity_free(const Identity& identity) const {
     throw error(ErrorKind::conflict, "identity id '" + identity.id + "' already exists");
   if (auto other = get(identities, detail::name_key(identity.name)))
     throw error(ErrorKind::conflict, "name '" + identity.name + "' is already identity '" + *other + "'");
+  // A forgotten id stays dead, so that no pull or replayed enroll brings the person back.
+  if (get(meta, detail::tombstone_key(identity.id)))
+    throw error(ErrorKind::conflict, "identity id '" + identity.id +
+                                         "' was forgotten and cannot be used again (enroll the person anew "
+                                         "to get a new id)");
 }
 
 Identity Store::add_identity(Identity identity) {
@@ -136,22 +142,32 @@ ForgetResult Store::forget(const std::string& identity_id, bool purge_events) {
   }
   impl_->check(it->status(), "reading embeddings of " + identity_id);
 
-  if (purge_events) {
-    auto ev = impl_->iterate(impl_->events);
-    for (ev->SeekToFirst(); ev->Valid(); ev->Next()) {
-      Event event;
-      try {
-        event = detail::decode_event(ev->value().ToString());
-      } catch (const detail::DecodeError& e) {
-        throw impl_->corrupt_record("events", ev->key(), e);
-      }
-      if (event.identity_id == identity_id) {
-        batch.Delete(impl_->events, ev->key());
-        ++result.events_purged;
-      }
+  // Kept events stay as history, but a face image is biometric data: strip their thumbnails.
+  auto ev = impl_->iterate(impl_->events);
+  for (ev->SeekToFirst(); ev->Valid(); ev->Next()) {
+    Event event;
+    try {
+      event = detail::decode_event(ev->value().ToString());
+    } catch (const detail::DecodeError& e) {
+      throw impl_->corrupt_record("events", ev->key(), e);
     }
-    impl_->check(ev->status(), "scanning events");
+    if (event.identity_id != identity_id) continue;
+    if (purge_events) {
+      batch.Delete(impl_->events, ev->key());
+      ++result.events_purged;
+    } else if (!event.thumbnail_jpeg.empty()) {
+      event.thumbnail_jpeg.clear();
+      batch.Put(impl_->events, ev->key(), detail::encode_event(event));
+      ++result.thumbnails_removed;
+    }
   }
+  impl_->check(ev->status(), "scanning events");
+
+  Tombstone tomb;
+  tomb.identity_id = identity_id;
+  tomb.forgotten_us = detail::now_us();
+  tomb.events_purged = purge_events;
+  batch.Put(impl_->meta, detail::tombstone_key(identity_id), detail::encode_tombstone(tomb));
 
   Impl::Counters c = impl_->counters;
   if (!result.labels.empty()) ++c.generation;

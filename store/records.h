@@ -10,6 +10,9 @@
 //               | "next_label" u64 | "embedding_count" u64 | "label_sum" u64 | "event_seq" u64
 //               | "threshold" f64
 //               | "user/" key -> caller's bytes (set_meta)
+//               | "forgotten/" id -> tombstone: u8 1 | i64 forgotten_us | u8 flags (1 = events purged)
+//               | "pruned_before" i64 (the latest retention cutoff)
+//               (the last two were added without a schema bump: older builds ignore them)
 //
 // Records, all integers little-endian, str = u32 byte length + bytes, each starting with a
 // u8 record version (1 for all three today):

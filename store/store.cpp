@@ -2,12 +2,16 @@
 
 #include <rocksdb/options.h>
 
+#include <fcntl.h>
+#include <unistd.h>
+
 #include <algorithm>
 #include <filesystem>
 #include <random>
 
 #include "store/codec.h"
 #include "store/keys.h"
+#include "store/owner_only_env.h"
 #include "store/store_impl.h"
 
 namespace fg::store {
@@ -33,6 +37,7 @@ std::string random_hex(size_t bytes) {
 
 rocksdb::Options db_options() {
   rocksdb::Options o;
+  o.env = detail::owner_only_env();  // face templates: every file 0600
   o.paranoid_checks = true;
   o.info_log_level = rocksdb::WARN_LEVEL;
   o.keep_log_file_num = 2;
@@ -49,6 +54,59 @@ StoreError open_error(const std::string& path, const rocksdb::Status& s) {
   if (s.IsCorruption() || s.IsNotFound() || s.IsInvalidArgument() || s.IsIOError())
     return StoreError(ErrorKind::corrupt, "DB " + path + " is corrupt or unreadable: " + msg);
   return StoreError(ErrorKind::io, "cannot open DB " + path + ": " + msg);
+}
+
+// What RocksDB writes while it creates a DB, before anything can be stored in it: data
+// would be in a table (.sst) or a non-empty WAL (.log).
+bool creation_file(const fs::directory_entry& e) {
+  const std::string name = e.path().filename().string();
+  const auto ends = [&](const std::string& tail) {
+    return name.size() >= tail.size() && name.compare(name.size() - tail.size(), tail.size(), tail) == 0;
+  };
+  std::error_code ec;
+  return name == "CURRENT" || name == "IDENTITY" || name == "LOCK" || name.rfind("LOG", 0) == 0 ||
+         name.rfind("MANIFEST-", 0) == 0 || name.rfind("OPTIONS-", 0) == 0 || ends(".dbtmp") ||
+         (ends(".log") && e.file_size(ec) == 0 && !ec);
+}
+
+// True when another process holds RocksDB's lock on `lock_file` (an fcntl lock). Only asked
+// of a DB that never finished its creation, so this process cannot hold that lock itself
+// (closing the probe would drop it).
+bool locked_elsewhere(const std::string& lock_file) {
+  const int fd = ::open(lock_file.c_str(), O_RDWR | O_CLOEXEC);
+  if (fd < 0) return false;
+  struct flock probe {};
+  probe.l_type = F_WRLCK;
+  probe.l_whence = SEEK_SET;
+  const bool held = ::fcntl(fd, F_GETLK, &probe) == 0 && probe.l_type != F_UNLCK;
+  ::close(fd);
+  return held;
+}
+
+// kill -9 while RocksDB creates a DB (it makes the column families one by one) leaves a
+// directory that no open accepts: no CURRENT yet, or only some of our column families. Nothing
+// was ever stored there, so its files are removed and the creating open starts over. A
+// directory with data, or an empty DB with none of our families (someone else's), is left alone.
+void clear_interrupted_creation(const std::string& path) {
+  std::error_code ec;
+  if (!fs::is_directory(path, ec) || fs::is_empty(path, ec)) return;
+  std::vector<fs::path> files;
+  bool options_file = false;
+  for (const auto& e : fs::directory_iterator(path, ec)) {
+    if (!creation_file(e)) return;
+    files.push_back(e.path());
+    options_file = options_file || e.path().filename().string().rfind("OPTIONS-", 0) == 0;
+  }
+  if (ec || locked_elsewhere((fs::path(path) / "LOCK").string())) return;
+  if (fs::exists(fs::path(path) / "CURRENT", ec)) {
+    std::vector<std::string> present;
+    if (!rocksdb::DB::ListColumnFamilies(db_options(), path, &present).ok()) return;
+    const auto ours = std::count_if(kFamilies.begin(), kFamilies.end(), [&](const std::string& f) {
+      return std::find(present.begin(), present.end(), f) != present.end();
+    });
+    if (ours == static_cast<long>(kFamilies.size()) || (ours == 0 && options_file)) return;
+  }
+  for (const auto& f : files) fs::remove(f, ec);
 }
 
 }  // namespace
@@ -111,6 +169,7 @@ Store Store::open(const std::string& path, const OpenOptions& options) {
   std::error_code ec;
   if (fs::exists(path, ec) && !fs::is_directory(path, ec))
     throw StoreError(ErrorKind::io, "DB path " + path + " is not a directory");
+  if (options.create_if_missing && !options.read_only) clear_interrupted_creation(path);
   const bool exists = fs::exists(fs::path(path) / "CURRENT", ec);
   if (!exists) {
     if (!options.create_if_missing || options.read_only)
@@ -123,6 +182,9 @@ Store Store::open(const std::string& path, const OpenOptions& options) {
                                                "but no RocksDB CURRENT file");
     fs::create_directories(path, ec);
     if (ec) throw StoreError(ErrorKind::io, "cannot create DB directory " + path + ": " + ec.message());
+    // Biometric data: owner-only whatever the umask (files: owner_only_env.h).
+    fs::permissions(path, fs::perms::owner_all, fs::perm_options::replace, ec);
+    if (ec) throw StoreError(ErrorKind::io, "cannot make DB directory " + path + " owner-only: " + ec.message());
   } else {
     std::vector<std::string> present;
     auto s = rocksdb::DB::ListColumnFamilies(db_options(), path, &present);

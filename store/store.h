@@ -55,6 +55,22 @@ struct ForgetResult {
   Identity identity;
   std::vector<uint64_t> labels;  // remove these from the index
   uint64_t events_purged = 0;
+  uint64_t thumbnails_removed = 0;  // stripped from the identity's kept events
+};
+
+// What forget leaves behind so that no sync brings a forgotten identity back: its id (not its
+// name: the point is to keep nothing personal) and when. Adapters delete the id remotely and
+// skip it when pulling; the store refuses to create an identity under that id again.
+struct Tombstone {
+  std::string identity_id;
+  int64_t forgotten_us = 0;
+  bool events_purged = false;  // forget --purge-events: remote events of the id go too
+};
+
+struct PruneResult {
+  uint64_t attendance = 0;  // attendance events dropped
+  uint64_t unknown = 0;     // unknown-face events dropped
+  uint64_t thumbnails = 0;  // of those, the ones that carried a face thumbnail
 };
 
 class Store {
@@ -92,9 +108,17 @@ class Store {
   // Visits every embedding, grouped by identity; for index rebuilds.
   void for_each_embedding(const std::function<void(const EmbeddingRecord&)>& visit) const;
 
-  // Removes the identity, its embeddings and their dedup keys (and, with purge_events, its
-  // events) in one WriteBatch. not_found when there is no such identity.
+  // Removes the identity, its embeddings and their dedup keys, and either its events
+  // (purge_events) or the face thumbnails of its kept events, and records its Tombstone, all
+  // in one WriteBatch. not_found when there is no such identity.
   ForgetResult forget(const std::string& identity_id, bool purge_events = false);
+  // Every identity forgotten in this DB, ordered by id.
+  std::vector<Tombstone> tombstones() const;
+  bool is_forgotten(const std::string& identity_id) const;
+  // Records a tombstone learnt from elsewhere (another door's forget, via an adapter). Returns
+  // false when the id already has one. Throws conflict while the identity still exists here
+  // (forget it instead).
+  bool remember_forgotten(const Tombstone& tombstone);
 
   // --reindex: switches the DB to `model_id` in one WriteBatch. `reembedded` holds the new
   // vectors for existing (identity_id, label) pairs; embeddings not listed are dropped.
@@ -105,6 +129,10 @@ class Store {
   // order, only `camera`'s when it is not empty.
   uint64_t append_event(Event& event, bool sync = true);
   std::vector<Event> events(int64_t since_us, int64_t until_us, const std::string& camera = "") const;
+  // Retention: drops every event with time_us < before_us in one WriteBatch and remembers the
+  // latest cutoff (pruned_before), so adapters can drop the same events remotely.
+  PruneResult prune_events(int64_t before_us);
+  std::optional<int64_t> pruned_before() const;
 
   // Caller-owned meta entries (kept apart from the store's own keys), and the calibrated
   // open-set threshold.

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # One-command set-up on a fresh Debian 12 machine (as root, or with sudo):
 #   tools/setup.sh run    install runtime packages, build, run the door (tools/door.sh)
-#   tools/setup.sh test   install everything, build, run every test (CTest)
+#   tools/setup.sh test   install everything, build, run every test: the Release suite, the
+#                         sanitizer suite (tools/sanitize.sh) and the fuzz smoke (tests/fuzz/run.sh 60)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 mode=${1:-}
@@ -19,3 +20,7 @@ if [ "$mode" = run ]; then
   exec tools/door.sh
 fi
 ctest --test-dir build --output-on-failure -j "$jobs"
+# FACEGATE_QUICK=1 stops after the Release suite (for development; CI runs all three stages).
+[ "${FACEGATE_QUICK:-0}" = 1 ] && exit 0
+tools/sanitize.sh
+tests/fuzz/run.sh 60

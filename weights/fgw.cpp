@@ -6,6 +6,7 @@
 #include <unistd.h>
 
 #include <cerrno>
+#include <cstdint>
 #include <cstdio>
 #include <cstring>
 #include <filesystem>
@@ -17,8 +18,6 @@ namespace {
 
 constexpr char kMagic[4] = {'F', 'G', 'W', '\0'};
 constexpr uint32_t kDtypeF32 = 0;
-constexpr uint64_t kMaxDims = 8;
-constexpr uint64_t kMaxEntries = 1u << 20;
 
 enum MetaType : uint32_t { kString = 0, kInt = 1, kReal = 2, kFloats = 3 };
 
@@ -44,8 +43,14 @@ class Cursor {
     pos_ += sizeof(T);
     return v;
   }
-  std::string str(const char* what) {
+  std::string str(const char* what, uint64_t max_bytes) {
+    const uint64_t at = pos_;
     uint32_t n = read<uint32_t>(what);
+    if (n > max_bytes) {
+      std::ostringstream m;
+      m << path_ << ": " << what << " at byte " << at << " is " << n << " bytes long (limit " << max_bytes << ")";
+      throw WeightsError(m.str());
+    }
     need(n, what);
     std::string s(reinterpret_cast<const char*>(p_ + pos_), n);
     pos_ += n;
@@ -123,10 +128,13 @@ WeightsFile WeightsFile::open(const std::string& path) {
   const uint64_t tensor_count = c.read<uint64_t>("header");
   const uint64_t data_offset = c.read<uint64_t>("header");
   const uint64_t data_size = c.read<uint64_t>("header");
-  if (meta_count > kMaxEntries || tensor_count > kMaxEntries) {
-    fail(path, "corrupt header: " + std::to_string(meta_count) + " metadata entries and " +
-                   std::to_string(tensor_count) + " tensors (limit " +
-                   std::to_string(kMaxEntries) + ")");
+  if (meta_count > kMaxMetaEntries) {
+    fail(path, "header declares " + std::to_string(meta_count) + " metadata entries (limit " +
+                   std::to_string(kMaxMetaEntries) + ")");
+  }
+  if (tensor_count > kMaxTensors) {
+    fail(path, "header declares " + std::to_string(tensor_count) + " tensors (limit " +
+                   std::to_string(kMaxTensors) + ")");
   }
   if (data_offset % kAlign != 0) fail(path, "corrupt header: data offset not 64-byte aligned");
   if (data_offset > f.map_size_ || data_size > f.map_size_ - data_offset) {
@@ -135,15 +143,19 @@ WeightsFile WeightsFile::open(const std::string& path) {
   }
 
   for (uint64_t i = 0; i < meta_count; ++i) {
-    std::string key = c.str("metadata key");
+    std::string key = c.str("metadata key", kMaxNameBytes);
     uint32_t type = c.read<uint32_t>("metadata type");
     MetaValue v;
     switch (type) {
-      case kString: v = c.str("metadata value"); break;
+      case kString: v = c.str("metadata value", kMaxMetaStringBytes); break;
       case kInt: v = c.read<int64_t>("metadata value"); break;
       case kReal: v = c.read<double>("metadata value"); break;
       case kFloats: {
         uint64_t n = c.read<uint64_t>("metadata value");
+        if (n > kMaxMetaFloats) {
+          fail(path, "metadata '" + key + "': " + std::to_string(n) + " floats (limit " +
+                         std::to_string(kMaxMetaFloats) + ")");
+        }
         c.need(n * sizeof(float), "metadata value");
         std::vector<float> a(n);
         for (auto& x : a) x = c.read<float>("metadata value");
@@ -159,21 +171,28 @@ WeightsFile WeightsFile::open(const std::string& path) {
   f.tensors_.reserve(tensor_count);
   for (uint64_t i = 0; i < tensor_count; ++i) {
     TensorView t;
-    t.name = c.str("tensor name");
+    t.name = c.str("tensor name", kMaxNameBytes);
     uint32_t dtype = c.read<uint32_t>("tensor dtype");
     if (dtype != kDtypeF32) {
       fail(path, t.name + ": got dtype " + std::to_string(dtype) + ", expected 0 (float32)");
     }
     uint32_t ndim = c.read<uint32_t>("tensor rank");
-    if (ndim > kMaxDims) {
-      fail(path, t.name + ": got " + std::to_string(ndim) + " dimensions, expected at most 8");
+    if (ndim > kMaxTensorDims) {
+      fail(path, t.name + ": got " + std::to_string(ndim) + " dimensions, expected at most " +
+                     std::to_string(kMaxTensorDims));
     }
     uint64_t bytes = sizeof(float);
     for (uint32_t d = 0; d < ndim; ++d) {
       uint64_t dim = c.read<uint64_t>("tensor dims");
-      if (dim != 0 && bytes > data_size / dim) fail(path, t.name + ": shape larger than the data section");
+      if (dim > uint64_t{INT64_MAX} || (dim != 0 && bytes > data_size / dim)) {
+        fail(path, t.name + ": shape larger than the data section");
+      }
       bytes *= dim;
       t.shape.push_back(static_cast<int64_t>(dim));
+    }
+    if (bytes > kMaxTensorBytes) {
+      fail(path, t.name + ": " + shape_str(t.shape) + " is " + std::to_string(bytes) +
+                     " bytes, more than the limit of " + std::to_string(kMaxTensorBytes));
     }
     uint64_t offset = c.read<uint64_t>("tensor offset");
     if (offset % kAlign != 0) fail(path, t.name + ": data offset " + std::to_string(offset) + " not 64-byte aligned");

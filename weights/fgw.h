@@ -29,6 +29,16 @@ constexpr uint32_t kVersion = 1;
 constexpr uint32_t kMinVersion = 1;
 constexpr uint64_t kAlign = 64;
 
+// What the loader accepts; a file beyond any of these is refused with the limit in the
+// message. Real files are far below: ResNet-50 has ~270 tensors, the largest 2048x512 (4 MiB).
+constexpr uint64_t kMaxTensors = 1u << 16;
+constexpr uint64_t kMaxTensorBytes = uint64_t{1} << 30;  // one tensor
+constexpr uint64_t kMaxTensorDims = 8;
+constexpr uint64_t kMaxMetaEntries = 4096;
+constexpr uint64_t kMaxNameBytes = 4096;           // tensor names and metadata keys
+constexpr uint64_t kMaxMetaStringBytes = 1u << 20;  // a metadata string value
+constexpr uint64_t kMaxMetaFloats = 1u << 20;       // a metadata float array
+
 // Anything wrong with a weights file; the message names the file (and tensor) and says
 // what it got and what it expected.
 struct WeightsError : std::runtime_error {

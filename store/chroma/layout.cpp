@@ -19,6 +19,26 @@ std::string collection_model(const Collection& c) {
   return it == c.metadata.end() ? "" : it->second;
 }
 
+std::set<std::string> collection_forgotten(const Collection& c) {
+  std::set<std::string> out;
+  const auto it = c.metadata.find(kForgottenKey);
+  if (it == c.metadata.end()) return out;
+  size_t start = 0;
+  while (start <= it->second.size()) {
+    size_t end = it->second.find('\n', start);
+    if (end == std::string::npos) end = it->second.size();
+    if (end > start) out.insert(it->second.substr(start, end - start));
+    start = end + 1;
+  }
+  return out;
+}
+
+std::string forgotten_value(const std::set<std::string>& ids) {
+  std::string out;
+  for (const auto& id : ids) out += (out.empty() ? "" : "\n") + id;
+  return out;
+}
+
 GalleryImage decode_record(const Record& r, uint32_t dim) {
   const auto bad = [&](const std::string& why) {
     return ChromaError(ErrorKind::invalid, "record '" + r.id + "': " + why);

@@ -9,6 +9,7 @@
 #include <cstddef>
 #include <cstdint>
 #include <optional>
+#include <set>
 #include <string>
 #include <vector>
 
@@ -21,6 +22,9 @@ constexpr const char* kSpaceKey = "hnsw:space";
 constexpr const char* kModelKey = "facegate:model";
 constexpr const char* kMongoIdKey = "mongo_id";
 constexpr const char* kNameKey = "identity_name";
+// Collection metadata: the ids of identities forgotten by any door, one per line, so that no
+// door pushes them again and no pull brings them back (sync.h).
+constexpr const char* kForgottenKey = "facegate:forgotten";
 
 std::string record_id(const std::string& identity_id, size_t i);
 Metadata record_metadata(const std::string& identity_id, const std::string& name);
@@ -47,5 +51,9 @@ void check_collection(const Collection& c, uint32_t dim, const std::string& mode
 
 // The model the collection's stamp names; "" when it has none (e.g. written by the prototype).
 std::string collection_model(const Collection& c);
+
+// The ids in the collection's kForgottenKey (none when it has no such key).
+std::set<std::string> collection_forgotten(const Collection& c);
+std::string forgotten_value(const std::set<std::string>& ids);
 
 }  // namespace fg::store::chroma

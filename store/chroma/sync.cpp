@@ -9,6 +9,7 @@
 
 #include "store/chroma/error.h"
 #include "store/chroma/layout.h"
+#include "store/clock.h"
 
 namespace fg::store::chroma {
 namespace {
@@ -76,6 +77,7 @@ PushResult push(Store& store, Client& client, const std::string& name, size_t ba
   std::optional<Collection> found = client.find_collection(name);
   Collection c = found ? *found : client.create_collection(name, collection_metadata(st.model_id));
   check_collection(c, st.dim, st.model_id);
+  Metadata m = c.metadata;
   if (collection_model(c).empty()) {
     if (const uint64_t n = client.count(c)) {
       throw ChromaError(ErrorKind::mismatch, "ChromaDB collection '" + name + "' has " + std::to_string(n) +
@@ -83,15 +85,28 @@ PushResult push(Store& store, Client& client, const std::string& name, size_t ba
                                                  "its embeddings may come from another model. Pull it with --model "
                                                  "into a DB and push that, or push to another --collection");
     }
-    Metadata m = c.metadata;
     m[kModelKey] = st.model_id;
     m[kSpaceKey] = "cosine";
-    client.set_metadata(c, m);
   }
+  // Forgotten identities, this DB's and other doors': published before any record is
+  // deleted, so a crash in between still leaves every door knowing.
+  std::set<std::string> forgotten = collection_forgotten(c);
+  for (const Tombstone& t : store.tombstones()) forgotten.insert(t.identity_id);
+  if (!forgotten.empty()) m[kForgottenKey] = forgotten_value(forgotten);
+  if (m != c.metadata) client.set_metadata(c, m);
 
+  PushResult result;
   std::map<std::string, Record> local;
   std::set<std::string> local_ids;
   for (const Identity& who : store.list_identities()) {
+    if (forgotten.count(who.id)) {
+      ++result.forgotten_elsewhere;
+      if (progress) {
+        progress("not pushing identity " + who.id + ": it was forgotten at another door (sync --pull or facegate forget " +
+                 who.id + " removes it here)");
+      }
+      continue;
+    }
     local_ids.insert(who.id);
     size_t i = 0;
     for (EmbeddingRecord& e : store.embeddings_of(who.id)) {
@@ -114,8 +129,9 @@ PushResult push(Store& store, Client& client, const std::string& name, size_t ba
     const auto it = local.find(r.id);
     const auto owner = r.metadata.find(kMongoIdKey);
     const bool ours = owner != r.metadata.end() && intent.count(owner->second);
+    const bool dead = owner != r.metadata.end() && forgotten.count(owner->second);
     if (it == local.end()) {
-      if (ours) deletes.push_back(r.id);
+      if (ours || dead) deletes.push_back(r.id);
     } else if (it->second.metadata == r.metadata) {
       present.insert(r.id);
     }
@@ -124,7 +140,6 @@ PushResult push(Store& store, Client& client, const std::string& name, size_t ba
     if (!present.count(id)) upserts.push_back(std::move(r));
   }
 
-  PushResult result;
   result.records = local.size();
   in_batches<Record>(upserts, batch, [&](const std::vector<Record>& part) {
     client.upsert(c, part);
@@ -156,11 +171,18 @@ PullResult pull(Client& client, const std::string& name, const std::string& db, 
 
   std::map<std::string, std::vector<GalleryImage>> by_identity;
   std::map<std::string, std::string> owner_of_name;
+  const std::set<std::string> remote_forgotten = collection_forgotten(*c);
+  std::set<std::string> skipped;
   const uint32_t want_dim = dim ? dim : c->dimension.value_or(0);
   for (const Record& r : read_all(client, *c, true)) {
     GalleryImage g = decode_record(r, want_dim);
     if (!is_valid_identity_id(g.identity_id)) {
       throw ChromaError(ErrorKind::invalid, "record '" + r.id + "': mongo_id '" + g.identity_id + "' is not a valid identity id");
+    }
+    // Left behind by a push that has not deleted them yet: never bring them back.
+    if (remote_forgotten.count(g.identity_id)) {
+      skipped.insert(g.identity_id);
+      continue;
     }
     const auto [it, fresh] = owner_of_name.emplace(g.name, g.identity_id);
     if (!fresh && it->second != g.identity_id) {
@@ -176,6 +198,29 @@ PullResult pull(Client& client, const std::string& name, const std::string& db, 
   o.create_if_missing = true;
   o.model_id = result.model_id;
   Store store = Store::open(db, o);
+  for (auto it = by_identity.begin(); it != by_identity.end();) {
+    if (store.is_forgotten(it->first)) {
+      skipped.insert(it->first);
+      it = by_identity.erase(it);
+    } else {
+      ++it;
+    }
+  }
+  result.skipped_forgotten = skipped.size();
+  // Another door's forget reaches this DB too.
+  for (const std::string& id : remote_forgotten) {
+    if (!is_valid_identity_id(id)) continue;
+    if (store.get_identity(id)) {
+      store.forget(id);
+      ++result.forgotten;
+      if (progress) progress("forgot identity " + id + ": it was forgotten at another door");
+    } else {
+      Tombstone t;
+      t.identity_id = id;
+      t.forgotten_us = detail::now_us();  // when this DB learnt it
+      store.remember_forgotten(t);
+    }
+  }
   for (const auto& [id, images] : by_identity) {
     const std::string& nm = images.front().name;
     const auto mine = store.get_identity(id);

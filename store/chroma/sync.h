@@ -7,6 +7,11 @@
 // push removes the remote records of identities it pushed before (remembered in the DB's meta
 // per collection uuid) that are gone locally, and stale records of identities that remain;
 // records of identities it never pushed (another door's) are left alone.
+// Forgotten identities (Store::tombstones) are the exception that reaches every door: push
+// publishes their ids in the collection's "facegate:forgotten" metadata (layout.h) and deletes
+// their records whoever pushed them; pull never adds a forgotten id, forgets locally the ones
+// another door forgot, and records the rest as tombstones, so a later pull or push cannot
+// bring them back.
 #pragma once
 
 #include <cstddef>
@@ -25,6 +30,7 @@ struct PushResult {
   size_t records = 0;    // local images
   size_t upserted = 0;   // sent because missing or different remotely
   size_t deleted = 0;    // remote records removed
+  size_t forgotten_elsewhere = 0;  // local identities not pushed: another door forgot them
 };
 
 // Throws ChromaError (server, collection of another metric/dimension/model, an unstamped
@@ -35,6 +41,8 @@ struct PullResult {
   std::string model_id;
   size_t identities = 0;  // identities in the collection
   size_t added = 0;       // images written locally (the rest were there already)
+  size_t skipped_forgotten = 0;  // remote identities not pulled: forgotten here or at another door
+  size_t forgotten = 0;          // local identities forgotten because another door forgot them
 };
 
 // Reads the whole collection, checks it (metric, dimension, model: `model_id`/`dim` are the

@@ -10,7 +10,9 @@
 #include <stdexcept>
 #include <vector>
 
+#include "store/clock.h"
 #include "store/mongo/documents.h"
+#include "store/mongo/privacy_commands.h"
 #include "store/mongo/uri.h"
 
 namespace fg::store::mongo {
@@ -82,6 +84,39 @@ void replace_upsert(Connection& conn, mongoc_collection_t* coll, const std::vect
   if (!ok) conn.fail(what, err);
 }
 
+int64_t reply_count(const bson_t& reply, const char* key) {
+  bson_iter_t it;
+  return bson_iter_init_find(&it, &reply, key) && BSON_ITER_HOLDS_NUMBER(&it) ? bson_iter_as_int64(&it) : 0;
+}
+
+// Runs one privacy command (privacy_commands.h); returns the documents it deleted or changed.
+int64_t run(Connection& conn, const Command& c, const std::string& what) {
+  Collection coll = conn.collection(c.collection);
+  bson_t reply;
+  bson_error_t err;
+  bool ok = false;
+  const char* counted = "deletedCount";
+  switch (c.op) {
+    case Op::delete_many:
+      ok = mongoc_collection_delete_many(coll.get(), c.filter.get(), nullptr, &reply, &err);
+      break;
+    case Op::update_many:
+      ok = mongoc_collection_update_many(coll.get(), c.filter.get(), c.document.get(), nullptr, &reply, &err);
+      counted = "modifiedCount";
+      break;
+    case Op::upsert_one: {
+      Bson upsert(BCON_NEW("upsert", BCON_BOOL(true)));
+      ok = mongoc_collection_replace_one(coll.get(), c.filter.get(), c.document.get(), upsert.get(), &reply, &err);
+      counted = "upsertedCount";
+      break;
+    }
+  }
+  const int64_t n = ok ? reply_count(reply, counted) : 0;
+  bson_destroy(&reply);
+  if (!ok) conn.fail(what, err);
+  return n;
+}
+
 std::set<std::string> lines(const std::string& s) {
   std::set<std::string> out;
   std::istringstream in(s);
@@ -91,15 +126,41 @@ std::set<std::string> lines(const std::string& s) {
   return out;
 }
 
+std::vector<std::string> read_forgotten(Connection& conn) {
+  Collection coll = conn.collection(kForgottenCollection);
+  Bson all(bson_new());
+  mongoc_cursor_t* cursor = mongoc_collection_find_with_opts(coll.get(), all.get(), nullptr, nullptr);
+  std::vector<std::string> ids;
+  const bson_t* doc = nullptr;
+  try {
+    while (mongoc_cursor_next(cursor, &doc)) ids.push_back(forgotten_id_from_document(doc));
+  } catch (...) {
+    mongoc_cursor_destroy(cursor);
+    throw;
+  }
+  bson_error_t err;
+  const bool failed = mongoc_cursor_error(cursor, &err);
+  mongoc_cursor_destroy(cursor);
+  if (failed) conn.fail("reading forgotten identities", err);
+  return ids;
+}
+
 }  // namespace
 
 MongoPushResult push(Store& store, const std::string& uri) {
   Connection conn(uri);
   MongoPushResult result;
   const auto people = store.list_identities();
+  // Another door forgot these: never send them back (sync --pull forgets them here).
+  const std::vector<std::string> gone = read_forgotten(conn);
+  const std::set<std::string> forgotten_elsewhere(gone.begin(), gone.end());
   std::set<std::string> local;
   std::vector<std::pair<Bson, Bson>> docs;
   for (const Identity& who : people) {
+    if (forgotten_elsewhere.count(who.id)) {
+      ++result.forgotten_elsewhere;
+      continue;
+    }
     local.insert(who.id);
     docs.emplace_back(id_filter(who.id), identity_document(who, who.image_count));
   }
@@ -130,6 +191,19 @@ MongoPushResult push(Store& store, const std::string& uri) {
   replace_upsert(conn, conn.collection("events").get(), events, "writing events");
   result.events = events.size();
 
+  // After the events: a forgotten person's kept events were just re-sent without thumbnails,
+  // and those other doors sent lose theirs here.
+  for (const Tombstone& t : store.tombstones()) {
+    for (const Command& c : forget_commands(t.identity_id, t.forgotten_us, t.events_purged)) {
+      const int64_t n = run(conn, c, "forgetting identity " + t.identity_id + " in " + c.collection);
+      if (std::string(c.collection) == "identities") result.deleted += static_cast<size_t>(n);
+      if (std::string(c.collection) == "events") result.events_forgotten += static_cast<size_t>(n);
+    }
+  }
+  if (const auto cutoff = store.pruned_before()) {
+    result.events_expired = static_cast<size_t>(run(conn, retention_command(db_id, *cutoff), "dropping expired events"));
+  }
+
   std::string done;
   for (const auto& id : local) done += id + "\n";
   store.set_meta(kPushedKey, done);
@@ -156,7 +230,24 @@ MongoPullResult pull(Store& store, const std::string& uri) {
 
   MongoPullResult result;
   result.identities = found.size();
+  // Identities forgotten at any door: forgotten here too, and never added back.
+  for (const std::string& id : read_forgotten(conn)) {
+    if (!is_valid_identity_id(id)) continue;
+    if (store.get_identity(id)) {
+      store.forget(id);
+      ++result.forgotten;
+    } else {
+      Tombstone t;
+      t.identity_id = id;
+      t.forgotten_us = detail::now_us();  // when this DB learnt it
+      store.remember_forgotten(t);
+    }
+  }
   for (const MongoIdentity& m : found) {
+    if (store.is_forgotten(m.identity.id)) {
+      ++result.skipped_forgotten;
+      continue;
+    }
     const auto mine = store.get_identity(m.identity.id);
     if (mine) {
       if (mine->name != m.identity.name) {

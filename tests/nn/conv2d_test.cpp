@@ -1,6 +1,7 @@
 #include <gtest/gtest.h>
 
 #include <cmath>
+#include <cstdio>
 #include <limits>
 #include <random>
 #include <sstream>
@@ -9,6 +10,7 @@
 #include <thread>
 #include <vector>
 
+#include "nn/gemm.h"
 #include "nn/kernels.h"
 #include "tests/nn/random_data.h"
 
@@ -128,6 +130,23 @@ Conv2dShape shape_of(const ConvCase& c) {
   return s;
 }
 
+// Runs body under every GEMM kernel this CPU supports (both tile sets on an AVX-512 CPU),
+// then restores the start-up choice.
+template <typename Fn>
+void for_each_gemm_kernel(Fn&& body) {
+  const GemmKernel before = gemm_kernel();
+  for (GemmKernel k : {GemmKernel::build_arch, GemmKernel::avx512}) {
+    if (!gemm_kernel_supported(k)) {
+      std::printf("GEMM kernel %s: not supported here, not tested\n", gemm_kernel_name(k));
+      continue;
+    }
+    set_gemm_kernel(k);
+    SCOPED_TRACE(gemm_kernel_name(k));
+    body();
+  }
+  set_gemm_kernel(before);
+}
+
 void check_case(const ConvCase& c, std::mt19937& rng) {
   const Conv2dShape s = shape_of(c);
   const int oh = s.out_h(c.h), ow = s.out_w(c.w);
@@ -159,13 +178,15 @@ TEST(Conv2d, MatchesRefOnNetworkLikeShapes) {
       {3, 10, 3, 3, 1, 1, 0, 0, 47, 61, true, false, false, 2},      // MTCNN-like
       {61, 13, 7, 7, 2, 2, 3, 3, 23, 23, false, false, false, 2},
   };
-  for (const auto& c : cases) check_case(c, rng);
+  for_each_gemm_kernel([&] {
+    for (const auto& c : cases) check_case(c, rng);
+  });
 }
 
-TEST(Conv2d, MatchesRefOnRandomOddShapes) {
+void check_random_odd_shapes() {
   std::mt19937 rng(7);
   const int in_cs[] = {1, 3, 7, 13, 61};
-  const int out_cs[] = {1, 5, 6, 13, 16, 61};
+  const int out_cs[] = {1, 5, 6, 13, 16, 29, 61, 101};
   const int ks[] = {1, 2, 3, 7};
   const int pads[] = {0, 1, 3};
   const int sizes[] = {1, 2, 5, 9, 17, 23};
@@ -196,7 +217,7 @@ TEST(Conv2d, MatchesRefOnRandomOddShapes) {
   }
 }
 
-TEST(Conv2d, ResidualMayBeTheOutputBuffer) {
+void check_residual_may_be_output() {
   std::mt19937 rng(4);
   for (int k : {1, 3}) {
     Conv2dShape s;
@@ -215,6 +236,19 @@ TEST(Conv2d, ResidualMayBeTheOutputBuffer) {
     conv.forward(in.data(), h, w, out.data(), Act::relu, out.data(), ws.data(), pool);
     EXPECT_LE(scaled_max_error(out.data(), ref.data(), ref.size()), kTolerance) << "k=" << k;
   }
+}
+
+TEST(Conv2d, MatchesRefOnRandomOddShapes) {
+  for_each_gemm_kernel([] { check_random_odd_shapes(); });
+}
+
+TEST(Conv2d, PicksAvx512TilesWhenTheCpuHasThem) {
+  EXPECT_EQ(gemm_kernel() == GemmKernel::avx512, gemm_kernel_supported(GemmKernel::avx512))
+      << gemm_kernel_name(gemm_kernel());
+}
+
+TEST(Conv2d, ResidualMayBeTheOutputBuffer) {
+  for_each_gemm_kernel([] { check_residual_may_be_output(); });
 }
 
 TEST(Conv2d, SharedByThreadsWithOwnWorkspaces) {

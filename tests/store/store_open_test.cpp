@@ -4,6 +4,7 @@
 
 #include <filesystem>
 #include <fstream>
+#include <vector>
 
 #include "store/store.h"
 #include "tests/store/store_fixture.h"
@@ -124,6 +125,55 @@ TEST(StoreOpen, AnotherRocksDbIsNotAFacegateDb) {
   auto e = store_error_of([&] { Store::open(db, create()); });
   EXPECT_EQ(e.kind(), ErrorKind::corrupt);
   EXPECT_TRUE(contains(e, "is not a facegate DB: it has no 'identities' column family")) << e.what();
+}
+
+// What kill -9 leaves while RocksDB creates a DB: a plain RocksDB DB with some of our column
+// families (`families` of them) and, if `key`, something stored.
+void half_made_db(const std::string& db, size_t families, bool key) {
+  rocksdb::Options o;
+  o.create_if_missing = true;
+  rocksdb::DB* raw = nullptr;
+  ASSERT_TRUE(rocksdb::DB::Open(o, db, &raw).ok());
+  const std::vector<std::string> ours = {"identities", "embeddings", "events", "meta"};
+  for (size_t i = 0; i < families; ++i) {
+    rocksdb::ColumnFamilyHandle* h = nullptr;
+    ASSERT_TRUE(raw->CreateColumnFamily(rocksdb::ColumnFamilyOptions(), ours[i], &h).ok());
+    raw->DestroyColumnFamilyHandle(h);
+  }
+  if (key) ASSERT_TRUE(raw->Put(rocksdb::WriteOptions(), "k", "v").ok());
+  delete raw;
+}
+
+TEST(StoreOpen, AnInterruptedCreationIsCreatedAgainButNothingStoredIsEverCleared) {
+  // Before CURRENT: RocksDB's first files only.
+  const std::string early = scratch_dir("open-halfmade-early") + "/db";
+  fs::create_directories(early);
+  for (const char* f : {"LOCK", "LOG", "IDENTITY", "MANIFEST-000001", "000001.dbtmp"}) overwrite(fs::path(early) / f, "x");
+  EXPECT_EQ(Store::open(early, create()).enroll(Identity{"", "a", 0, "", 0}, fake_records(0, 1)).added.size(), 1u);
+
+  // After CURRENT, with none or some of our column families.
+  for (const size_t families : {0, 2}) {
+    const std::string db = scratch_dir("open-halfmade-" + std::to_string(families)) + "/db";
+    half_made_db(db, families, false);
+    if (families == 0) {
+      // Indistinguishable from someone else's empty RocksDB DB: refused as one.
+      EXPECT_EQ(store_error_of([&] { Store::open(db, create()); }).kind(), ErrorKind::corrupt);
+      continue;
+    }
+    Store s = Store::open(db, create());
+    EXPECT_EQ(s.enroll(Identity{"", "a", 0, "", 0}, fake_records(0, 1)).added.size(), 1u);
+  }
+
+  // Something stored: never cleared, whatever the column families; a non-creating open
+  // never clears anything.
+  const std::string stored = scratch_dir("open-halfmade-stored") + "/db";
+  half_made_db(stored, 2, true);
+  auto e = store_error_of([&] { Store::open(stored, create()); });
+  EXPECT_EQ(e.kind(), ErrorKind::corrupt);
+  EXPECT_TRUE(contains(e, "is not a facegate DB: it has no 'events' column family")) << e.what();
+  const std::string reading = scratch_dir("open-halfmade-read") + "/db";
+  half_made_db(reading, 2, false);
+  EXPECT_EQ(store_error_of([&] { Store::open(reading); }).kind(), ErrorKind::corrupt);
 }
 
 TEST(StoreOpen, AFileInsteadOfADirectory) {

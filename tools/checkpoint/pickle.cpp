@@ -1,6 +1,7 @@
 #include "tools/checkpoint/pickle.h"
 
 #include <algorithm>
+#include <cctype>
 #include <cstring>
 #include <optional>
 #include <unordered_map>
@@ -496,6 +497,11 @@ void Unpickler::memo_get(uint64_t key) {
 }
 
 MutValue Unpickler::global(const std::string& module, const std::string& name) {
+  if (!is_allowed_global(module, name)) {
+    fail("global '" + module + "." + name.substr(0, 200) +
+         "' is refused: a checkpoint may only name torch's tensor, storage and container "
+         "globals (nothing is imported or executed)");
+  }
   return make_text(Kind::object, module + "." + name);
 }
 
@@ -580,6 +586,13 @@ MutValue Unpickler::rebuild_tensor(const std::string& fn, const Value& args) {
   int64_t numel = 1;
   for (int64_t d : t->shape) {
     if (__builtin_mul_overflow(numel, d, &numel)) fail("tensor element count overflows int64");
+  }
+  if (numel > kMaxTensorNumel) {
+    fail("tensor of " + std::to_string(numel) + " elements is larger than the limit of " +
+         std::to_string(kMaxTensorNumel) + " elements (1 GiB as float32)");
+  }
+  if (tensors_.size() >= kMaxTensors) {
+    fail("more than " + std::to_string(kMaxTensors) + " tensors (limit)");
   }
   view.tensor = t;
   tensors_.push_back(std::move(view));
@@ -863,6 +876,37 @@ Unpickled Unpickler::run() {
 }
 
 }  // namespace
+
+bool is_allowed_global(const std::string& module, const std::string& name) {
+  static const std::unordered_set<std::string> kAllowed = {
+      "collections.OrderedDict",
+      "torch._utils._rebuild_tensor",
+      "torch._utils._rebuild_tensor_v2",
+      "torch._utils._rebuild_parameter",
+      "torch._utils._rebuild_parameter_with_state",
+      "torch._tensor._rebuild_from_type",
+      "torch._tensor._rebuild_from_type_v2",
+      "torch.Tensor",
+      "torch.nn.parameter.Parameter",
+      "torch.Size",
+      "torch.device",
+      "_codecs.encode",
+      "__builtin__.bytes",
+      "builtins.bytes",
+  };
+  static const std::unordered_set<std::string> kDtypes = {
+      "float32", "float16", "bfloat16", "float64", "int64", "int32", "int16",
+      "int8",    "uint8",   "bool",     "half",    "float", "double", "long",
+  };
+  if (kAllowed.count(module + "." + name)) return true;
+  if (module == "torch" && kDtypes.count(name)) return true;
+  // Storage types (torch.FloatStorage, torch.cuda.HalfStorage, torch.UntypedStorage): names
+  // only; which ones a checkpoint may use is torch_file's business.
+  const std::string suffix = "Storage";
+  return (module == "torch" || module == "torch.cuda") && name.size() > suffix.size() &&
+         name.size() < 64 && name.compare(name.size() - suffix.size(), suffix.size(), suffix) == 0 &&
+         std::all_of(name.begin(), name.end(), [](char c) { return std::isalnum(static_cast<unsigned char>(c)); });
+}
 
 Unpickled unpickle(const uint8_t* data, size_t size, const std::string& name,
                    const PersistentLoad& persistent_load) {

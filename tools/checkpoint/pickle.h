@@ -3,10 +3,13 @@
 // names: collections.OrderedDict becomes a dict; torch._utils._rebuild_tensor(_v2) and
 // _rebuild_parameter(_with_state) (also wrapped in torch._tensor._rebuild_from_type(_v2))
 // become tensors; _codecs.encode(text, 'latin1') and bytes() (how protocols < 3 write Python 3
-// bytes) become bytes; every other global, and whatever it is called with, becomes a Value of kind
-// object with the global's "module.name" in `s` and the call's arguments in `items` (then any
-// appended items; dict items and BUILD state go to `entries`, a non-dict state under the key
-// "__setstate__"). BUILD state on dicts and tensors (e.g. a state_dict's _metadata) is dropped.
+// bytes) become bytes. The other globals torch.save writes (storage types such as
+// torch.FloatStorage, torch.Size, torch.device, dtypes, the tensor types rebuilt from) are kept
+// as names: a Value of kind object with the global's "module.name" in `s` and, once called, the
+// call's arguments in `items` (then any appended items; dict items and BUILD state go to
+// `entries`, a non-dict state under the key "__setstate__"). Any other global (os.system,
+// builtins.eval, a user's class, numpy) is refused when the pickle names it: see
+// is_allowed_global(). BUILD state on dicts and tensors (e.g. a state_dict's _metadata) is dropped.
 // Integers beyond int64 become an object "builtins.int" whose one item is the pickle's
 // little-endian two's-complement bytes.
 //
@@ -22,15 +25,10 @@
 #include <variant>
 #include <vector>
 
+#include "tools/checkpoint/limits.h"
 #include "tools/checkpoint/torch_file.h"
 
 namespace fg::ckpt {
-
-// Safety limits; breaking one is an error, never a crash.
-inline constexpr size_t kMaxPickleDepth = 512;        // nesting of containers in the result
-inline constexpr size_t kMaxPickleValues = 1u << 23;  // values pushed by one pickle
-inline constexpr size_t kMaxPickleMemo = 1u << 24;    // memo entries
-inline constexpr size_t kMaxTensorDims = 64;
 
 // What a persistent id refers to: `numel` elements of type `dtype` starting at element
 // `offset` of the bytes the caller keeps under `key`.
@@ -57,6 +55,9 @@ struct Unpickled {
   std::vector<TensorView> tensors;  // in order of appearance
   size_t size = 0;                  // bytes read, up to and including STOP
 };
+
+// True for the globals a torch checkpoint may name (module "torch.cuda", name "FloatStorage").
+bool is_allowed_global(const std::string& module, const std::string& name);
 
 // Interprets the pickle at the start of [data, data + size). `name` labels errors, which
 // say what went wrong, at which opcode and byte offset. Throws CheckpointError.

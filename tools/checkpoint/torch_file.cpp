@@ -10,6 +10,7 @@
 #include <unordered_set>
 #include <variant>
 
+#include "tools/checkpoint/limits.h"
 #include "tools/checkpoint/pickle.h"
 #include "tools/checkpoint/zip_reader.h"
 
@@ -243,12 +244,29 @@ void materialise(const TensorView& v, const std::string& name, Bytes bytes) {
   gather_as(s.dtype, bytes.data + size_t(s.offset) * dtype.size, v, t.values.data());
 }
 
+// Materialises every tensor, keeping what they allocate in proportion to the storage bytes
+// actually present (limits.h): views may overlap or repeat elements, so a small file could
+// otherwise ask for any amount of memory.
 void materialise_all(const Unpickled& u, const StorageBytes& storage_bytes) {
   std::unordered_map<const Tensor*, std::string> names;
   std::unordered_set<const Value*> seen;
   name_tensors(*u.root, "", names, seen);
+  std::unordered_set<std::string> counted;
+  int64_t storage_numel = 0, view_numel = 0;
   for (const auto& view : u.tensors) {
-    materialise(view, names.at(view.tensor.get()), storage_bytes(view.storage.key));
+    Bytes bytes = storage_bytes(view.storage.key);
+    if (counted.insert(view.storage.key).second) {
+      storage_numel += int64_t(bytes.size / dtype_named(view.storage.dtype).size);
+    }
+    view_numel += view.tensor->numel();
+    const int64_t budget = kMaxViewFactor * storage_numel + kMaxExtraNumel;
+    if (view_numel > budget) {
+      fail("tensor '" + names.at(view.tensor.get()) + "': the tensors so far hold " +
+           std::to_string(view_numel) + " elements, more than " + std::to_string(kMaxViewFactor) +
+           " times their storages' " + std::to_string(storage_numel) + " + " +
+           std::to_string(kMaxExtraNumel) + " (limit: overlapping or repeating views)");
+    }
+    materialise(view, names.at(view.tensor.get()), bytes);
   }
 }
 
@@ -436,19 +454,37 @@ std::vector<std::pair<std::string, std::shared_ptr<const Tensor>>> tensors_of(co
   return out;
 }
 
-ValuePtr load_torch_file(const std::string& path) {
+namespace {
+
+template <typename Load>
+ValuePtr with_name(const std::string& name, Load load) {
   try {
-    MappedFile file(path);
-    Bytes bytes = file.bytes();
-    if (bytes.size == 0) fail("empty file");
-    return ZipReader::is_zip(bytes) ? load_zip(bytes) : load_legacy(bytes);
+    return load();
   } catch (const CheckpointError& e) {
-    throw CheckpointError(path + ": " + e.what());
+    throw CheckpointError(name + ": " + e.what());
   } catch (const std::bad_alloc&) {
-    throw CheckpointError(path + ": out of memory");
+    throw CheckpointError(name + ": out of memory");
   } catch (const std::exception& e) {
-    throw CheckpointError(path + ": " + e.what());
+    throw CheckpointError(name + ": " + e.what());
   }
+}
+
+ValuePtr load_bytes(Bytes bytes) {
+  if (bytes.size == 0) fail("empty file");
+  return ZipReader::is_zip(bytes) ? load_zip(bytes) : load_legacy(bytes);
+}
+
+}  // namespace
+
+ValuePtr load_torch_file(const std::string& path) {
+  return with_name(path, [&] {
+    MappedFile file(path);
+    return load_bytes(file.bytes());
+  });
+}
+
+ValuePtr load_torch_bytes(const uint8_t* data, size_t size, const std::string& name) {
+  return with_name(name, [&] { return load_bytes({data, size}); });
 }
 
 }  // namespace fg::ckpt

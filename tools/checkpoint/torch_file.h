@@ -4,6 +4,7 @@
 // _rebuild_parameter with persistent storage references. Nothing is executed.
 #pragma once
 
+#include <cstddef>
 #include <cstdint>
 #include <map>
 #include <memory>
@@ -51,6 +52,8 @@ struct Value {
 // Reads `path` (zip or legacy format, detected from the first bytes) and returns the object
 // torch.save pickled. Throws CheckpointError("<path>: <what>") on anything malformed.
 ValuePtr load_torch_file(const std::string& path);
+// The same for a checkpoint already in memory; errors are prefixed with `name` instead.
+ValuePtr load_torch_bytes(const uint8_t* data, size_t size, const std::string& name);
 
 // Flattens a state_dict-like dict (string keys -> tensors) in file order. Non-tensor values
 // are skipped. Throws CheckpointError if `v` is not a dict.

@@ -9,8 +9,10 @@
 #include <algorithm>
 #include <cerrno>
 #include <cstring>
+#include <iterator>
 #include <limits>
 
+#include "tools/checkpoint/limits.h"
 #include "tools/checkpoint/torch_file.h"
 
 namespace fg::ckpt {
@@ -236,6 +238,29 @@ Bytes ZipReader::read(const ZipEntry& e, std::vector<uint8_t>& buffer) const {
   uint64_t data_pos = e.local_header_offset + kLocalHeaderSize + le16(h + 26) + le16(h + 28);
   need(data_pos, e.compressed_size, file_.size, what);
   Bytes raw{file_.data + data_pos, size_t(e.compressed_size)};
+  constexpr uint32_t kSat = 0xffffffff;
+  constexpr uint16_t kFlagDataDescriptor = 0x0008;
+  const uint32_t local_compressed = le32(h + 18), local_size = le32(h + 22);
+  if (!(e.flags & kFlagDataDescriptor) && local_size != kSat && local_compressed != kSat &&
+      (local_size | local_compressed) != 0 &&
+      (local_size != e.size || local_compressed != e.compressed_size)) {
+    fail(what + ": its local header says " + std::to_string(local_size) + " bytes (" +
+         std::to_string(local_compressed) + " compressed), the central directory " +
+         std::to_string(e.size) + " (" + std::to_string(e.compressed_size) + ")");
+  }
+  if (e.size > kMaxZipEntryBytes) {
+    fail(what + " is " + std::to_string(e.size) + " bytes uncompressed (limit " +
+         std::to_string(kMaxZipEntryBytes) + ")");
+  }
+  // Entries that share bytes are how zip bombs multiply one deflate stream; torch never
+  // writes them, and refusing them bounds what all reads together can inflate.
+  const uint64_t start = e.local_header_offset, end = data_pos + e.compressed_size;
+  auto next = read_ranges_.lower_bound(start);
+  const bool again = next != read_ranges_.end() && next->first == start && next->second.entry == &e;
+  const bool overlaps = (next != read_ranges_.end() && next->first < end) ||
+                        (next != read_ranges_.begin() && std::prev(next)->second.end > start);
+  if (overlaps && !again) fail(what + " overlaps the bytes of another entry (corrupt file or a zip bomb)");
+  read_ranges_.emplace(start, ReadRange{end, &e});
 
   Bytes out = raw;
   if (e.method == kMethodStored) {
@@ -244,6 +269,11 @@ Bytes ZipReader::read(const ZipEntry& e, std::vector<uint8_t>& buffer) const {
            std::to_string(e.size) + ")");
     }
   } else {
+    if (e.size > e.compressed_size * kMaxDeflateRatio + 65536) {
+      fail(what + " declares " + std::to_string(e.size) + " bytes from " +
+           std::to_string(e.compressed_size) + " compressed, more than deflate can expand " +
+           "(corrupt file or a zip bomb)");
+    }
     inflate_entry(e, raw, buffer);
     out = {buffer.data(), buffer.size()};
   }

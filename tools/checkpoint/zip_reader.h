@@ -6,6 +6,7 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <map>
 #include <string>
 #include <unordered_map>
 #include <vector>
@@ -57,13 +58,20 @@ class ZipReader {
   const ZipEntry* find(const std::string& rel) const;
 
   // The entry's contents, CRC checked: a view into the file when stored, else inflated into
-  // `buffer` (which then owns the bytes).
+  // `buffer` (which then owns the bytes). Refuses entries over kMaxZipEntryBytes, sizes the
+  // local header and central directory disagree on, a deflate ratio no real data has, and an
+  // entry whose bytes overlap those of another entry read before (re-reading one is fine).
   Bytes read(const ZipEntry& entry, std::vector<uint8_t>& buffer) const;
 
  private:
   Bytes file_;
   std::vector<ZipEntry> entries_;
   std::unordered_map<std::string, size_t> by_rel_name_;
+  struct ReadRange {
+    uint64_t end;  // of the entry's data; the key is its local header's offset
+    const ZipEntry* entry;
+  };
+  mutable std::map<uint64_t, ReadRange> read_ranges_;  // what read() was given so far
 };
 
 }  // namespace fg::ckpt

@@ -1,0 +1,59 @@
+#include <cstdio>
+
+#include "apps/atomic_file.h"
+#include "apps/cli.h"
+#include "apps/commands.h"
+#include "apps/person_export.h"
+#include "store/clock.h"
+#include "store/store.h"
+
+namespace fg::apps {
+namespace {
+
+constexpr const char* kHelp =
+    "usage: facegate export-person IDENTITY --db DB -o OUT.json\n"
+    "\n"
+    "Right of access: writes everything the DB holds about one person (given by id or by\n"
+    "name) to OUT.json: the identity record, every enrolled image's source path, content hash\n"
+    "and face box, its embedding with the model id it came from, and the person's attendance\n"
+    "events with their face thumbnails (JPEG, base64 in the JSON). Unknown-face events are not\n"
+    "attributed to anyone and are not included.\n"
+    "OUT is written whole or not at all (temporary file, fsync, rename), owner-only (0600).\n"
+    "Reads the DB without locking it, so it works while attend runs.\n"
+    "\n"
+    "options:\n"
+    "  --db DIR        the facegate database\n"
+    "  -o, --output F  the JSON file to write (required; '-' = stdout)\n"
+    "  -h, --help      show this help\n";
+
+}  // namespace
+
+int cmd_export_person(int argc, char** argv) {
+  cli::Args args(argc, argv, {"--db", "-o", "--output"}, {"-h", "--help"});
+  if (args.flag("-h") || args.flag("--help")) {
+    std::printf("%s", kHelp);
+    return 0;
+  }
+  const std::string db = args.get("--db");
+  if (db.empty()) throw cli::UsageError("missing --db DB");
+  const std::string out = args.has("-o") ? args.get("-o") : args.get("--output");
+  if (out.empty()) throw cli::UsageError("missing -o OUT.json");
+  if (args.positionals().size() != 1) throw cli::UsageError("expected one IDENTITY (id or name)");
+
+  store::OpenOptions o;
+  o.read_only = true;
+  const store::Store s = store::Store::open(db, o);
+  const nlohmann::json doc = export_person(s, args.positionals()[0], store::detail::now_us());
+  const std::string text = doc.dump(2) + "\n";
+  if (out == "-") {
+    std::fwrite(text.data(), 1, text.size(), stdout);
+  } else {
+    write_file_atomic(out, text, /*owner_only=*/true);
+  }
+  std::fprintf(stderr, "facegate export-person: %s (%s): %zu images, %zu events -> %s\n",
+               doc["identity"]["name"].get<std::string>().c_str(), doc["identity"]["id"].get<std::string>().c_str(),
+               doc["images"].size(), doc["events"].size(), out == "-" ? "stdout" : out.c_str());
+  return 0;
+}
+
+}  // namespace fg::apps

@@ -1,0 +1,29 @@
+// Right of access: everything a facegate DB holds about one person, as one JSON document.
+//
+//   {"format": "facegate-person-export", "version": 1, "exported_at": ISO 8601, "db": path,
+//    "identity": {"id", "name", "created", "created_us", "extra": JSON | null},
+//    "images": [{"label", "image_path", "content_hash", "enrolled", "enrolled_us",
+//                "box": [x1, y1, x2, y2] | null, "model_id", "embedding": [floats]}],
+//    "events": [{"seq", "time", "time_us", "utc_offset_s", "camera", "kind", "name", "score",
+//                "frames", "video_time_s" | null, "thumbnail_jpeg_base64": base64 | null}]}
+//
+// One self-contained file (face thumbnails inline as base64 JPEG) so that it is written, and
+// handed over, as a whole.
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+
+#include "store/store.h"
+
+namespace fg::apps {
+
+// Throws std::runtime_error when the DB has no identity with that id or name.
+nlohmann::json export_person(const store::Store& store, const std::string& id_or_name, int64_t now_us);
+
+std::string base64(const std::vector<uint8_t>& bytes);
+
+}  // namespace fg::apps

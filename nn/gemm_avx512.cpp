@@ -1,0 +1,88 @@
+#include "nn/gemm_avx512.h"
+
+#include <xsimd/xsimd.hpp>
+
+namespace fg::nn {
+namespace {
+
+using zfloat = xsimd::batch<float, xsimd::avx512f>;
+constexpr int kRows = kAvx512PanelRows;
+static_assert(zfloat::size == kAvx512PanelCols, "one zmm spans a B panel");
+// As in gemm.cpp: the weights stream from DRAM at batch 1, ~one memory latency ahead.
+constexpr int kPrefetchA = 128 * kRows;
+constexpr int kPrefetchB = 16;
+
+template <int P>
+void tile(int k, const float* a, ptrdiff_t panel_floats, const float* b, ptrdiff_t ldb,
+          int rows, __mmask16 cols, float* c, ptrdiff_t ldc, const float* bias,
+          const float* res, bool relu) {
+  constexpr int R = P * kRows;
+  zfloat acc[R];
+#pragma GCC unroll 24
+  for (int r = 0; r < R; ++r) acc[r] = zfloat(bias && r < rows ? bias[r] : 0.0f);
+  const float* ap[P];
+#pragma GCC unroll 4
+  for (int p = 0; p < P; ++p) ap[p] = a + p * panel_floats;
+  // Two k per iteration: each panel moves 12 floats, so one prefetch per panel covers its
+  // next cache line without issuing one per k.
+  const auto step = [&](int i, bool prefetch) {
+    if (prefetch) {
+#pragma GCC unroll 4
+      for (int p = 0; p < P; ++p) __builtin_prefetch(ap[p] + i * kRows + kPrefetchA);
+    }
+    __builtin_prefetch(b + (i + kPrefetchB) * ldb);
+    const zfloat bv = zfloat::load_unaligned(b + i * ldb);
+#pragma GCC unroll 4
+    for (int p = 0; p < P; ++p)
+#pragma GCC unroll 6
+      for (int r = 0; r < kRows; ++r)
+        acc[p * kRows + r] = xsimd::fma(zfloat(ap[p][i * kRows + r]), bv, acc[p * kRows + r]);
+  };
+  int i = 0;
+  for (; i + 2 <= k; i += 2) {
+    step(i, true);
+    step(i + 1, false);
+  }
+  if (i < k) step(i, true);
+
+  const __m512 zero = _mm512_setzero_ps();
+#pragma GCC unroll 24
+  for (int r = 0; r < R; ++r) {
+    if (r >= rows) break;
+    __m512 x = acc[r];
+    if (res) x = _mm512_add_ps(x, _mm512_maskz_loadu_ps(cols, res + r * ldc));
+    if (relu) x = _mm512_maskz_max_ps(cols, x, zero);
+    _mm512_mask_storeu_ps(c + r * ldc, cols, x);
+  }
+}
+
+using TileFn = void (*)(int, const float*, ptrdiff_t, const float*, ptrdiff_t, int, __mmask16,
+                        float*, ptrdiff_t, const float*, const float*, bool);
+constexpr TileFn kTiles[kAvx512Panels] = {tile<1>, tile<2>, tile<3>, tile<4>};
+
+}  // namespace
+
+bool gemm_avx512_supported() {
+  // GCC's check includes the OS saving the zmm state (XCR0), which xsimd 8.1's cpuid skips.
+  __builtin_cpu_init();
+  return __builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512bw") &&
+         __builtin_cpu_supports("avx512dq") && __builtin_cpu_supports("avx512vl");
+}
+
+void gemm_column_panel_avx512(const float* packed_a, int m, int k, const float* b,
+                              ptrdiff_t ldb, int cols, int p0, int p1, float* c, ptrdiff_t ldc,
+                              const float* bias, const float* residual, bool relu) {
+  const ptrdiff_t panel_floats = static_cast<ptrdiff_t>(kRows) * k;
+  const __mmask16 mask = static_cast<__mmask16>((1u << cols) - 1);
+  for (int p = p0; p < p1; p += kAvx512Panels) {
+    const int panels = p1 - p < kAvx512Panels ? p1 - p : kAvx512Panels;
+    const int row0 = p * kRows;
+    const int rows = m - row0 < panels * kRows ? m - row0 : panels * kRows;
+    const ptrdiff_t off = row0 * ldc;
+    kTiles[panels - 1](k, packed_a + p * panel_floats, panel_floats, b, ldb, rows, mask,
+                       c + off, ldc, bias ? bias + row0 : nullptr,
+                       residual ? residual + off : nullptr, relu);
+  }
+}
+
+}  // namespace fg::nn

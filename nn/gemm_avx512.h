@@ -1,0 +1,28 @@
+// AVX-512 tiles over gemm.h's packed layout (A in panels of 6 rows, B in panels of 16
+// columns), for CPUs that have AVX-512 when the build targets AVX2. Its translation unit is
+// compiled with -mavx512*: call it only when gemm_avx512_supported(). This header stays
+// free of nn/simd.h, whose vector width differs in that unit.
+#pragma once
+
+#include <cstddef>
+
+namespace fg::nn {
+
+constexpr int kAvx512PanelRows = 6;
+constexpr int kAvx512PanelCols = 16;
+// A panels per tile: 24 rows x 16 columns = 24 zmm accumulators of the 32, one for B, and
+// the A broadcasts folded into the FMAs as memory operands.
+constexpr int kAvx512Panels = 4;
+
+// True when the CPU and OS support AVX-512 F, BW, DQ and VL.
+bool gemm_avx512_supported();
+
+// C's rows of A panels [p0, p1) x one B panel of `cols` (1..16) columns, as
+// gemm_column_panel does: c and residual point at row 0 of that column panel (row stride
+// ldc); bias holds m floats or is null. Same summation order as the AVX2 tiles with one
+// accumulator chain (bias, then k in order, then residual, then ReLU).
+void gemm_column_panel_avx512(const float* packed_a, int m, int k, const float* b,
+                              ptrdiff_t ldb, int cols, int p0, int p1, float* c, ptrdiff_t ldc,
+                              const float* bias, const float* residual, bool relu);
+
+}  // namespace fg::nn
