@@ -64,7 +64,7 @@ bool creation_file(const fs::directory_entry& e) {
     return name.size() >= tail.size() && name.compare(name.size() - tail.size(), tail.size(), tail) == 0;
   };
   std::error_code ec;
-  return name == "CURRENT" || name == "IDENTITY" || name == "LOCK" || name.rfind("LOG", 0) == 0 ||
+  return name == "CURRENT" || name == "IDENTITY" || name == "LOCK" || name == "LOG" || name.rfind("LOG.old.", 0) == 0 ||
          name.rfind("MANIFEST-", 0) == 0 || name.rfind("OPTIONS-", 0) == 0 || ends(".dbtmp") ||
          (ends(".log") && e.file_size(ec) == 0 && !ec);
 }

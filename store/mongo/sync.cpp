@@ -126,14 +126,16 @@ std::set<std::string> lines(const std::string& s) {
   return out;
 }
 
-std::vector<std::string> read_forgotten(Connection& conn) {
-  Collection coll = conn.collection(kForgottenCollection);
+// Every document of a collection, each turned into a T by parse (which may throw).
+template <typename T, typename Parse>
+std::vector<T> read_all(Connection& conn, const char* collection, const std::string& what, Parse parse) {
+  Collection coll = conn.collection(collection);
   Bson all(bson_new());
   mongoc_cursor_t* cursor = mongoc_collection_find_with_opts(coll.get(), all.get(), nullptr, nullptr);
-  std::vector<std::string> ids;
+  std::vector<T> out;
   const bson_t* doc = nullptr;
   try {
-    while (mongoc_cursor_next(cursor, &doc)) ids.push_back(forgotten_id_from_document(doc));
+    while (mongoc_cursor_next(cursor, &doc)) out.push_back(parse(doc));
   } catch (...) {
     mongoc_cursor_destroy(cursor);
     throw;
@@ -141,8 +143,13 @@ std::vector<std::string> read_forgotten(Connection& conn) {
   bson_error_t err;
   const bool failed = mongoc_cursor_error(cursor, &err);
   mongoc_cursor_destroy(cursor);
-  if (failed) conn.fail("reading forgotten identities", err);
-  return ids;
+  if (failed) conn.fail(what, err);
+  return out;
+}
+
+std::vector<std::string> read_forgotten(Connection& conn) {
+  return read_all<std::string>(conn, kForgottenCollection, "reading forgotten identities",
+                               forgotten_id_from_document);
 }
 
 }  // namespace
@@ -212,21 +219,8 @@ MongoPushResult push(Store& store, const std::string& uri) {
 
 MongoPullResult pull(Store& store, const std::string& uri) {
   Connection conn(uri);
-  Collection identities = conn.collection("identities");
-  Bson all = Bson(bson_new());
-  mongoc_cursor_t* cursor = mongoc_collection_find_with_opts(identities.get(), all.get(), nullptr, nullptr);
-  std::vector<MongoIdentity> found;
-  const bson_t* doc = nullptr;
-  try {
-    while (mongoc_cursor_next(cursor, &doc)) found.push_back(identity_from_document(doc));
-  } catch (...) {
-    mongoc_cursor_destroy(cursor);
-    throw;
-  }
-  bson_error_t err;
-  const bool failed = mongoc_cursor_error(cursor, &err);
-  mongoc_cursor_destroy(cursor);
-  if (failed) conn.fail("reading identities", err);
+  const std::vector<MongoIdentity> found =
+      read_all<MongoIdentity>(conn, "identities", "reading identities", identity_from_document);
 
   MongoPullResult result;
   result.identities = found.size();
