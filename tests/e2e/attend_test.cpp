@@ -15,25 +15,23 @@
 #include <opencv2/videoio.hpp>
 #include <regex>
 #include <sstream>
-#include <thread>
 
 #include "store/store.h"
+#include "tests/e2e/e2e_suite.h"
+#include "tests/e2e/facegate_process.h"
 #include "tests/support/test_env.h"
 
 namespace {
 
 namespace fs = std::filesystem;
+using fg::test::Result;
+using fg::test::run_facegate;
 using fg::test::sh_quote;
 using nlohmann::json;
 
 constexpr double kFps = 10;
 constexpr int kFaceSide = 200;  // the 150 px crops, scaled up: MTCNN needs the face's margin
 const cv::Point kLeft(60, 140), kRight(380, 140);
-
-struct Result {
-  int code;
-  std::string out, err;
-};
 
 // Who is where, in frames [from, to).
 struct Appearance {
@@ -46,15 +44,6 @@ struct Suite {
   std::string data, dir, model, mtcnn, base_db;
 };
 Suite* g_suite = nullptr;
-
-// Runs facegate under `prefix` (e.g. an `env` command line).
-Result run_facegate_env(const std::string& prefix, const std::string& args, const std::string& dir) {
-  const int code = fg::test::run(prefix + " " + fg::test::facegate_binary() + " " + args + " > " + dir + "/stdout 2> " +
-                                 dir + "/stderr");
-  return {code, fg::test::read_text(dir + "/stdout"), fg::test::read_text(dir + "/stderr")};
-}
-
-Result run_facegate(const std::string& args, const std::string& dir) { return run_facegate_env("", args, dir); }
 
 cv::Mat face(const std::string& data, const std::string& person) {
   cv::Mat img = cv::imread(data + "/faces/people/" + person + "/" + person + "1.png");
@@ -115,21 +104,10 @@ const std::map<std::string, std::pair<int, cv::Point>> kEnrollFrames = {
 class Attend : public ::testing::Test {
  protected:
   static void SetUpTestSuite() {
-    const std::string fixture = fg::test::resnet_fixture();
-    const std::string data = fg::test::data_dir();
-    if (fixture.empty() || data.empty() || fg::test::facegate_binary().empty()) return;
-    g_suite = new Suite;
-    g_suite->data = data;
-    g_suite->dir = fg::test::scratch_dir("attend-suite");
+    g_suite = fg::test::new_suite<Suite>("attend-suite");
+    if (!g_suite) return;
     const std::string d = g_suite->dir;
-    g_suite->model = d + "/model.fgw";
-    g_suite->mtcnn = d + "/mtcnn.fgw";
-    const std::string m = data + "/mtcnn/";
-    if (run_facegate("convert " + sh_quote(fixture + "/trainer.pt") + " -o " + sh_quote(g_suite->model), d).code != 0 ||
-        run_facegate("convert " + sh_quote(m + "pnet.pt") + " " + sh_quote(m + "rnet.pt") + " " + sh_quote(m + "onet.pt") +
-                         " -o " + sh_quote(g_suite->mtcnn), d).code != 0) {
-      throw std::runtime_error("conversion failed: " + fg::test::read_text(d + "/stderr"));
-    }
+    fg::test::convert_models(g_suite->data, d, g_suite->model, g_suite->mtcnn);
     write_video(d + "/script.avi", kScriptFrames, kScript);
     for (const auto& [person, where] : kEnrollFrames) {
       fs::create_directories(d + "/gallery/" + person);
@@ -145,19 +123,14 @@ class Attend : public ::testing::Test {
                                   d);
     if (r.code != 0) throw std::runtime_error("enroll failed: " + r.err);
   }
-  static void TearDownTestSuite() {
-    if (g_suite) fs::remove_all(g_suite->dir);
-    delete g_suite;
-    g_suite = nullptr;
-  }
+  static void TearDownTestSuite() { fg::test::drop_suite(g_suite); }
 
   void SetUp() override {
     if (!g_suite) {
-      if (fg::test::data_dir().empty()) GTEST_SKIP() << "SKIPPED: no shared data (../shared/data or $FACEGATE_DATA)";
-      if (fg::test::torch_python().empty()) GTEST_SKIP() << "SKIPPED: python3-torch missing, no model to test with";
-      FAIL() << "PyTorch is here but the fixture is not: run ctest, whose resnet_fixture test makes it";
+      fg::test::skip_or_fail_without_suite();
+      return;
     }
-    dir_ = fg::test::scratch_dir(std::string("attend-") + ::testing::UnitTest::GetInstance()->current_test_info()->name());
+    dir_ = fg::test::test_scratch_dir("attend-");
     db_ = dir_ + "/db";
     fs::copy(g_suite->base_db, db_, fs::copy_options::recursive);
   }
@@ -267,7 +240,7 @@ TEST_F(Attend, ScriptedVideoGivesExactlyTheExpectedEventsEvenWithACorruptFrame) 
   // Frame 15, between two appearances: its JPEG (not the chunk headers around it) garbled.
   for (size_t i = jpegs[15]; i < jpegs[16] - 16; ++i) bytes[i] = 0x55;
   std::ofstream(corrupt, std::ios::binary) << bytes;
-  r = run_facegate_env("env -u DISPLAY -u WAYLAND_DISPLAY", attend_args(corrupt, "--display --events -"), dir_);
+  r = run_facegate(attend_args(corrupt, "--display --events -"), dir_, "env -u DISPLAY -u WAYLAND_DISPLAY ");
   ASSERT_EQ(r.code, 0) << r.err;
   expect_script_events(json_lines(r.out));
   EXPECT_NE(r.err.find("--display: no display here"), std::string::npos) << r.err;
@@ -307,28 +280,13 @@ TEST_F(Attend, KillDashNineLosesNoReportedEventAndSigtermStopsCleanly) {
 
   for (const int sig : {SIGKILL, SIGTERM}) {
     SCOPED_TRACE(sig == SIGKILL ? "kill -9" : "SIGTERM");
-    const std::string cmd = "exec " + fg::test::facegate_binary() + " " + attend_args(video, "--events " + sh_quote(events)) +
-                            " > " + dir_ + "/stdout 2> " + dir_ + "/stderr";
     const size_t before = json_lines(fg::test::read_text(events)).size();
-    const pid_t pid = fork();
-    ASSERT_GE(pid, 0);
-    if (pid == 0) {
-      execl("/bin/sh", "sh", "-c", cmd.c_str(), static_cast<char*>(nullptr));
-      _exit(127);
-    }
+    fg::test::Child child(attend_args(video, "--events " + sh_quote(events)), dir_ + "/stdout", dir_ + "/stderr");
     // No time limit of our own but a generous one (a sanitizer build takes ~30 s per event
     // here); the wait ends as soon as the process does, whatever the reason.
-    int status = 0;
-    bool exited = false;
-    const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(500);
-    while (json_lines(fg::test::read_text(events)).size() < before + 2 && std::chrono::steady_clock::now() < deadline &&
-           !(exited = waitpid(pid, &status, WNOHANG) == pid)) {
-      std::this_thread::sleep_for(std::chrono::milliseconds(20));
-    }
-    if (!exited) {
-      kill(pid, sig);
-      waitpid(pid, &status, 0);
-    }
+    child.wait_for([&] { return json_lines(fg::test::read_text(events)).size() >= before + 2; },
+                   std::chrono::milliseconds(20), std::chrono::seconds(500));
+    const int status = child.signal_and_wait(sig);
     if (sig == SIGKILL) {
       ASSERT_TRUE(WIFSIGNALED(status) && WTERMSIG(status) == SIGKILL) << "it finished before the kill: make the video longer";
     } else {

@@ -8,8 +8,6 @@
 // the shared face photos, as in attend_test.cpp.
 #include <gtest/gtest.h>
 
-#include <signal.h>
-#include <sys/wait.h>
 #include <unistd.h>
 
 #include <chrono>
@@ -19,179 +17,32 @@
 #include <opencv2/imgcodecs.hpp>
 #include <opencv2/imgproc.hpp>
 #include <opencv2/videoio.hpp>
-#include <optional>
 #include <regex>
 #include <set>
 #include <sstream>
 #include <thread>
 
-#include "index/open.h"
 #include "store/chroma/client.h"
 #include "store/chroma/layout.h"
 #include "store/store.h"
+#include "tests/e2e/db_checks.h"
+#include "tests/e2e/e2e_suite.h"
+#include "tests/e2e/facegate_process.h"
 #include "tests/support/chroma_env.h"
 
 namespace {
 
 namespace fs = std::filesystem;
 using Clock = std::chrono::steady_clock;
+using fg::test::Child;
+using fg::test::expect_db_sound;
+using fg::test::expect_no_leftovers;
+using fg::test::lines_of;
 using fg::test::read_text;
+using fg::test::Result;
+using fg::test::run_facegate;
 using fg::test::sh_quote;
 using nlohmann::json;
-
-// Generous: a sanitizer build on a busy machine is 10x slower or worse.
-constexpr auto kPatience = std::chrono::seconds(600);
-
-struct Result {
-  int code;
-  std::string out, err;
-};
-
-// Lines of `text` that start with `prefix` (complete lines only: a killed writer may leave half).
-std::vector<std::string> lines_of(const std::string& text, const std::string& prefix = "") {
-  std::vector<std::string> out;
-  size_t start = 0;
-  for (size_t end; (end = text.find('\n', start)) != std::string::npos; start = end + 1) {
-    const std::string line = text.substr(start, end - start);
-    if (line.compare(0, prefix.size(), prefix) == 0) out.push_back(line);
-  }
-  return out;
-}
-
-// facegate in the background (no shell left between us and it: the kill reaches facegate).
-class Child {
- public:
-  // `prefix` runs facegate under another program (e.g. strace).
-  Child(const std::string& args, const std::string& out, const std::string& err, const std::string& prefix = "") {
-    const std::string cmd =
-        "exec " + prefix + fg::test::facegate_binary() + " " + args + " > " + sh_quote(out) + " 2> " + sh_quote(err);
-    pid_ = ::fork();
-    if (pid_ < 0) throw std::runtime_error("fork failed");
-    if (pid_ == 0) {
-      ::execl("/bin/sh", "sh", "-c", cmd.c_str(), static_cast<char*>(nullptr));
-      ::_exit(127);
-    }
-  }
-  ~Child() {
-    if (running()) kill9();
-  }
-  Child(const Child&) = delete;
-  Child& operator=(const Child&) = delete;
-
-  bool running() {
-    if (exited_) return false;
-    if (::waitpid(pid_, &status_, WNOHANG) == pid_) exited_ = true;
-    return !exited_;
-  }
-  // Polls `ready` until it holds (true) or the process ends or kPatience passes (false).
-  bool wait_for(const std::function<bool()>& ready, std::chrono::microseconds poll = std::chrono::milliseconds(2)) {
-    const auto deadline = Clock::now() + kPatience;
-    while (Clock::now() < deadline) {
-      if (ready()) return true;
-      if (!running()) return ready();
-      std::this_thread::sleep_for(poll);
-    }
-    return false;
-  }
-  // SIGKILL; true when it was the signal that ended the process (not its own exit).
-  bool kill9() {
-    if (!exited_) {
-      ::kill(pid_, SIGKILL);
-      ::waitpid(pid_, &status_, 0);
-      exited_ = true;
-    }
-    return WIFSIGNALED(status_) && WTERMSIG(status_) == SIGKILL;
-  }
-  // The exit code once it has ended by itself; -1 otherwise.
-  int exit_code() { return !running() && WIFEXITED(status_) ? WEXITSTATUS(status_) : -1; }
-
- private:
-  pid_t pid_ = -1;
-  int status_ = 0;
-  bool exited_ = false;
-};
-
-fg::index::Source source_of(const fg::store::Store& s) {
-  const fg::store::StoreState st = s.state();
-  fg::index::Source src;
-  src.stamp = {st.model_id, st.db_id, st.generation};
-  src.count = st.embedding_count;
-  src.label_sum = st.label_sum;
-  src.for_each = [&s](const std::function<void(const fg::index::Entry&)>& emit) {
-    s.for_each_embedding([&](const fg::store::EmbeddingRecord& r) { emit({r.label, r.identity_id, r.embedding}); });
-  };
-  return src;
-}
-
-// The index holds exactly the stored images: the same count and label sum, and each stored
-// vector found under its own identity.
-void expect_index_holds(const fg::index::Index& index, const std::vector<fg::store::EmbeddingRecord>& stored,
-                        const std::string& what) {
-  SCOPED_TRACE(what);
-  uint64_t label_sum = 0;
-  std::set<std::string> identities;
-  for (const auto& r : stored) {
-    label_sum += r.label;
-    identities.insert(r.identity_id);
-  }
-  EXPECT_EQ(index.size(), stored.size());
-  EXPECT_EQ(index.label_sum(), label_sum);
-  EXPECT_EQ(index.identity_count(), identities.size());
-  for (const auto& r : stored) {
-    const auto best = index.search(r.embedding, 1);
-    ASSERT_FALSE(best.empty()) << r.image_path;
-    EXPECT_EQ(best[0].identity_id, r.identity_id) << r.image_path;
-    EXPECT_GT(best[0].score, 0.9999f) << r.image_path;
-  }
-}
-
-// What every command relies on after a crash: the DB opens for writing (the dead process's
-// lock is gone, its WAL replays, a half-made DB is made again), an index file that claims to
-// be in step with the store holds exactly its images, and reopening gives (and saves) such an
-// index.
-void expect_db_sound(const std::string& db) {
-  std::optional<fg::store::Store> s;
-  try {
-    // As enroll opens it: a kill during the DB's creation must not leave it unopenable.
-    fg::store::OpenOptions create;
-    create.create_if_missing = true;
-    s.emplace(fg::store::Store::open(db, create));
-  } catch (const std::exception& e) {
-    FAIL() << "the DB does not open after the kill: " << e.what();
-  }
-  const fg::store::StoreState st = s->state();
-  std::vector<fg::store::EmbeddingRecord> stored;
-  s->for_each_embedding([&](const fg::store::EmbeddingRecord& r) { stored.push_back(r); });
-  ASSERT_EQ(stored.size(), st.embedding_count);
-
-  const std::string path = db + "/facegate.index";
-  fg::index::Params params;
-  if (st.dim) params.dim = st.dim;
-  if (fs::exists(path)) {
-    try {
-      const fg::index::Index on_disk = fg::index::Index::load(path, params);
-      const fg::index::Stamp stamp = on_disk.stamp();
-      if (stamp.db_id == st.db_id && stamp.model_id == st.model_id && stamp.generation == st.generation)
-        expect_index_holds(on_disk, stored, "the index file as the kill left it (its stamp says in step)");
-    } catch (const fg::index::IndexError&) {
-      // Unreadable (e.g. from another dim): open_or_rebuild below must rebuild it.
-    }
-  }
-  std::string log;
-  const auto quiet = [&](const std::string& line) { log += line + "\n"; };
-  const fg::index::Opened reopened = fg::index::open_or_rebuild(path, source_of(*s), params, quiet);
-  expect_index_holds(reopened.index, stored, "the index after reopening");
-  const fg::index::Opened again = fg::index::open_or_rebuild(path, source_of(*s), params, quiet);
-  EXPECT_FALSE(again.rebuilt) << "the index saved at reopening is not used as is: " << again.reason;
-}
-
-// After a command re-ran: no temporary index file of the killed process is left behind.
-void expect_no_leftovers(const std::string& db) {
-  for (const auto& entry : fs::directory_iterator(db)) {
-    EXPECT_EQ(entry.path().filename().string().find("facegate.index.tmp"), std::string::npos)
-        << "a dead process's temporary index file is left in the DB: " << entry.path();
-  }
-}
 
 // One image of a gallery, as far as an uninterrupted enroll determines it.
 struct Image {
@@ -249,12 +100,6 @@ struct Suite {
 };
 Suite* g_suite = nullptr;
 
-Result run_facegate(const std::string& args, const std::string& dir) {
-  const int code =
-      fg::test::run(fg::test::facegate_binary() + " " + args + " > " + dir + "/stdout 2> " + dir + "/stderr");
-  return {code, read_text(dir + "/stdout"), read_text(dir + "/stderr")};
-}
-
 std::string faces_args(bool detect) {
   return " --model " + sh_quote(g_suite->model) +
          (detect ? " --detector " + sh_quote(g_suite->mtcnn) : std::string(" --no-detect")) + " --threads 2";
@@ -267,14 +112,7 @@ std::string enroll_args(const std::string& db) {
 void make_suite() {
   Suite& s = *g_suite;
   const std::string d = s.dir;
-  s.model = d + "/model.fgw";
-  s.mtcnn = d + "/mtcnn.fgw";
-  const std::string m = s.data + "/mtcnn/";
-  if (run_facegate("convert " + sh_quote(fg::test::resnet_fixture() + "/trainer.pt") + " -o " + sh_quote(s.model), d).code ||
-      run_facegate("convert " + sh_quote(m + "pnet.pt") + " " + sh_quote(m + "rnet.pt") + " " + sh_quote(m + "onet.pt") +
-                       " -o " + sh_quote(s.mtcnn), d).code) {
-    throw std::runtime_error("conversion failed: " + read_text(d + "/stderr"));
-  }
+  fg::test::convert_models(s.data, d, s.model, s.mtcnn);
 
   // Ten photos, two of each of five people, taken whole as face crops: enroll prints one
   // progress line per image (one per 10%).
@@ -326,25 +164,16 @@ void make_suite() {
 class KillPoints : public ::testing::Test {
  protected:
   static void SetUpTestSuite() {
-    const std::string data = fg::test::data_dir();
-    if (fg::test::resnet_fixture().empty() || data.empty() || fg::test::facegate_binary().empty()) return;
-    g_suite = new Suite;
-    g_suite->data = data;
-    g_suite->dir = fg::test::scratch_dir("kill-points-suite");
-    make_suite();
+    g_suite = fg::test::new_suite<Suite>("kill-points-suite");
+    if (g_suite) make_suite();
   }
-  static void TearDownTestSuite() {
-    if (g_suite) fs::remove_all(g_suite->dir);
-    delete g_suite;
-    g_suite = nullptr;
-  }
+  static void TearDownTestSuite() { fg::test::drop_suite(g_suite); }
   void SetUp() override {
     if (!g_suite) {
-      if (fg::test::data_dir().empty()) GTEST_SKIP() << "SKIPPED: no shared data (../shared/data or $FACEGATE_DATA)";
-      if (fg::test::torch_python().empty()) GTEST_SKIP() << "SKIPPED: python3-torch missing, no model to test with";
-      FAIL() << "PyTorch is here but the fixture is not: run ctest, whose resnet_fixture test makes it";
+      fg::test::skip_or_fail_without_suite();
+      return;
     }
-    dir_ = fg::test::scratch_dir(std::string("kill-") + ::testing::UnitTest::GetInstance()->current_test_info()->name());
+    dir_ = fg::test::test_scratch_dir("kill-");
   }
   void TearDown() override {
     if (!dir_.empty() && !HasFailure()) fs::remove_all(dir_);
