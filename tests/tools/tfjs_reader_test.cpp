@@ -87,6 +87,45 @@ TEST_F(Tfjs, BadManifestsAreErrors) {
   EXPECT_NE(error_of([&] { read_tfjs(write("m.json", f16)); }).find("quantisation 'float16'"), std::string::npos);
 }
 
+// Found by fuzz_tfjs: a fractional or huge dimension was converted to int64 (undefined
+// behaviour), and a shape's product overflowed so the byte count could wrap past the check.
+TEST_F(Tfjs, HugeNegativeOrFractionalShapesAreErrors) {
+  write("w.bin", shard());
+  auto manifest = [](const std::string& shape) {
+    return R"([{"paths": ["w.bin"], "weights": [{"name": "h", "shape": )" + shape + R"(, "dtype": "float32"}]}])";
+  };
+  std::string e = error_of([&] { read_tfjs(write("m.json", manifest("[4294967296, 4294967296, 4294967296]"))); });
+  EXPECT_NE(e.find("h [4294967296,4294967296,4294967296] needs more than 15 bytes from byte 0"), std::string::npos) << e;
+  EXPECT_NE(e.find("truncated shard"), std::string::npos) << e;
+  e = error_of([&] { read_tfjs(write("m.json", manifest("[4611686018427387904, 4]"))); });  // 2^64 bytes
+  EXPECT_NE(e.find("needs more than 15 bytes"), std::string::npos) << e;
+  e = error_of([&] { read_tfjs(write("m.json", manifest("[1e300]"))); });
+  EXPECT_NE(e.find("h: shape dimension 1e+300, expected a non-negative integer"), std::string::npos) << e;
+  e = error_of([&] { read_tfjs(write("m.json", manifest("[2, -1]"))); });
+  EXPECT_NE(e.find("shape dimension -1, expected a non-negative integer"), std::string::npos) << e;
+  e = error_of([&] { read_tfjs(write("m.json", manifest("[[2]]"))); });
+  EXPECT_NE(e.find("shape dimension a JSON array, expected a non-negative integer"), std::string::npos) << e;
+  e = error_of([&] { read_tfjs(write("m.json", manifest("\"2x2\""))); });
+  EXPECT_NE(e.find("h: shape is a JSON string, expected an array"), std::string::npos) << e;
+}
+
+// A manifest names shards inside its own folder only: not /dev/zero (read forever), not a
+// file elsewhere, not a directory.
+TEST_F(Tfjs, ShardPathsStayInTheManifestsFolder) {
+  write("w.bin", shard());
+  auto manifest = [](const std::string& path) {
+    return R"([{"paths": [")" + path + R"("], "weights": [{"name": "a", "shape": [2], "dtype": "float32"}]}])";
+  };
+  for (const std::string path : {"/dev/zero", "../w.bin", "sub/../../w.bin", ""}) {
+    const std::string e = error_of([&] { read_tfjs(write("m.json", manifest(path))); });
+    EXPECT_NE(e.find("shard path '" + path + "' leaves the manifest's folder; expected a relative path inside it"),
+              std::string::npos) << e;
+  }
+  fs::create_directories(dir_ + "/sub");
+  const std::string e = error_of([&] { read_tfjs(write("m.json", manifest("sub"))); });
+  EXPECT_NE(e.find("names shard " + dir_ + "/sub, which is not a regular file"), std::string::npos) << e;
+}
+
 TEST_F(Tfjs, OtherModelIsRefusedByTheDlibConverter) {
   write("w.bin", shard());
   const std::string e = error_of([&] { convert_dlib_resnet(write("m.json", manifest_), dir_ + "/out.fgw"); });

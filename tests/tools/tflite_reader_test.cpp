@@ -45,6 +45,60 @@ TEST(TfliteReader, ForeignAndTinyFilesAreRefused) {
   fs::remove_all(dir);
 }
 
+// Found by fuzz_tflite: a shape's product overflowed int64 (undefined behaviour in numel) and
+// the byte count wrapped, so a huge shape could pass the size check with little or no data.
+TEST(TfliteReader, HugeOrNegativeShapesAreErrorsNotOverflows) {
+  TfliteTensor t;
+  t.name = "w";
+  t.data.assign(16, 0);
+  t.shape = {2147483647, 2147483647, 2147483647};
+  std::string e = error_of([&] { tflite_floats(t, "m.tflite"); });
+  EXPECT_NE(e.find("w [2147483647,2147483647,2147483647]: 16 bytes of data, expected more than 16"), std::string::npos) << e;
+  t.shape = {1073741824, 4, 1073741824, 4};  // 2^64 bytes: wrapped to 0 before
+  t.data.clear();
+  e = error_of([&] { tflite_floats(t, "m.tflite"); });
+  EXPECT_NE(e.find("0 bytes of data, expected more than 0"), std::string::npos) << e;
+  t.shape = {2, -2};
+  t.data.assign(16, 0);
+  e = error_of([&] { tflite_floats(t, "m.tflite"); });
+  EXPECT_NE(e.find("dimension -2, expected a non-negative size"), std::string::npos) << e;
+  t.shape = {2147483647, 0, 2147483647};
+  t.data.clear();
+  EXPECT_TRUE(tflite_floats(t, "m.tflite").empty());
+  t.shape = {2, 2};
+  t.data.assign(16, 0);
+  EXPECT_EQ(tflite_floats(t, "m.tflite").size(), 4u);
+}
+
+// A small file whose buffers all point at the same bytes: copying each would take the file's
+// size squared (here 1000 x 100 KB = 100 MB from a 104 KB file).
+TEST(TfliteReader, SharedBuffersCannotMultiplyMemory) {
+  const uint32_t k = 1000, d = 100000;
+  std::string f;
+  auto u16 = [&](uint16_t v) { f.append(reinterpret_cast<const char*>(&v), 2); };
+  auto u32 = [&](uint32_t v) { f.append(reinterpret_cast<const char*>(&v), 4); };
+  u32(24);  // the model table
+  f += "TFL3";
+  for (uint16_t v : {14, 8, 0, 0, 0, 0, 4}) u16(v);  // model vtable at 8: only buffers (slot 4)
+  u16(0);
+  u32(16);  // table at 24, its vtable 16 bytes before
+  u32(4);   // buffers: the vector at 32
+  u32(k);
+  const uint32_t buffer_table = 36 + 4 * k + 8;
+  for (uint32_t i = 0; i < k; ++i) u32(buffer_table - uint32_t(f.size()));
+  for (uint16_t v : {6, 8, 4}) u16(v);  // buffer vtable: data (slot 0)
+  u16(0);
+  u32(8);  // the buffer table, its vtable 8 bytes before
+  u32(4);  // data: the vector right after
+  u32(d);
+  f += std::string(d, '\x01');
+  const std::string dir = test::scratch_dir("tflite-shared");
+  const std::string path = write_file(dir + "/shared.tflite", f);
+  const std::string e = error_of([&] { read_tflite(path); });
+  EXPECT_NE(e.find("shared or overlapping buffers"), std::string::npos) << e;
+  fs::remove_all(dir);
+}
+
 class ExpoFiles : public ::testing::Test {
  protected:
   void SetUp() override {

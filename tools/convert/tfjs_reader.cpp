@@ -1,5 +1,6 @@
 #include "tools/convert/tfjs_reader.h"
 
+#include <cstdint>
 #include <cstring>
 #include <filesystem>
 #include <fstream>
@@ -12,10 +13,67 @@
 namespace fg::convert {
 namespace {
 
-std::vector<uint8_t> read_shard(const std::string& manifest, const std::string& path) {
+// All shards of one manifest together; far above real models (dlib's ResNet is 22 MB).
+constexpr uint64_t kMaxShardBytes = uint64_t{1} << 30;
+
+// A shard path from the manifest: a relative path inside the manifest's folder, nothing else
+// (not "/dev/zero", not "../../somewhere").
+void check_shard_path(const std::string& manifest, const std::string& name) {
+  const std::filesystem::path p(name);
+  bool up = false;
+  for (const auto& part : p) up = up || part == "..";
+  if (name.empty() || p.has_root_path() || up)
+    throw ConvertError(manifest + ": shard path '" + name + "' leaves the manifest's folder; expected a relative path inside it");
+}
+
+// Appends the shard at `path` to `bytes`; `path` must be a regular file and all shards together
+// at most kMaxShardBytes.
+void read_shard(const std::string& manifest, const std::string& path, std::vector<uint8_t>& bytes) {
+  std::error_code ec;
+  const auto status = std::filesystem::status(path, ec);
+  if (!std::filesystem::exists(status))
+    throw ConvertError(manifest + ": names shard " + path + ", which cannot be opened (missing?)");
+  if (!std::filesystem::is_regular_file(status))
+    throw ConvertError(manifest + ": names shard " + path + ", which is not a regular file");
+  const uint64_t size = std::filesystem::file_size(path, ec);
+  if (ec || size > kMaxShardBytes - bytes.size())
+    throw ConvertError(manifest + ": shard " + path + " brings the shards to " + std::to_string(bytes.size() + size) +
+                       " bytes (limit " + std::to_string(kMaxShardBytes) + ")");
   std::ifstream in(path, std::ios::binary);
   if (!in) throw ConvertError(manifest + ": names shard " + path + ", which cannot be opened (missing?)");
-  return std::vector<uint8_t>(std::istreambuf_iterator<char>(in), {});
+  const size_t at = bytes.size();
+  bytes.resize(at + size);
+  in.read(reinterpret_cast<char*>(bytes.data() + at), std::streamsize(size));
+  if (static_cast<uint64_t>(in.gcount()) != size || in.peek() != std::char_traits<char>::eof())
+    throw ConvertError(manifest + ": shard " + path + " changed size while being read");
+}
+
+// The shape of weight `name`: every dimension a non-negative integer, and the element count at
+// most `max_count` (what the remaining shard bytes can hold); counted without overflow.
+int64_t checked_count(const std::string& manifest, const std::string& name, const nlohmann::json& dims,
+                      uint64_t max_count, std::vector<int64_t>& shape) {
+  if (!dims.is_array())
+    throw ConvertError(manifest + ": " + name + ": shape is a JSON " + dims.type_name() + ", expected an array");
+  uint64_t n = 1;
+  bool zero = false, over = false;
+  for (const auto& d : dims) {
+    const bool ok = d.is_number_unsigned() ? d.get<uint64_t>() <= uint64_t(INT64_MAX)
+                                           : d.is_number_integer() && d.get<int64_t>() >= 0;
+    if (!ok)
+      throw ConvertError(manifest + ": " + name + ": shape dimension " + (d.is_number() ? d.dump() : "a JSON " + std::string(d.type_name())) +
+                         ", expected a non-negative integer");
+    const uint64_t v = d.get<uint64_t>();
+    shape.push_back(static_cast<int64_t>(v));
+    if (v == 0) {
+      zero = true;
+    } else if (over || n > max_count / v) {
+      over = true;
+    } else {
+      n *= v;
+    }
+  }
+  if (zero) return 0;
+  return over ? -1 : static_cast<int64_t>(n);
 }
 
 size_t bytes_per_value(const std::string& dtype) {
@@ -72,16 +130,16 @@ TfjsWeights read_tfjs(const std::string& manifest_path) {
     for (const auto& group : manifest) {
       std::vector<uint8_t> bytes;
       for (const auto& p : group.at("paths")) {
-        const std::string shard = (dir / p.get<std::string>()).string();
-        const auto b = read_shard(manifest_path, shard);
-        bytes.insert(bytes.end(), b.begin(), b.end());
+        const std::string name = p.get<std::string>();
+        check_shard_path(manifest_path, name);
+        const std::string shard = (dir / name).string();
+        read_shard(manifest_path, shard, bytes);
         result.shards.push_back(shard);
       }
       size_t at = 0;
       for (const auto& w : group.at("weights")) {
         TfjsTensor t;
         t.name = w.at("name").get<std::string>();
-        for (const auto& d : w.at("shape")) t.shape.push_back(d.get<int64_t>());
         const std::string dtype = w.at("dtype").get<std::string>();
         if (dtype != "float32" && dtype != "int32")
           throw ConvertError(manifest_path + ": " + t.name + ": dtype '" + dtype + "', expected float32 or int32");
@@ -96,9 +154,13 @@ TfjsWeights read_tfjs(const std::string& manifest_path) {
           scale = q.at("scale").get<double>();
           min = q.at("min").get<double>();
         }
-        const int64_t n = weights::numel(t.shape);
-        if (n < 0) throw ConvertError(manifest_path + ": " + t.name + ": bad shape " + weights::shape_str(t.shape));
-        const size_t len = static_cast<size_t>(n) * bytes_per_value(stored);
+        const size_t per_value = bytes_per_value(stored);
+        const int64_t n = checked_count(manifest_path, t.name, w.at("shape"), (bytes.size() - at) / per_value, t.shape);
+        if (n < 0)
+          throw ConvertError(manifest_path + ": " + t.name + " " + weights::shape_str(t.shape) + " needs more than " +
+                             std::to_string(bytes.size() - at) + " bytes from byte " + std::to_string(at) +
+                             " but the shards hold " + std::to_string(bytes.size()) + " (truncated shard?)");
+        const size_t len = static_cast<size_t>(n) * per_value;
         if (bytes.size() - at < len)
           throw ConvertError(manifest_path + ": " + t.name + " " + weights::shape_str(t.shape) + " needs bytes " +
                              std::to_string(at) + ".." + std::to_string(at + len) + " but the shards hold " +

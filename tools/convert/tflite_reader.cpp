@@ -60,6 +60,16 @@ class Flatbuffer {
     return std::string(reinterpret_cast<const char*>(b_.data() + at), n);
   }
 
+  // Adds `n` bytes about to be copied to `copied`. Buffers may point at the same bytes and
+  // tensors at the same buffer, so a small file could otherwise ask for its size squared.
+  uint64_t count_copy(uint64_t copied, uint64_t n) const {
+    const uint64_t limit = 4 * static_cast<uint64_t>(b_.size()) + (uint64_t{1} << 24);
+    if (n > limit - copied)
+      fail("buffers and tensors hold " + std::to_string(copied + n) + " bytes, more than 4 times the file + 16777216 (" +
+           std::to_string(limit) + ", limit: shared or overlapping buffers)");
+    return copied + n;
+  }
+
   const uint8_t* data(uint64_t at) const { return b_.data() + at; }
   size_t size() const { return b_.size(); }
 
@@ -86,6 +96,7 @@ std::vector<TfliteTensor> read_tflite(const std::string& path) {
   const uint64_t model = fb.deref(0);
 
   std::vector<std::vector<uint8_t>> buffers;
+  uint64_t copied = 0;  // bytes of buffer and tensor data copied so far
   if (const uint64_t f = fb.field(model, kModelBuffers)) {
     const auto [n, at] = fb.vector(f, 4);
     buffers.resize(n);
@@ -93,6 +104,7 @@ std::vector<TfliteTensor> read_tflite(const std::string& path) {
       const uint64_t buffer = fb.deref(at + 4 * i);
       if (const uint64_t d = fb.field(buffer, kBufferData)) {
         const auto [len, p] = fb.vector(d, 1);
+        copied = fb.count_copy(copied, len);
         buffers[i].assign(fb.data(p), fb.data(p) + len);
       }
     }
@@ -121,6 +133,7 @@ std::vector<TfliteTensor> read_tflite(const std::string& path) {
       const uint32_t b = fb.read<uint32_t>(f);
       if (b >= buffers.size())
         fb.fail("tensor " + tensor.name + " names buffer " + std::to_string(b) + " of " + std::to_string(buffers.size()));
+      copied = fb.count_copy(copied, buffers[b].size());
       tensor.data = buffers[b];
     }
     out.push_back(std::move(tensor));
@@ -131,12 +144,30 @@ std::vector<TfliteTensor> read_tflite(const std::string& path) {
 std::vector<float> tflite_floats(const TfliteTensor& t, const std::string& path) {
   if (t.type != static_cast<int8_t>(TfliteType::float32))
     throw ConvertError(path + ": " + t.name + ": type " + std::to_string(t.type) + ", expected float32 (0)");
-  const int64_t n = weights::numel(t.shape);
-  if (n < 0 || t.data.size() != static_cast<size_t>(n) * sizeof(float))
+  // The element count, checked against the data as it is multiplied (a shape's product can
+  // overflow int64 long before anything is allocated).
+  const uint64_t have = t.data.size() / sizeof(float);
+  uint64_t n = 1;
+  bool zero = false, over = false;
+  for (int64_t d : t.shape) {
+    if (d < 0)
+      throw ConvertError(path + ": " + t.name + " " + weights::shape_str(t.shape) + ": dimension " + std::to_string(d) +
+                         ", expected a non-negative size");
+    if (d == 0) {
+      zero = true;
+    } else if (over || n > have / static_cast<uint64_t>(d)) {
+      over = true;
+    } else {
+      n *= static_cast<uint64_t>(d);
+    }
+  }
+  if (zero) n = 0;
+  if ((over && !zero) || t.data.size() != n * sizeof(float))
     throw ConvertError(path + ": " + t.name + " " + weights::shape_str(t.shape) + ": " + std::to_string(t.data.size()) +
-                       " bytes of data, expected " + std::to_string(n * 4));
+                       " bytes of data, expected " + (over && !zero ? "more than " + std::to_string(t.data.size())
+                                                                   : std::to_string(n * sizeof(float))));
   std::vector<float> v(static_cast<size_t>(n));
-  std::memcpy(v.data(), t.data.data(), t.data.size());
+  if (n) std::memcpy(v.data(), t.data.data(), t.data.size());  // an empty vector's data() may be null
   return v;
 }
 
