@@ -23,9 +23,7 @@ class DlibAccuracy : public ::testing::Test {
  protected:
   void SetUp() override {
     std::string why;
-    model_ = fg::test::npm_weights("dlib_resnet.fgw", why);
-    detector_ = fg::test::npm_weights("mtcnn.fgw", why);
-    if (model_.empty() || detector_.empty()) FG_SKIP_OR_FAIL_IN_CI(why);
+    if (!fg::test::npm_models(model_, detector_, why)) FG_SKIP_OR_FAIL_IN_CI(why);
     data_ = fg::test::data_dir();
     if (data_.empty()) GTEST_SKIP() << "SKIPPED: no shared data (../shared/data or $FACEGATE_DATA)";
     people_ = data_ + "/faces/people";

@@ -11,12 +11,6 @@
 
 namespace fg::test {
 
-// $CI set (and not "false"/"0"): what would be a skip elsewhere is a failure.
-inline bool in_ci() {
-  const char* ci = std::getenv("CI");
-  return ci && *ci && std::string(ci) != "false" && std::string(ci) != "0";
-}
-
 inline std::string npm_fixture_dir() { return setting("FACEGATE_NPM_FIXTURE", FG_TEST_NPM_FIXTURE); }
 
 // The converted file `name` of the fixture, or "" with `why` set.
@@ -26,6 +20,13 @@ inline std::string npm_weights(const std::string& name, std::string& why) {
   why = "SKIPPED: " + path + " is missing (the npm_weights fixture runs tools/fetch-weights.sh: needs npm and the "
         "registry)";
   return "";
+}
+
+// Both converted models of the fixture (dlib_resnet.fgw, mtcnn.fgw); false with `why` set.
+inline bool npm_models(std::string& model, std::string& detector, std::string& why) {
+  model = npm_weights("dlib_resnet.fgw", why);
+  detector = npm_weights("mtcnn.fgw", why);
+  return !model.empty() && !detector.empty();
 }
 
 // Where fetch-weights.sh keeps the tarballs and what it unpacked from them.

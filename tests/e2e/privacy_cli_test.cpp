@@ -13,6 +13,7 @@
 
 #include "store/store.h"
 #include "tests/e2e/npm_weights.h"
+#include "tests/support/chroma_env.h"
 
 namespace {
 
@@ -45,13 +46,8 @@ class PrivacyCli : public ::testing::Test {
  protected:
   void SetUp() override {
     std::string why;
-    model_ = fg::test::npm_weights("dlib_resnet.fgw", why);
-    detector_ = fg::test::npm_weights("mtcnn.fgw", why);
-    if (model_.empty() || detector_.empty()) FG_SKIP_OR_FAIL_IN_CI(why);
-    // chroma_env.h's FG_REQUIRE_CHROMA, without its in_ci() (npm_weights.h has one too).
-    url_ = fg::test::read_text(std::string(FG_TEST_CHROMA_STATE) + "/url");
-    if (const char* env = std::getenv("FACEGATE_TEST_CHROMA_URL")) url_ = env;
-    while (!url_.empty() && (url_.back() == '\n' || url_.back() == '\r')) url_.pop_back();
+    if (!fg::test::npm_models(model_, detector_, why)) FG_SKIP_OR_FAIL_IN_CI(why);
+    url_ = fg::test::chroma_url();
     if (url_.empty()) FG_SKIP_OR_FAIL_IN_CI("SKIPPED: no ChromaDB server (tests/chroma/start.sh needs node and npm)");
     data_ = fg::test::data_dir();
     if (data_.empty()) GTEST_SKIP() << "SKIPPED: no shared data (../shared/data or $FACEGATE_DATA)";
@@ -147,7 +143,9 @@ TEST_F(PrivacyCli, NoFaceDataInLogsOwnerOnlyFilesForgetEverywhereAndRetention) {
   EXPECT_EQ(mode_of(db), 0700u);
   ASSERT_TRUE(fs::exists(db + "/facegate.index"));
   for (const auto& f : fs::recursive_directory_iterator(db)) {
-    if (f.is_regular_file()) EXPECT_EQ(mode_of(f.path()), 0600u) << f.path();
+    if (f.is_regular_file()) {
+      EXPECT_EQ(mode_of(f.path()), 0600u) << f.path();
+    }
   }
   EXPECT_EQ(mode_of(dir_ + "/copy"), 0700u);
 

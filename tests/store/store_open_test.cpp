@@ -140,7 +140,9 @@ void half_made_db(const std::string& db, size_t families, bool key) {
     ASSERT_TRUE(raw->CreateColumnFamily(rocksdb::ColumnFamilyOptions(), ours[i], &h).ok());
     raw->DestroyColumnFamilyHandle(h);
   }
-  if (key) ASSERT_TRUE(raw->Put(rocksdb::WriteOptions(), "k", "v").ok());
+  if (key) {
+    ASSERT_TRUE(raw->Put(rocksdb::WriteOptions(), "k", "v").ok());
+  }
   delete raw;
 }
 

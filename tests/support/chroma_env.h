@@ -9,11 +9,6 @@
 
 namespace fg::test {
 
-inline bool in_ci() {
-  const char* ci = std::getenv("CI");
-  return ci && *ci && std::string(ci) != "false";
-}
-
 // $FACEGATE_TEST_CHROMA_URL, else the URL the fixture wrote; "" when there is none.
 inline std::string chroma_url() {
   if (const char* env = std::getenv("FACEGATE_TEST_CHROMA_URL")) return env;

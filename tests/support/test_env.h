@@ -20,6 +20,12 @@ inline std::string setting(const char* env, const char* built_in) {
   return v ? v : built_in;
 }
 
+// $CI set (and not "false"/"0"): what would be a skip elsewhere is a failure.
+inline bool in_ci() {
+  const char* ci = std::getenv("CI");
+  return ci && *ci && std::string(ci) != "false" && std::string(ci) != "0";
+}
+
 inline std::string source_dir() { return setting("FACEGATE_SOURCE_DIR", FG_TEST_SOURCE_DIR); }
 
 inline std::string data_dir() {
