@@ -7,6 +7,7 @@
 #include <functional>
 
 #include "tests/support/test_env.h"
+#include "tests/tools/convert_error.h"
 #include "tools/convert/convert.h"
 #include "tools/convert/tfjs_reader.h"
 
@@ -14,15 +15,6 @@ namespace fg::convert {
 namespace {
 
 namespace fs = std::filesystem;
-
-std::string error_of(const std::function<void()>& f) {
-  try {
-    f();
-  } catch (const ConvertError& e) {
-    return e.what();
-  }
-  return "(no error)";
-}
 
 class Tfjs : public ::testing::Test {
  protected:

@@ -7,6 +7,7 @@
 #include <fstream>
 
 #include "tests/e2e/npm_weights.h"
+#include "tests/tools/convert_error.h"
 #include "tools/convert/convert.h"
 #include "tools/convert/tflite_reader.h"
 #include "weights/fgw.h"
@@ -19,15 +20,6 @@ namespace fs = std::filesystem;
 std::string write_file(const std::string& path, const std::string& bytes) {
   std::ofstream(path, std::ios::binary) << bytes;
   return path;
-}
-
-std::string error_of(const std::function<void()>& f) {
-  try {
-    f();
-  } catch (const ConvertError& e) {
-    return e.what();
-  }
-  return "(no error)";
 }
 
 TEST(TfliteReader, ForeignAndTinyFilesAreRefused) {
