@@ -4,7 +4,6 @@
 
 #include <cstdint>
 #include <memory>
-#include <mutex>
 #include <set>
 #include <sstream>
 #include <stdexcept>
@@ -12,6 +11,7 @@
 
 #include "store/clock.h"
 #include "store/mongo/documents.h"
+#include "store/mongo/libmongoc.h"
 #include "store/mongo/privacy_commands.h"
 #include "store/mongo/uri.h"
 
@@ -22,40 +22,38 @@ constexpr const char* kPushedKey = "mongo/pushed";
 constexpr int32_t kServerTimeoutMs = 5000;
 
 struct ClientDeleter {
-  void operator()(mongoc_client_t* c) const { mongoc_client_destroy(c); }
+  void operator()(mongoc_client_t* c) const { libmongoc().client_destroy(c); }
 };
 struct CollectionDeleter {
-  void operator()(mongoc_collection_t* c) const { mongoc_collection_destroy(c); }
+  void operator()(mongoc_collection_t* c) const { libmongoc().collection_destroy(c); }
 };
 struct UriDeleter {
-  void operator()(mongoc_uri_t* u) const { mongoc_uri_destroy(u); }
+  void operator()(mongoc_uri_t* u) const { libmongoc().uri_destroy(u); }
 };
 using Collection = std::unique_ptr<mongoc_collection_t, CollectionDeleter>;
 
 class Connection {
  public:
   explicit Connection(const std::string& uri) : shown_(redact_uri(uri)) {
-    static std::once_flag once;
-    std::call_once(once, [] { mongoc_init(); });
     if (uri.empty()) throw std::runtime_error("no MongoDB URI: pass --mongo URI or set FACEGATE_MONGO_URI");
     bson_error_t err;
-    std::unique_ptr<mongoc_uri_t, UriDeleter> parsed(mongoc_uri_new_with_error(uri.c_str(), &err));
+    std::unique_ptr<mongoc_uri_t, UriDeleter> parsed(libmongoc().uri_new_with_error(uri.c_str(), &err));
     // libmongoc's parse errors do not echo the URI, so its message is safe to show.
     if (!parsed) throw std::runtime_error("MongoDB URI " + shown_ + ": " + err.message);
-    if (!mongoc_uri_has_option(parsed.get(), MONGOC_URI_SERVERSELECTIONTIMEOUTMS)) {
-      mongoc_uri_set_option_as_int32(parsed.get(), MONGOC_URI_SERVERSELECTIONTIMEOUTMS, kServerTimeoutMs);
+    if (!libmongoc().uri_has_option(parsed.get(), MONGOC_URI_SERVERSELECTIONTIMEOUTMS)) {
+      libmongoc().uri_set_option_as_int32(parsed.get(), MONGOC_URI_SERVERSELECTIONTIMEOUTMS, kServerTimeoutMs);
     }
-    const char* db = mongoc_uri_get_database(parsed.get());
+    const char* db = libmongoc().uri_get_database(parsed.get());
     database_ = db && *db ? db : kDefaultDatabase;
-    client_.reset(mongoc_client_new_from_uri_with_error(parsed.get(), &err));
+    client_.reset(libmongoc().client_new_from_uri_with_error(parsed.get(), &err));
     if (!client_) throw std::runtime_error("MongoDB " + shown_ + ": " + err.message);
-    mongoc_client_set_appname(client_.get(), "facegate");
+    libmongoc().client_set_appname(client_.get(), "facegate");
     Bson ping(BCON_NEW("ping", BCON_INT32(1)));
-    if (!mongoc_client_command_simple(client_.get(), "admin", ping.get(), nullptr, nullptr, &err)) fail("ping", err);
+    if (!libmongoc().client_command_simple(client_.get(), "admin", ping.get(), nullptr, nullptr, &err)) fail("ping", err);
   }
 
   Collection collection(const char* name) {
-    return Collection(mongoc_client_get_collection(client_.get(), database_.c_str(), name));
+    return Collection(libmongoc().client_get_collection(client_.get(), database_.c_str(), name));
   }
 
   [[noreturn]] void fail(const std::string& what, const bson_error_t& err) const {
@@ -70,17 +68,17 @@ class Connection {
 void replace_upsert(Connection& conn, mongoc_collection_t* coll, const std::vector<std::pair<Bson, Bson>>& docs,
                     const char* what) {
   if (docs.empty()) return;
-  mongoc_bulk_operation_t* bulk = mongoc_collection_create_bulk_operation_with_opts(coll, nullptr);
+  mongoc_bulk_operation_t* bulk = libmongoc().collection_create_bulk_operation_with_opts(coll, nullptr);
   Bson upsert(BCON_NEW("upsert", BCON_BOOL(true)));
   bson_error_t err;
   for (const auto& [filter, doc] : docs) {
-    if (!mongoc_bulk_operation_replace_one_with_opts(bulk, filter.get(), doc.get(), upsert.get(), &err)) {
-      mongoc_bulk_operation_destroy(bulk);
+    if (!libmongoc().bulk_operation_replace_one_with_opts(bulk, filter.get(), doc.get(), upsert.get(), &err)) {
+      libmongoc().bulk_operation_destroy(bulk);
       conn.fail(what, err);
     }
   }
-  const uint32_t ok = mongoc_bulk_operation_execute(bulk, nullptr, &err);
-  mongoc_bulk_operation_destroy(bulk);
+  const uint32_t ok = libmongoc().bulk_operation_execute(bulk, nullptr, &err);
+  libmongoc().bulk_operation_destroy(bulk);
   if (!ok) conn.fail(what, err);
 }
 
@@ -98,15 +96,15 @@ int64_t run(Connection& conn, const Command& c, const std::string& what) {
   const char* counted = "deletedCount";
   switch (c.op) {
     case Op::delete_many:
-      ok = mongoc_collection_delete_many(coll.get(), c.filter.get(), nullptr, &reply, &err);
+      ok = libmongoc().collection_delete_many(coll.get(), c.filter.get(), nullptr, &reply, &err);
       break;
     case Op::update_many:
-      ok = mongoc_collection_update_many(coll.get(), c.filter.get(), c.document.get(), nullptr, &reply, &err);
+      ok = libmongoc().collection_update_many(coll.get(), c.filter.get(), c.document.get(), nullptr, &reply, &err);
       counted = "modifiedCount";
       break;
     case Op::upsert_one: {
       Bson upsert(BCON_NEW("upsert", BCON_BOOL(true)));
-      ok = mongoc_collection_replace_one(coll.get(), c.filter.get(), c.document.get(), upsert.get(), &reply, &err);
+      ok = libmongoc().collection_replace_one(coll.get(), c.filter.get(), c.document.get(), upsert.get(), &reply, &err);
       counted = "upsertedCount";
       break;
     }
@@ -131,18 +129,18 @@ template <typename T, typename Parse>
 std::vector<T> read_all(Connection& conn, const char* collection, const std::string& what, Parse parse) {
   Collection coll = conn.collection(collection);
   Bson all(bson_new());
-  mongoc_cursor_t* cursor = mongoc_collection_find_with_opts(coll.get(), all.get(), nullptr, nullptr);
+  mongoc_cursor_t* cursor = libmongoc().collection_find_with_opts(coll.get(), all.get(), nullptr, nullptr);
   std::vector<T> out;
   const bson_t* doc = nullptr;
   try {
-    while (mongoc_cursor_next(cursor, &doc)) out.push_back(parse(doc));
+    while (libmongoc().cursor_next(cursor, &doc)) out.push_back(parse(doc));
   } catch (...) {
-    mongoc_cursor_destroy(cursor);
+    libmongoc().cursor_destroy(cursor);
     throw;
   }
   bson_error_t err;
-  const bool failed = mongoc_cursor_error(cursor, &err);
-  mongoc_cursor_destroy(cursor);
+  const bool failed = libmongoc().cursor_error(cursor, &err);
+  libmongoc().cursor_destroy(cursor);
   if (failed) conn.fail(what, err);
   return out;
 }
@@ -183,7 +181,7 @@ MongoPushResult push(Store& store, const std::string& uri) {
   for (const auto& id : pushed) {
     if (local.count(id)) continue;
     bson_error_t err;
-    if (!mongoc_collection_delete_one(identities.get(), id_filter(id).get(), nullptr, nullptr, &err)) {
+    if (!libmongoc().collection_delete_one(identities.get(), id_filter(id).get(), nullptr, nullptr, &err)) {
       conn.fail("deleting identity " + id, err);
     }
     ++result.deleted;

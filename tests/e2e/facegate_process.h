@@ -94,6 +94,7 @@ class Child {
     const int status = signal_and_wait(SIGKILL);
     return WIFSIGNALED(status) && WTERMSIG(status) == SIGKILL;
   }
+  pid_t pid() const { return pid_; }
   // The exit code once it has ended by itself; -1 otherwise.
   int exit_code() { return !running() && WIFEXITED(status_) ? WEXITSTATUS(status_) : -1; }
 

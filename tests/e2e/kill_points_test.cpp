@@ -211,6 +211,8 @@ TEST_F(KillPoints, EnrollKilledAnywhereThenRerunGivesTheUninterruptedGallery) {
         << read_text(err);
     ASSERT_TRUE(child.kill9()) << "enroll finished before the kill";
     expect_db_sound(db);
+    // Nor outside the DB: no shared-memory file of a library left behind (store/mongo/libmongoc.h).
+    EXPECT_FALSE(fs::exists("/dev/shm/mongoc-" + std::to_string(child.pid())));
 
     const Result r = run(enroll_args(db));
     ASSERT_EQ(r.code, 0) << r.err;
