@@ -3,6 +3,7 @@
 #include <openssl/evp.h>
 
 #include <algorithm>
+#include <cmath>
 #include <map>
 #include <set>
 #include <sstream>
@@ -56,6 +57,17 @@ std::string embedding_hash(const std::vector<float>& v) {
   std::string out;
   for (unsigned i = 0; i < len; ++i) out += {hex[digest[i] >> 4], hex[digest[i] & 15]};
   return out;
+}
+
+// Whether two embeddings are one image's: the JSON and float32 round trip through ChromaDB
+// moves a value by a bit or two, far below this; embeddings of two photos differ by far more.
+bool same_image(const std::vector<float>& a, const std::vector<float>& b) {
+  constexpr float kTolerance = 1e-5f;
+  if (a.size() != b.size()) return false;
+  for (size_t i = 0; i < a.size(); ++i) {
+    if (!(std::fabs(a[i] - b[i]) <= kTolerance)) return false;
+  }
+  return true;
 }
 
 template <typename T>
@@ -232,8 +244,13 @@ PullResult pull(Client& client, const std::string& name, const std::string& db, 
   }
   for (auto& [id, images] : by_identity) {
     std::sort(images.begin(), images.end(), [](const GalleryImage& a, const GalleryImage& b) { return a.position < b.position; });
+    // Images this DB holds already (its own, pushed earlier) are not added again: enrolled
+    // ones are keyed by their file's hash, not the embedding's, so compare the embeddings.
+    const std::vector<EmbeddingRecord> local = store.embeddings_of(id);
     std::vector<EmbeddingRecord> records;
     for (const GalleryImage& g : images) {
+      if (std::any_of(local.begin(), local.end(), [&](const EmbeddingRecord& l) { return same_image(l.embedding, g.embedding); }))
+        continue;
       EmbeddingRecord e;
       e.identity_id = id;
       e.image_path = "chroma:" + g.record_id;

@@ -192,6 +192,27 @@ TEST_F(ChromaSync, PullIntoANewDbGivesTheSameGallery) {
   EXPECT_EQ(chroma::pull(c, collection_, copy, "", 0, nullptr).added, 0u) << "a second pull adds nothing";
 }
 
+// A door pulls the central gallery it pushed to itself: its own images come back through JSON
+// a bit or two off, and must still be recognised as the images it holds.
+TEST_F(ChromaSync, PullIntoTheDbThatPushedAddsNothing) {
+  std::vector<size_t> before;
+  {
+    Store s = make_store(db_, 4, 3);
+    auto c = client();
+    chroma::push(s, c, collection_, 100, nullptr);
+    for (const Identity& who : s.list_identities()) before.push_back(who.image_count);
+  }
+  auto c = client();
+  const auto r = chroma::pull(c, collection_, db_, kModel, kDim, nullptr);
+  EXPECT_EQ(r.identities, 4u);
+  EXPECT_EQ(r.added, 0u);
+  OpenOptions o;
+  o.read_only = true;
+  std::vector<size_t> after;
+  for (const Identity& who : Store::open(db_, o).list_identities()) after.push_back(who.image_count);
+  EXPECT_EQ(after, before);
+}
+
 TEST_F(ChromaSync, PrototypeCollectionNeedsTheModelToPull) {
   auto c = client();
   const auto coll = c.create_collection(collection_, {{"hnsw:space", "cosine"}});
