@@ -17,9 +17,14 @@ namespace {
 
 const std::string& folder() {
   static const std::string dir = [] {
-    const char* base = std::filesystem::is_directory("/dev/shm") ? "/dev/shm" : "/tmp";
-    std::string tmpl = std::string(base) + "/fuzz-tfjs-XXXXXX";
-    if (!::mkdtemp(tmpl.data())) std::abort();  // the harness, not the code under test
+    // Memory-backed when /dev/shm is there and writable (it is read-only on some machines).
+    std::string tmpl;
+    for (const char* base : {"/dev/shm", "/tmp"}) {
+      tmpl = std::string(base) + "/fuzz-tfjs-XXXXXX";
+      if (::mkdtemp(tmpl.data())) break;
+      tmpl.clear();
+    }
+    if (tmpl.empty()) std::abort();  // the harness, not the code under test
     static std::string removed = tmpl;
     std::atexit([] { std::error_code ec; std::filesystem::remove_all(removed, ec); });
     return tmpl;
