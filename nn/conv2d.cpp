@@ -1,5 +1,6 @@
 #include <algorithm>
 #include <stdexcept>
+#include <string>
 
 #include "nn/conv2d_check.h"
 #include "nn/gemm.h"
@@ -26,17 +27,48 @@ Conv2d::Conv2d(const Conv2dShape& s, const float* weight, const float* bias) : s
   if (bias) bias_.assign(bias, bias + s.out_c);
 }
 
-size_t Conv2d::workspace_floats(int h, int w) const {
+bool Conv2d::packs_b_first(int h, int w, int threads) const {
+  if (reads_input_directly(s_)) return true;
+  const int n = s_.out_h(h) * s_.out_w(w);
+  return s_.out_c >= n || Im2col(s_, h, w).panels() < 2 * threads;
+}
+
+size_t Conv2d::workspace_floats(int h, int w, int batch) const {
   check_conv2d_input(s_, h, w, "Conv2d::workspace_floats");
+  if (batch < 1) throw std::invalid_argument("Conv2d::workspace_floats: batch " + std::to_string(batch) + " < 1");
   const size_t n = static_cast<size_t>(s_.out_h(h)) * s_.out_w(w);
   const size_t k = static_cast<size_t>(s_.in_c) * s_.kh * s_.kw;
-  if (reads_input_directly(s_)) return n % kNr ? k * kNr : 0;
+  if (reads_input_directly(s_)) return n % kNr ? batch * k * kNr : 0;
   const Im2col im(s_, h, w);
-  return im.phase_floats() + im.panel_floats();
+  // One image's phases at a time; every image's panels, when they share the weights.
+  return im.phase_floats() + batch * im.panel_floats();
+}
+
+void Conv2d::pack_b_panels(const float* in, int h, int w, float* phases, float* panels, ThreadPool& pool) const {
+  const Im2col im(s_, h, w);
+  const ptrdiff_t panel_floats = static_cast<ptrdiff_t>(s_.in_c) * s_.kh * s_.kw * kNr;
+  pool.parallel_for(s_.in_c, [&](int64_t c0, int64_t c1) {
+    im.split_phases(in, static_cast<int>(c0), static_cast<int>(c1), phases);
+  });
+  // Work items are (panel, input channel), so that even a single panel is split.
+  const int c = s_.in_c;
+  pool.parallel_for(int64_t{im.panels()} * c, [&](int64_t t0, int64_t t1) {
+    for (int64_t t = t0; t < t1;) {
+      const int q = static_cast<int>(t / c), c0 = static_cast<int>(t % c);
+      const int c1 = static_cast<int>(std::min<int64_t>(c, c0 + (t1 - t)));
+      im.pack_panel(phases, q, c0, c1, panels + q * panel_floats);
+      t += c1 - c0;
+    }
+  });
 }
 
 void Conv2d::forward(const float* in, int h, int w, const float* residual, Act act, float* out,
                      float* workspace, ThreadPool& pool) const {
+  forward_batch(in, 1, h, w, residual, act, out, workspace, pool);
+}
+
+void Conv2d::forward_batch(const float* in, int batch, int h, int w, const float* residual, Act act,
+                           float* out, float* workspace, ThreadPool& pool) const {
   check_conv2d_input(s_, h, w, "Conv2d::forward");
   if (packed_.empty())
     throw std::invalid_argument("Conv2d::forward on a default-constructed conv");
@@ -44,10 +76,13 @@ void Conv2d::forward(const float* in, int h, int w, const float* residual, Act a
   const int n = s_.out_h(h) * s_.out_w(w);
   const int k = s_.in_c * s_.kh * s_.kw;
   const int full = n / kNr;
+  const ptrdiff_t in_step = static_cast<ptrdiff_t>(s_.in_c) * h * w, out_step = static_cast<ptrdiff_t>(m) * n;
   const Epilogue ep{bias_.empty() ? nullptr : bias_.data(), residual, act == Act::relu};
   if (reads_input_directly(s_)) {
-    if (n % kNr) pack_tail_panel(in, k, n, full * kNr, workspace);
-    gemm_packed(packed_.data(), m, k, {in, n, kNr, workspace}, n, out, ep, pool);
+    const ptrdiff_t tail_step = static_cast<ptrdiff_t>(k) * kNr;
+    if (n % kNr)
+      for (int i = 0; i < batch; ++i) pack_tail_panel(in + i * in_step, k, n, full * kNr, workspace + i * tail_step);
+    gemm_packed(packed_.data(), m, k, {in, n, kNr, workspace}, n, out, ep, pool, {batch, in_step, tail_step, out_step});
     return;
   }
 
@@ -55,44 +90,43 @@ void Conv2d::forward(const float* in, int h, int w, const float* residual, Act a
   float* phases = workspace;
   float* panels = workspace + im.phase_floats();
   const ptrdiff_t panel_floats = static_cast<ptrdiff_t>(k) * kNr;
-  pool.parallel_for(s_.in_c, [&](int64_t c0, int64_t c1) {
-    im.split_phases(in, static_cast<int>(c0), static_cast<int>(c1), phases);
-  });
-  const int mp = (m + kMr - 1) / kMr, nq = im.panels(), threads = pool.size();
-  if (m >= n || nq < 2 * threads) {
-    // Few columns: B is small next to the weights; pack it all, then stream the weights once.
-    // Work items are (panel, input channel), so that even a single panel is split.
-    const int c = s_.in_c;
-    pool.parallel_for(int64_t{nq} * c, [&](int64_t t0, int64_t t1) {
-      for (int64_t t = t0; t < t1;) {
-        const int q = static_cast<int>(t / c), c0 = static_cast<int>(t % c);
-        const int c1 = static_cast<int>(std::min<int64_t>(c, c0 + (t1 - t)));
-        im.pack_panel(phases, q, c0, c1, panels + q * panel_floats);
-        t += c1 - c0;
-      }
-    });
-    gemm_packed(packed_.data(), m, k, {panels, kNr, panel_floats, panels + full * panel_floats},
-                n, out, ep, pool);
+  if (packs_b_first(h, w, pool.size())) {
+    // Few columns: B is small next to the weights; pack it all (every image's), then stream
+    // the weights once.
+    const ptrdiff_t image_step = static_cast<ptrdiff_t>(im.panel_floats());
+    for (int i = 0; i < batch; ++i) pack_b_panels(in + i * in_step, h, w, phases, panels + i * image_step, pool);
+    gemm_packed(packed_.data(), m, k, {panels, kNr, panel_floats, panels + full * panel_floats}, n, out, ep, pool,
+                {batch, image_step, image_step, out_step});
     return;
   }
   // Many columns: each thread packs a B panel into its own slot, still hot in L1/L2 when its
   // row panels use it, instead of writing the whole im2col matrix out to memory first.
   // Thread i takes tiles [total*i/T, total*(i+1)/T) in column-panel-major order; the slots
   // fit in the panel area since nq >= 2 * threads here.
+  const int mp = (m + kMr - 1) / kMr, nq = im.panels(), threads = pool.size();
   const int64_t total = int64_t{mp} * nq;
-  pool.parallel_for(threads, [&](int64_t i0, int64_t i1) {
-    for (int64_t i = i0; i < i1; ++i) {
-      float* slot = panels + i * panel_floats;
-      const int64_t t1 = total * (i + 1) / threads;
-      for (int64_t t = total * i / threads; t < t1;) {
-        const int q = static_cast<int>(t / mp), p0 = static_cast<int>(t % mp);
-        const int p1 = static_cast<int>(std::min<int64_t>(mp, p0 + (t1 - t)));
-        im.pack_panel(phases, q, 0, s_.in_c, slot);
-        gemm_column_panel(packed_.data(), m, k, slot, kNr, q, p0, p1, n, out, ep);
-        t += p1 - p0;
+  for (int b = 0; b < batch; ++b) {
+    const float* image = in + b * in_step;
+    float* image_out = out + b * out_step;
+    Epilogue image_ep = ep;
+    if (residual) image_ep.residual += b * out_step;
+    pool.parallel_for(s_.in_c, [&](int64_t c0, int64_t c1) {
+      im.split_phases(image, static_cast<int>(c0), static_cast<int>(c1), phases);
+    });
+    pool.parallel_for(threads, [&](int64_t i0, int64_t i1) {
+      for (int64_t i = i0; i < i1; ++i) {
+        float* slot = panels + i * panel_floats;
+        const int64_t t1 = total * (i + 1) / threads;
+        for (int64_t t = total * i / threads; t < t1;) {
+          const int q = static_cast<int>(t / mp), p0 = static_cast<int>(t % mp);
+          const int p1 = static_cast<int>(std::min<int64_t>(mp, p0 + (t1 - t)));
+          im.pack_panel(phases, q, 0, s_.in_c, slot);
+          gemm_column_panel(packed_.data(), m, k, slot, kNr, q, p0, p1, n, image_out, image_ep);
+          t += p1 - p0;
+        }
       }
-    }
-  });
+    });
+  }
 }
 
 }  // namespace fg::nn

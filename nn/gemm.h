@@ -52,8 +52,17 @@ void set_gemm_kernel(GemmKernel kernel);
 // For logs and benchmark labels: "fma3<avx2> 6x16", "avx512 24x16".
 const char* gemm_kernel_name(GemmKernel kernel);
 
-// All of C, tiles split over the pool's threads.
+// Several images through one weight matrix: image i's B panels are b's shifted by
+// i * b_step (tail by i * tail_step), its C and residual start i * c_step after image 0's.
+struct ImageSteps {
+  int images = 1;
+  ptrdiff_t b_step = 0, tail_step = 0, c_step = 0;
+};
+
+// All of C, tiles split over the pool's threads. With several images, each row tile of A
+// runs over every image's columns while it is hot in cache: the weights are read once for
+// the batch.
 void gemm_packed(const float* packed_a, int m, int k, const BPanels& b, int n, float* c,
-                 const Epilogue& ep, ThreadPool& pool);
+                 const Epilogue& ep, ThreadPool& pool, const ImageSteps& images = {});
 
 }  // namespace fg::nn

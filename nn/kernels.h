@@ -37,13 +37,23 @@ class Conv2d {
   Conv2d() = default;
   Conv2d(const Conv2dShape& s, const float* weight, const float* bias);
   const Conv2dShape& shape() const { return s_; }
-  // Floats of scratch forward() needs for an h x w input.
-  size_t workspace_floats(int h, int w) const;
+  // Floats of scratch forward() needs for an h x w input, forward_batch() for `batch` of them.
+  size_t workspace_floats(int h, int w, int batch = 1) const;
   // Same contract as conv2d_ref. `workspace` holds workspace_floats(h, w) floats.
   void forward(const float* in, int h, int w, const float* residual, Act act, float* out,
                float* workspace, ThreadPool& pool) const;
+  // forward() on `batch` images stored one after the other (in, out and residual), equal to
+  // calling it per image. When the weights are large next to one image's columns, the
+  // images share one pass over the weights instead of reading them once each.
+  void forward_batch(const float* in, int batch, int h, int w, const float* residual, Act act,
+                     float* out, float* workspace, ThreadPool& pool) const;
 
  private:
+  // Whether an h x w input packs all its B panels before one pass over the weights (which
+  // images of a batch can then share), rather than packing panels as the threads go.
+  bool packs_b_first(int h, int w, int threads) const;
+  void pack_b_panels(const float* in, int h, int w, float* phases, float* panels, ThreadPool& pool) const;
+
   Conv2dShape s_;
   std::vector<float, HugePageAllocator<float>> packed_;  // layout private to the implementation
   std::vector<float> bias_;

@@ -31,9 +31,14 @@ class ResNet50 {
   int dim() const { return dim_; }
 
   // Activation buffers and scratch for one forward at a time, sized once from the shapes:
-  // one lane per thread, so that with batch >= threads each thread runs whole images.
+  // one lane per thread, so that with batch >= threads each thread runs whole images. With
+  // several lanes, each runs its images' last stages in chunks, as one batch (`chunk` holds
+  // their inputs), so that those weights, most of the network's, are read once per chunk
+  // rather than per image.
+  // Buffers are left uninitialised: memory a layer never reaches (most of the stem's im2col
+  // area, for one) is never touched, so it never becomes resident.
   struct Lane {
-    std::vector<float> a, b, c, d, scratch, pooled;
+    std::unique_ptr<float[]> a, b, c, d, scratch, pooled, chunk;
     std::unique_ptr<ThreadPool> solo;  // 1 thread: the lane's kernels run inline
   };
   struct Workspace {
@@ -48,11 +53,19 @@ class ResNet50 {
   void forward(const float* images, int batch, float* out, Workspace& ws, ThreadPool& pool) const;
 
  private:
-  void forward_image(const float* image, float* out, Lane& lane, ThreadPool& pool) const;
   struct Block {
     Conv2d conv1, conv2, conv3, downsample;
     bool has_downsample = false;
   };
+  void forward_image(const float* image, float* out, Lane& lane, ThreadPool& pool) const;
+  void forward_chunk(const float* images, int count, float* out, Lane& lane) const;
+  // The stem and blocks [0, end) on one image; returns the output's side, output in lane.a.
+  int run_front(const float* image, int end, Lane& lane, ThreadPool& pool) const;
+  // One block on `count` images of side h at x; output in b (c, d: its temporaries).
+  int run_block(const Block& blk, const float* x, int count, int h, float* b, float* c, float* d, float* scratch,
+                ThreadPool& pool) const;
+  // Global average pool, head and L2 norm of one image's last feature map (side h).
+  void embed(const float* features, int h, float* out, Lane& lane, ThreadPool& pool) const;
   int input_size_ = 112;
   int dim_ = 512;
   Conv2d stem_;

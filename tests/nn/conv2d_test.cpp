@@ -242,6 +242,56 @@ TEST(Conv2d, MatchesRefOnRandomOddShapes) {
   for_each_gemm_kernel([] { check_random_odd_shapes(); });
 }
 
+// A batch through forward_batch gives, image by image, exactly what forward gives: the same
+// tiles sum in the same order, whether the images share a pass over the weights or not.
+void check_batch_equals_images() {
+  std::mt19937 rng(11);
+  struct Case {
+    int in_c, out_c, k, stride, pad, side, threads;
+    bool residual;
+  };
+  const Case cases[] = {
+      {61, 101, 1, 1, 0, 7, 1, true},   // 1x1 on the input, 49 columns: a tail panel per image
+      {29, 37, 1, 1, 0, 4, 2, false},   // 1x1, 16 columns: no tail
+      {13, 29, 3, 1, 1, 5, 2, true},    // im2col, more rows than columns: panels packed first
+      {7, 45, 3, 2, 1, 9, 1, false},    // strided im2col
+      {3, 6, 3, 1, 1, 23, 2, true},     // many columns: panels packed as the threads go
+      {5, 13, 2, 1, 0, 17, 1, false},
+  };
+  for (const Case& c : cases) {
+    Conv2dShape s;
+    s.in_c = c.in_c;
+    s.out_c = c.out_c;
+    s.kh = s.kw = c.k;
+    s.stride_h = s.stride_w = c.stride;
+    s.pad_h = s.pad_w = c.pad;
+    const int h = c.side, batch = 3;
+    const size_t in_n = size_t(s.in_c) * h * h, out_n = size_t(s.out_c) * s.out_h(h) * s.out_w(h);
+    const auto in = random_floats(batch * in_n, rng);
+    const auto weight = random_floats(size_t(s.out_c) * s.in_c * c.k * c.k, rng);
+    const auto bias = random_floats(s.out_c, rng);
+    const auto residual = random_floats(batch * out_n, rng);
+    const Conv2d conv(s, weight.data(), bias.data());
+    ThreadPool pool(c.threads);
+    std::vector<float> expect(batch * out_n), got(batch * out_n);
+    std::vector<float> ws(conv.workspace_floats(h, h));
+    for (int i = 0; i < batch; ++i)
+      conv.forward(in.data() + i * in_n, h, h, c.residual ? residual.data() + i * out_n : nullptr, Act::relu,
+                   expect.data() + i * out_n, ws.data(), pool);
+    std::vector<float> batch_ws(conv.workspace_floats(h, h, batch) + kGuardFloats, kGuard);
+    conv.forward_batch(in.data(), batch, h, h, c.residual ? residual.data() : nullptr, Act::relu, got.data(),
+                       batch_ws.data(), pool);
+    const std::string what = "in " + std::to_string(c.in_c) + " out " + std::to_string(c.out_c) + " k " +
+                             std::to_string(c.k) + " stride " + std::to_string(c.stride) + " on " + std::to_string(h);
+    EXPECT_EQ(got, expect) << what;
+    for (int g = 0; g < kGuardFloats; ++g) ASSERT_EQ(batch_ws[batch_ws.size() - 1 - g], kGuard) << what;
+  }
+}
+
+TEST(Conv2d, ForwardBatchEqualsForwardPerImage) {
+  for_each_gemm_kernel([] { check_batch_equals_images(); });
+}
+
 TEST(Conv2d, PicksAvx512TilesWhenTheCpuHasThem) {
   EXPECT_EQ(gemm_kernel() == GemmKernel::avx512, gemm_kernel_supported(GemmKernel::avx512))
       << gemm_kernel_name(gemm_kernel());

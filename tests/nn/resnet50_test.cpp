@@ -25,7 +25,9 @@ TEST(ResNet50Lanes, WholeImagesPerThreadMatchOneThread) {
   std::filesystem::remove(path);
   const ResNet50 net(file);
   std::mt19937 rng(3);
-  const int batch = 5;  // 2 lanes x 2 whole images, then 1 image split over both threads
+  // 2 lanes x 5 whole images (each lane's stages 3-4 in chunks of 4 and 1), then 1 image
+  // split over both threads.
+  const int batch = 11;
   const size_t image = 3 * kInput * kInput;
   const auto in = test::random_floats(batch * image, rng);
 
