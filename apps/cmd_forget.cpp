@@ -18,15 +18,24 @@ int cmd_forget(int argc, char** argv) {
         "facegate sync --push deletes the person's records from ChromaDB and MongoDB (and\n"
         "their remote thumbnails / events), and no sync --pull, here or at another door,\n"
         "brings the identity back. The id cannot be enrolled again; enrolling the person\n"
-        "anew gives a new id.\n");
+        "anew gives a new id. The events of an identity forgotten without --purge-events can\n"
+        "be purged later: facegate forget ID --purge-events, with the id it printed.\n");
     return 0;
   }
   const std::string db = args.get("--db");
   if (db.empty()) throw cli::UsageError("missing --db DB");
   if (args.positionals().size() != 1) throw cli::UsageError("expected one IDENTITY (id or name)");
   Gallery gallery = Gallery::open(db, {});
-  const auto who = gallery.store().find_identity(args.positionals()[0]);
-  if (!who) throw std::runtime_error(db + ": no identity with id or name '" + args.positionals()[0] + "'");
+  const std::string& given = args.positionals()[0];
+  const auto who = gallery.store().find_identity(given);
+  if (!who && gallery.store().is_forgotten(given)) {
+    // Only the id and its events are left; the store says when there is nothing to purge.
+    const store::ForgetResult r = gallery.store().forget(given, args.flag("--purge-events"));
+    std::printf("purged %llu events of forgotten identity %s; run facegate sync --push to purge them remotely\n",
+                static_cast<unsigned long long>(r.events_purged), given.c_str());
+    return 0;
+  }
+  if (!who) throw std::runtime_error(db + ": no identity with id or name '" + given + "'");
   const store::ForgetResult r = gallery.store().forget(who->id, args.flag("--purge-events"));
   gallery.removed(r);
   const std::string events = args.flag("--purge-events")

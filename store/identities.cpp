@@ -116,11 +116,35 @@ std::vector<Identity> Store::list_identities() const {
   return out;
 }
 
+void Store::Impl::drop_events_of(const std::string& identity_id, bool purge, rocksdb::WriteBatch& batch,
+                                 ForgetResult& result) const {
+  // Kept events stay as history, but a face image is biometric data: strip their thumbnails.
+  auto ev = iterate(events);
+  for (ev->SeekToFirst(); ev->Valid(); ev->Next()) {
+    Event event;
+    try {
+      event = detail::decode_event(ev->value().ToString());
+    } catch (const detail::DecodeError& e) {
+      throw corrupt_record("events", ev->key(), e);
+    }
+    if (event.identity_id != identity_id) continue;
+    if (purge) {
+      batch.Delete(events, ev->key());
+      ++result.events_purged;
+    } else if (!event.thumbnail_jpeg.empty()) {
+      event.thumbnail_jpeg.clear();
+      batch.Put(events, ev->key(), detail::encode_event(event));
+      ++result.thumbnails_removed;
+    }
+  }
+  check(ev->status(), "scanning events");
+}
+
 ForgetResult Store::forget(const std::string& identity_id, bool purge_events) {
   impl_->require_writable("forget");
   std::lock_guard lock(impl_->write_mu);
   auto identity = is_valid_identity_id(identity_id) ? impl_->read_identity(identity_id) : std::nullopt;
-  if (!identity) throw impl_->error(ErrorKind::not_found, "no identity '" + identity_id + "'");
+  if (!identity) return purge_forgotten_events(identity_id, purge_events);
 
   ForgetResult result;
   rocksdb::WriteBatch batch;
@@ -141,27 +165,7 @@ ForgetResult Store::forget(const std::string& identity_id, bool purge_events) {
     result.labels.push_back(rec.label);
   }
   impl_->check(it->status(), "reading embeddings of " + identity_id);
-
-  // Kept events stay as history, but a face image is biometric data: strip their thumbnails.
-  auto ev = impl_->iterate(impl_->events);
-  for (ev->SeekToFirst(); ev->Valid(); ev->Next()) {
-    Event event;
-    try {
-      event = detail::decode_event(ev->value().ToString());
-    } catch (const detail::DecodeError& e) {
-      throw impl_->corrupt_record("events", ev->key(), e);
-    }
-    if (event.identity_id != identity_id) continue;
-    if (purge_events) {
-      batch.Delete(impl_->events, ev->key());
-      ++result.events_purged;
-    } else if (!event.thumbnail_jpeg.empty()) {
-      event.thumbnail_jpeg.clear();
-      batch.Put(impl_->events, ev->key(), detail::encode_event(event));
-      ++result.thumbnails_removed;
-    }
-  }
-  impl_->check(ev->status(), "scanning events");
+  impl_->drop_events_of(identity_id, purge_events, batch, result);
 
   Tombstone tomb;
   tomb.identity_id = identity_id;
@@ -179,6 +183,31 @@ ForgetResult Store::forget(const std::string& identity_id, bool purge_events) {
   --impl_->identity_count;
   identity->image_count = result.labels.size();
   result.identity = std::move(*identity);
+  return result;
+}
+
+ForgetResult Store::purge_forgotten_events(const std::string& identity_id, bool purge_events) {
+  const std::string key = detail::tombstone_key(identity_id);
+  const auto bytes = is_valid_identity_id(identity_id) ? impl_->get(impl_->meta, key) : std::nullopt;
+  if (!bytes) throw impl_->error(ErrorKind::not_found, "no identity '" + identity_id + "'");
+  Tombstone tomb;
+  try {
+    tomb = detail::decode_tombstone(identity_id, *bytes);
+  } catch (const detail::DecodeError& e) {
+    throw impl_->corrupt_record("meta", key, e);
+  }
+  if (!purge_events || tomb.events_purged) {
+    throw impl_->error(ErrorKind::not_found, "identity '" + identity_id + "' was forgotten already" +
+                                                 (tomb.events_purged ? ", its events purged" : ""));
+  }
+  ForgetResult result;
+  result.identity.id = identity_id;
+  rocksdb::WriteBatch batch;
+  impl_->drop_events_of(identity_id, true, batch, result);
+  // The flag makes the next push purge the id's remote events too; when it was forgotten stays.
+  tomb.events_purged = true;
+  batch.Put(impl_->meta, key, detail::encode_tombstone(tomb));
+  impl_->write(batch, true, "forget");
   return result;
 }
 

@@ -110,7 +110,9 @@ class Store {
 
   // Removes the identity, its embeddings and their dedup keys, and either its events
   // (purge_events) or the face thumbnails of its kept events, and records its Tombstone, all
-  // in one WriteBatch. not_found when there is no such identity.
+  // in one WriteBatch. An identity forgotten earlier without purge_events can still have its
+  // events purged so (result.identity then holds only the id). not_found when there is no such
+  // identity, or it was forgotten already and there is nothing left to purge.
   ForgetResult forget(const std::string& identity_id, bool purge_events = false);
   // Every identity forgotten in this DB, ordered by id.
   std::vector<Tombstone> tombstones() const;
@@ -144,6 +146,7 @@ class Store {
   struct Impl;
 
  private:
+  ForgetResult purge_forgotten_events(const std::string& identity_id, bool purge_events);
   explicit Store(std::unique_ptr<Impl> impl);
   std::unique_ptr<Impl> impl_;
 };

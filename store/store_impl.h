@@ -63,6 +63,10 @@ struct Store::Impl {
   void check_identity_free(const Identity& identity) const;
   std::optional<Identity> read_identity(const std::string& id) const;
   uint64_t count_images(const std::string& id) const;
+  // Into batch: deletes the identity's events (purge) or strips their face thumbnails,
+  // counting either in result.
+  void drop_events_of(const std::string& identity_id, bool purge, rocksdb::WriteBatch& batch,
+                      ForgetResult& result) const;
 };
 
 }  // namespace fg::store

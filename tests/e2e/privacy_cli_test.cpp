@@ -177,6 +177,18 @@ TEST_F(PrivacyCli, NoFaceDataInLogsOwnerOnlyFilesForgetEverywhereAndRetention) {
     }
     EXPECT_GE(kept, 1u) << "events are kept as history";
   }
+  // Changed mind: the kept events can go later, by the id forget printed.
+  EXPECT_EQ(facegate("forget howard --db " + sh_quote(db) + " --purge-events"), 1) << "the name is gone";
+  ASSERT_EQ(facegate("forget " + howard + " --db " + sh_quote(db) + " --purge-events"), 0) << log_;
+  EXPECT_EQ(log_.rfind("purged ", 0), 0u) << log_;
+  EXPECT_EQ(facegate("forget " + howard + " --db " + sh_quote(db) + " --purge-events"), 1) << "nothing left";
+  EXPECT_NE(log_.find("forgotten already, its events purged"), std::string::npos) << log_;
+  {
+    fg::store::OpenOptions o;
+    o.read_only = true;
+    const fg::store::Store s = fg::store::Store::open(db, o);
+    for (const auto& e : s.events(INT64_MIN, INT64_MAX)) EXPECT_NE(e.identity_id, howard) << "event " << e.seq;
+  }
   ASSERT_EQ(facegate("sync --push --db " + sh_quote(db) + chroma), 0) << log_;
   EXPECT_NE(log_.find(" 2 deleted"), std::string::npos) << log_;
   ASSERT_EQ(facegate("sync --pull --db " + sh_quote(dir_ + "/copy") + chroma), 0) << log_;

@@ -80,6 +80,31 @@ TEST_F(StorePrivacy, PurgeIsRecordedInTheTombstone) {
   EXPECT_TRUE(s.tombstones()[0].events_purged);
 }
 
+TEST_F(StorePrivacy, EventsKeptByAForgetCanBePurgedLaterOnce) {
+  Store s = Store::open(dir_ + "/db", fg::test::create());
+  Identity a, b;
+  a.name = "Ann";
+  b.name = "Bob";
+  const std::string ann = s.enroll(a, fg::test::fake_records(0, 1)).identity.id;
+  const std::string bob = s.enroll(b, fg::test::fake_records(10, 1)).identity.id;
+  for (auto e : {event_at(kNow, ann), event_at(kNow + 1, bob), event_at(kNow + 2, ann)}) s.append_event(e);
+  s.forget(ann);
+  const int64_t forgotten = s.tombstones()[0].forgotten_us;
+  EXPECT_THROW(s.forget(ann), StoreError) << "forgotten already";
+
+  const ForgetResult r = s.forget(ann, true);
+  EXPECT_EQ(r.identity.id, ann);
+  EXPECT_EQ(r.events_purged, 2u);
+  const auto left = s.events(INT64_MIN, INT64_MAX);
+  ASSERT_EQ(left.size(), 1u);
+  EXPECT_EQ(left[0].identity_id, bob);
+  ASSERT_EQ(s.tombstones().size(), 1u);
+  EXPECT_TRUE(s.tombstones()[0].events_purged) << "the next push purges remotely too";
+  EXPECT_EQ(s.tombstones()[0].forgotten_us, forgotten);
+  EXPECT_THROW(s.forget(ann, true), StoreError) << "nothing left to purge";
+  EXPECT_THROW(s.forget(std::string(32, 'f'), true), StoreError) << "never existed";
+}
+
 TEST_F(StorePrivacy, AForgottenIdStaysDeadAcrossReopen) {
   std::string ann;
   {
