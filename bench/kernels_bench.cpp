@@ -1,6 +1,7 @@
 // GFLOP/s of the nn kernels on ResNet-50 shapes (112x112 input), next to the machine's
 // single-core FMA peak. Needs no weights: everything is random.
 #include <benchmark/benchmark.h>
+#include <immintrin.h>
 
 #include <algorithm>
 #include <random>
@@ -47,6 +48,36 @@ void BM_fma_peak(benchmark::State& state) {
   state.SetLabel(simd_arch_name());
 }
 BENCHMARK(BM_fma_peak);
+
+// The same with 16-wide AVX-512 FMAs: the peak of the tiles facegate picks on a CPU that has
+// them while the build targets AVX2 (nn/gemm.h), so the one to measure their share against.
+// Compiled for AVX-512 on its own, run only after the CPU check.
+__attribute__((target("avx512f"))) void fma_chains_avx512(int steps, float* out) {
+  constexpr int kChains = 12;
+  __m512 acc[kChains];
+  for (int i = 0; i < kChains; ++i) acc[i] = _mm512_set1_ps(float(i));
+  const __m512 a = _mm512_set1_ps(0.999999f), b = _mm512_set1_ps(1e-7f);
+  for (int s = 0; s < steps; ++s)
+#pragma GCC unroll 12
+    for (int i = 0; i < kChains; ++i) acc[i] = _mm512_fmadd_ps(acc[i], a, b);
+  for (int i = 0; i < kChains; ++i) _mm512_storeu_ps(out + 16 * i, acc[i]);
+}
+
+void BM_fma_peak_avx512(benchmark::State& state) {
+  if (!gemm_kernel_supported(GemmKernel::avx512)) {
+    state.SkipWithError("no AVX-512 on this CPU (or build)");
+    return;
+  }
+  constexpr int kChains = 12, kSteps = 4096;
+  float out[kChains * 16];
+  for (auto _ : state) {
+    fma_chains_avx512(kSteps, out);
+    benchmark::DoNotOptimize(out);
+  }
+  set_gflops(state, 2.0 * 16 * kChains * kSteps);
+  state.SetLabel("avx512f");
+}
+BENCHMARK(BM_fma_peak_avx512);
 
 // Selects the GEMM tiles of the benchmark's "avx512" argument (0: the build's own tiles);
 // false, with the run skipped, when this CPU lacks them.
