@@ -32,16 +32,18 @@ class StorePrivacy : public ::testing::Test {
  protected:
   void SetUp() override { dir_ = fg::test::scratch_dir("store-privacy"); }
   void TearDown() override { fs::remove_all(dir_); }
+  // Enrolls `name` with n fake images (labels from `first`); returns the new id.
+  static std::string enroll(Store& s, const std::string& name, int first, int n) {
+    Identity who;
+    who.name = name;
+    return s.enroll(who, fg::test::fake_records(first, n)).identity.id;
+  }
   std::string dir_;
 };
 
 TEST_F(StorePrivacy, ForgetStripsTheThumbnailsOfKeptEventsOnlyAndLeavesATombstone) {
   Store s = Store::open(dir_ + "/db", fg::test::create());
-  Identity a, b;
-  a.name = "Ann";
-  b.name = "Bob";
-  const std::string ann = s.enroll(a, fg::test::fake_records(0, 2)).identity.id;
-  const std::string bob = s.enroll(b, fg::test::fake_records(10, 2)).identity.id;
+  const std::string ann = enroll(s, "Ann", 0, 2), bob = enroll(s, "Bob", 10, 2);
   for (auto e : {event_at(kNow, ann), event_at(kNow + 1, ann), event_at(kNow + 2, bob), event_at(kNow + 3, std::nullopt)})
     s.append_event(e);
 
@@ -68,9 +70,7 @@ TEST_F(StorePrivacy, ForgetStripsTheThumbnailsOfKeptEventsOnlyAndLeavesATombston
 
 TEST_F(StorePrivacy, PurgeIsRecordedInTheTombstone) {
   Store s = Store::open(dir_ + "/db", fg::test::create());
-  Identity a;
-  a.name = "Ann";
-  const std::string ann = s.enroll(a, fg::test::fake_records(0, 1)).identity.id;
+  const std::string ann = enroll(s, "Ann", 0, 1);
   auto e = event_at(kNow, ann);
   s.append_event(e);
   const ForgetResult r = s.forget(ann, true);
@@ -82,11 +82,7 @@ TEST_F(StorePrivacy, PurgeIsRecordedInTheTombstone) {
 
 TEST_F(StorePrivacy, EventsKeptByAForgetCanBePurgedLaterOnce) {
   Store s = Store::open(dir_ + "/db", fg::test::create());
-  Identity a, b;
-  a.name = "Ann";
-  b.name = "Bob";
-  const std::string ann = s.enroll(a, fg::test::fake_records(0, 1)).identity.id;
-  const std::string bob = s.enroll(b, fg::test::fake_records(10, 1)).identity.id;
+  const std::string ann = enroll(s, "Ann", 0, 1), bob = enroll(s, "Bob", 10, 1);
   for (auto e : {event_at(kNow, ann), event_at(kNow + 1, bob), event_at(kNow + 2, ann)}) s.append_event(e);
   s.forget(ann);
   const int64_t forgotten = s.tombstones()[0].forgotten_us;
@@ -144,9 +140,7 @@ TEST_F(StorePrivacy, RememberForgottenRecordsATombstoneOnceAndRefusesALiveIdenti
 
 TEST_F(StorePrivacy, PruneDropsEventsOlderThanTheCutoffAndTheCutoffOnlyMovesForward) {
   Store s = Store::open(dir_ + "/db", fg::test::create());
-  Identity a;
-  a.name = "Ann";
-  const std::string ann = s.enroll(a, fg::test::fake_records(0, 1)).identity.id;
+  const std::string ann = enroll(s, "Ann", 0, 1);
   for (auto e : {event_at(kNow - 10 * kDay, ann), event_at(kNow - 6 * kDay, std::nullopt),
                  event_at(kNow - 6 * kDay, ann, {}), event_at(kNow - 5 * kDay, ann), event_at(kNow - kDay, std::nullopt)})
     s.append_event(e);
@@ -169,9 +163,7 @@ TEST_F(StorePrivacy, TheDbDirectoryAndEveryFileInItAreOwnerOnlyWhateverTheUmask)
   const mode_t old = ::umask(0);  // the loosest: without our care, files would be 0666
   {
     Store s = Store::open(dir_ + "/db", fg::test::create());
-    Identity a;
-    a.name = "Ann";
-    s.enroll(a, fg::test::fake_records(0, 3));
+    enroll(s, "Ann", 0, 3);
     auto e = event_at(kNow, std::nullopt);
     s.append_event(e);
   }
