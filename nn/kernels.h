@@ -43,8 +43,9 @@ class Conv2d {
   void forward(const float* in, int h, int w, const float* residual, Act act, float* out,
                float* workspace, ThreadPool& pool) const;
   // forward() on `batch` images stored one after the other (in, out and residual), equal to
-  // calling it per image. When the weights are large next to one image's columns, the
-  // images share one pass over the weights instead of reading them once each.
+  // calling it per image; `workspace` holds workspace_floats(h, w, batch) floats. When the
+  // weights are large next to one image's columns, the images share one pass over the
+  // weights instead of reading them once each.
   void forward_batch(const float* in, int batch, int h, int w, const float* residual, Act act,
                      float* out, float* workspace, ThreadPool& pool) const;
 

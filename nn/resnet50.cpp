@@ -16,7 +16,7 @@ constexpr int kExpansion = 4;
 constexpr int kFeatures = 512 * kExpansion;
 const PoolShape kStemPool{3, 2, 1, false};
 // Stages 3 and 4 (blocks 7..15) hold 93% of the weights on 7x7 and 4x4 maps: a lane runs
-// them on its chunk of images as one batch (measured: 8 images on 2 threads 12% faster;
+// them on its chunk of images as one batch (measured: 8 images on 2 threads 7-12% faster;
 // chunks of 2 gained nothing). Chunks of 4: their activations are no larger than stage 1's
 // of one image, but their inputs and im2col panels add ~2 MiB per lane, so a workspace of
 // one lane, which serves one thread, keeps to one image at a time and to the memory budget
