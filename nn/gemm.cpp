@@ -167,7 +167,7 @@ void set_gemm_kernel(GemmKernel kernel) {
 const char* gemm_kernel_name(GemmKernel kernel) {
   static const std::string build = std::string(simd_arch_name()) + " " + std::to_string(kMr) +
                                    "x" + std::to_string(kNr);
-  return kernel == GemmKernel::avx512 ? "avx512 24x16" : build.c_str();
+  return kernel == GemmKernel::avx512 ? "avx512 12x32+24x16" : build.c_str();
 }
 
 size_t packed_a_floats(int m, int k) {
@@ -215,8 +215,11 @@ void gemm_packed(const float* packed_a, int m, int k, const BPanels& b, int n, f
   const int full = n / kNr;
   const int g = panels_per_tile(gemm_kernel());
   const int mg = (mp + g - 1) / g;
-  // Column panels of all images: panel Q is panel Q % nq of image Q / nq.
-  const int columns = images.images * nq;
+  // The AVX-512 tiles take column panels two at a time (12 x 32 tiles).
+  const int per_unit = kAvx512FitsPacking && gemm_kernel() == GemmKernel::avx512 ? 2 : 1;
+  const int units = (nq + per_unit - 1) / per_unit;
+  // Column units of all images: unit U is unit U % units of image U / units.
+  const int columns = images.images * units;
   // Walk the larger operand once: with m >= n each thread keeps one A tile hot while B
   // (small) stays in L2; otherwise a B panel stays in L1 while A cycles through L2.
   // Threads take contiguous ranges (not interleaved items) so that each streams its part of
@@ -228,12 +231,23 @@ void gemm_packed(const float* packed_a, int m, int k, const BPanels& b, int n, f
       const int col = static_cast<int>(m_outer ? t % columns : t / mg);
       const int g0 = static_cast<int>(m_outer ? t / columns : t % mg);
       const int g1 = m_outer ? g0 + 1 : static_cast<int>(std::min<int64_t>(mg, g0 + (t1 - t)));
-      const int i = col / nq, q = col % nq;
-      const bool tail = q == full;
+      const int i = col / units, q0 = col % units * per_unit, q1 = std::min(nq, q0 + per_unit);
+      const auto panel = [&](int q) {
+        return q == full ? b.tail + i * images.tail_step : b.base + i * images.b_step + q * b.step;
+      };
+      const auto ld = [&](int q) { return q == full ? ptrdiff_t{kNr} : b.ld; };
       Epilogue image_ep = ep;
       if (ep.residual) image_ep.residual += i * images.c_step;
-      gemm_column_panel(packed_a, m, k, tail ? b.tail + i * images.tail_step : b.base + i * images.b_step + q * b.step,
-                        tail ? kNr : b.ld, q, g0 * g, std::min(mp, g1 * g), n, c + i * images.c_step, image_ep);
+      float* image_c = c + i * images.c_step;
+      const int p0 = g0 * g, p1 = std::min(mp, g1 * g);
+      const int last_cols = std::min(kNr, n - (q1 - 1) * kNr);
+      if (q1 - q0 == 2 && last_cols > kColumnMax) {
+        gemm_column_pair_avx512(packed_a, m, k, panel(q0), ld(q0), kNr, panel(q0 + 1), ld(q0 + 1), last_cols, p0, p1,
+                                image_c + q0 * kNr, n, ep.bias, image_ep.residual ? image_ep.residual + q0 * kNr : nullptr,
+                                ep.relu);
+      } else {
+        for (int q = q0; q < q1; ++q) gemm_column_panel(packed_a, m, k, panel(q), ld(q), q, p0, p1, n, image_c, image_ep);
+      }
       t += g1 - g0;
     }
   });

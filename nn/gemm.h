@@ -40,8 +40,9 @@ void gemm_column_panel(const float* packed_a, int m, int k, const float* b, ptrd
                        int q, int p0, int p1, int n, float* c, const Epilogue& ep);
 
 // The tile kernels behind gemm_column_panel: the build's own vectors (xsimd's arch for
-// -march, 6 x kNr tiles), or AVX-512 tiles (24 x 16, nn/gemm_avx512.h) on a CPU that has
-// AVX-512 while the build targets AVX2. Both read the same packed A and B, so weights packed
+// -march, 6 x kNr tiles), or AVX-512 tiles (12 x 32 over pairs of column panels in
+// gemm_packed, 24 x 16 for a single panel; nn/gemm_avx512.h) on a CPU that has AVX-512 while
+// the build targets AVX2. Both read the same packed A and B, so weights packed
 // at load serve either. Chosen once from the CPU at start-up; tests and benches switch it
 // with set_gemm_kernel, never while a GEMM runs.
 enum class GemmKernel { build_arch, avx512 };
@@ -49,7 +50,7 @@ bool gemm_kernel_supported(GemmKernel kernel);
 GemmKernel gemm_kernel();
 // Throws std::invalid_argument when !gemm_kernel_supported(kernel).
 void set_gemm_kernel(GemmKernel kernel);
-// For logs and benchmark labels: "fma3<avx2> 6x16", "avx512 24x16".
+// For logs and benchmark labels: "fma3<avx2> 6x16", "avx512 12x32+24x16".
 const char* gemm_kernel_name(GemmKernel kernel);
 
 // Several images through one weight matrix: image i's B panels are b's shifted by

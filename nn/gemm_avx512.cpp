@@ -56,6 +56,56 @@ void tile(int k, const float* a, ptrdiff_t panel_floats, const float* b, ptrdiff
   }
 }
 
+// Two A panels (12 rows) by two B panels (32 columns): 24 accumulators again, but per k two
+// B loads and 12 broadcasts, each feeding two FMAs, where the 24 x 16 tile loads once per
+// FMA. P = 1 for the last, odd panel.
+template <int P>
+void pair_tile(int k, const float* a, ptrdiff_t panel_floats, const float* b0, ptrdiff_t ld0,
+               const float* b1, ptrdiff_t ld1, int rows, __mmask16 cols0, __mmask16 cols1,
+               float* c, ptrdiff_t ldc, const float* bias, const float* res, bool relu) {
+  constexpr int R = P * kRows;
+  zfloat acc[R][2];
+#pragma GCC unroll 12
+  for (int r = 0; r < R; ++r) acc[r][0] = acc[r][1] = zfloat(bias && r < rows ? bias[r] : 0.0f);
+  const float* ap[P];
+#pragma GCC unroll 2
+  for (int p = 0; p < P; ++p) ap[p] = a + p * panel_floats;
+  for (int i = 0; i < k; ++i) {
+    // Every other k: each panel moves 12 floats per two k, one cache line ahead per prefetch.
+    if ((i & 1) == 0) {
+#pragma GCC unroll 2
+      for (int p = 0; p < P; ++p) __builtin_prefetch(ap[p] + i * kRows + kPrefetchA);
+    }
+    __builtin_prefetch(b0 + (i + kPrefetchB) * ld0);
+    __builtin_prefetch(b1 + (i + kPrefetchB) * ld1);
+    const zfloat bv0 = zfloat::load_unaligned(b0 + i * ld0);
+    const zfloat bv1 = zfloat::load_unaligned(b1 + i * ld1);
+#pragma GCC unroll 2
+    for (int p = 0; p < P; ++p)
+#pragma GCC unroll 6
+      for (int r = 0; r < kRows; ++r) {
+        const zfloat av(ap[p][i * kRows + r]);
+        acc[p * kRows + r][0] = xsimd::fma(av, bv0, acc[p * kRows + r][0]);
+        acc[p * kRows + r][1] = xsimd::fma(av, bv1, acc[p * kRows + r][1]);
+      }
+  }
+
+  const __m512 zero = _mm512_setzero_ps();
+#pragma GCC unroll 12
+  for (int r = 0; r < R; ++r) {
+    if (r >= rows) break;
+#pragma GCC unroll 2
+    for (int h = 0; h < 2; ++h) {
+      const __mmask16 cols = h ? cols1 : cols0;
+      float* out = c + r * ldc + h * kAvx512PanelCols;
+      __m512 x = acc[r][h];
+      if (res) x = _mm512_add_ps(x, _mm512_maskz_loadu_ps(cols, res + r * ldc + h * kAvx512PanelCols));
+      if (relu) x = _mm512_maskz_max_ps(cols, x, zero);
+      _mm512_mask_storeu_ps(out, cols, x);
+    }
+  }
+}
+
 using TileFn = void (*)(int, const float*, ptrdiff_t, const float*, ptrdiff_t, int, __mmask16,
                         float*, ptrdiff_t, const float*, const float*, bool);
 constexpr TileFn kTiles[kAvx512Panels] = {tile<1>, tile<2>, tile<3>, tile<4>};
@@ -82,6 +132,23 @@ void gemm_column_panel_avx512(const float* packed_a, int m, int k, const float* 
     kTiles[panels - 1](k, packed_a + p * panel_floats, panel_floats, b, ldb, rows, mask,
                        c + off, ldc, bias ? bias + row0 : nullptr,
                        residual ? residual + off : nullptr, relu);
+  }
+}
+
+void gemm_column_pair_avx512(const float* packed_a, int m, int k, const float* b0, ptrdiff_t ld0,
+                             int cols0, const float* b1, ptrdiff_t ld1, int cols1, int p0, int p1,
+                             float* c, ptrdiff_t ldc, const float* bias, const float* residual,
+                             bool relu) {
+  const ptrdiff_t panel_floats = static_cast<ptrdiff_t>(kRows) * k;
+  const __mmask16 mask0 = static_cast<__mmask16>((1u << cols0) - 1);
+  const __mmask16 mask1 = static_cast<__mmask16>((1u << cols1) - 1);
+  for (int p = p0; p < p1; p += 2) {
+    const int row0 = p * kRows;
+    const int rows = m - row0 < 2 * kRows ? m - row0 : 2 * kRows;
+    const ptrdiff_t off = row0 * ldc;
+    const auto tile = p + 1 < p1 ? pair_tile<2> : pair_tile<1>;
+    tile(k, packed_a + p * panel_floats, panel_floats, b0, ld0, b1, ld1, rows, mask0, mask1, c + off, ldc,
+         bias ? bias + row0 : nullptr, residual ? residual + off : nullptr, relu);
   }
 }
 

@@ -25,4 +25,11 @@ void gemm_column_panel_avx512(const float* packed_a, int m, int k, const float* 
                               ptrdiff_t ldb, int cols, int p0, int p1, float* c, ptrdiff_t ldc,
                               const float* bias, const float* residual, bool relu);
 
+// The same for two column panels at once, b0 (cols0 columns) and b1 (cols1 >= 1) next to it
+// in C (c + 16), in 12 x 32 tiles: half the loads per FMA of the 24 x 16 ones.
+void gemm_column_pair_avx512(const float* packed_a, int m, int k, const float* b0, ptrdiff_t ld0,
+                             int cols0, const float* b1, ptrdiff_t ld1, int cols1, int p0, int p1,
+                             float* c, ptrdiff_t ldc, const float* bias, const float* residual,
+                             bool relu);
+
 }  // namespace fg::nn
