@@ -16,6 +16,23 @@ bool reads_input_directly(const Conv2dShape& s) {
          s.pad_w == 0;
 }
 
+// Every B panel of one image: its stride phases, then the panels, split over the pool as
+// (panel, input channel) items so that even a single panel is shared out.
+void pack_all_panels(const Im2col& im, int in_c, const float* in, float* phases, float* panels,
+                     ptrdiff_t panel_floats, ThreadPool& pool) {
+  pool.parallel_for(in_c, [&](int64_t c0, int64_t c1) {
+    im.split_phases(in, static_cast<int>(c0), static_cast<int>(c1), phases);
+  });
+  pool.parallel_for(int64_t{im.panels()} * in_c, [&](int64_t t0, int64_t t1) {
+    for (int64_t t = t0; t < t1;) {
+      const int q = static_cast<int>(t / in_c), c0 = static_cast<int>(t % in_c);
+      const int c1 = static_cast<int>(std::min<int64_t>(in_c, c0 + (t1 - t)));
+      im.pack_panel(phases, q, c0, c1, panels + q * panel_floats);
+      t += c1 - c0;
+    }
+  });
+}
+
 }  // namespace
 
 Conv2d::Conv2d(const Conv2dShape& s, const float* weight, const float* bias) : s_(s) {
@@ -42,24 +59,6 @@ size_t Conv2d::workspace_floats(int h, int w, int batch) const {
   const Im2col im(s_, h, w);
   // One image's phases at a time; every image's panels, when they share the weights.
   return im.phase_floats() + batch * im.panel_floats();
-}
-
-void Conv2d::pack_b_panels(const float* in, int h, int w, float* phases, float* panels, ThreadPool& pool) const {
-  const Im2col im(s_, h, w);
-  const ptrdiff_t panel_floats = static_cast<ptrdiff_t>(s_.in_c) * s_.kh * s_.kw * kNr;
-  pool.parallel_for(s_.in_c, [&](int64_t c0, int64_t c1) {
-    im.split_phases(in, static_cast<int>(c0), static_cast<int>(c1), phases);
-  });
-  // Work items are (panel, input channel), so that even a single panel is split.
-  const int c = s_.in_c;
-  pool.parallel_for(int64_t{im.panels()} * c, [&](int64_t t0, int64_t t1) {
-    for (int64_t t = t0; t < t1;) {
-      const int q = static_cast<int>(t / c), c0 = static_cast<int>(t % c);
-      const int c1 = static_cast<int>(std::min<int64_t>(c, c0 + (t1 - t)));
-      im.pack_panel(phases, q, c0, c1, panels + q * panel_floats);
-      t += c1 - c0;
-    }
-  });
 }
 
 void Conv2d::forward(const float* in, int h, int w, const float* residual, Act act, float* out,
@@ -94,7 +93,8 @@ void Conv2d::forward_batch(const float* in, int batch, int h, int w, const float
     // Few columns: B is small next to the weights; pack it all (every image's), then stream
     // the weights once.
     const ptrdiff_t image_step = static_cast<ptrdiff_t>(im.panel_floats());
-    for (int i = 0; i < batch; ++i) pack_b_panels(in + i * in_step, h, w, phases, panels + i * image_step, pool);
+    for (int i = 0; i < batch; ++i)
+      pack_all_panels(im, s_.in_c, in + i * in_step, phases, panels + i * image_step, panel_floats, pool);
     gemm_packed(packed_.data(), m, k, {panels, kNr, panel_floats, panels + full * panel_floats}, n, out, ep, pool,
                 {batch, image_step, image_step, out_step});
     return;

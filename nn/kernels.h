@@ -53,7 +53,6 @@ class Conv2d {
   // Whether an h x w input packs all its B panels before one pass over the weights (which
   // images of a batch can then share), rather than packing panels as the threads go.
   bool packs_b_first(int h, int w, int threads) const;
-  void pack_b_panels(const float* in, int h, int w, float* phases, float* panels, ThreadPool& pool) const;
 
   Conv2dShape s_;
   std::vector<float, HugePageAllocator<float>> packed_;  // layout private to the implementation
