@@ -54,8 +54,10 @@ Im2col::Im2col(const Conv2dShape& s, int h, int w)
       hq_(s.out_h(h) + (s.kh - 1) / s.stride_h),
       wq_(ow_ + (s.kw - 1) / s.stride_w) {}
 
+// The planes, then slack that the last wide panel's junk columns read (zeroed by
+// split_phases).
 size_t Im2col::phase_floats() const {
-  const size_t f = size_t(s_.in_c) * phases_y_ * phases_x_ * hq_ * wq_;
+  const size_t f = size_t(s_.in_c) * phases_y_ * phases_x_ * hq_ * wq_ + kNr + s_.kw;
   return (f + kNr - 1) / kNr * kNr;
 }
 
@@ -85,6 +87,10 @@ void Im2col::split_phases(const float* in, int c0, int c1, float* phases) const 
           std::fill(dst + hi, dst + wq_, 0.0f);
         }
       }
+  if (c1 == s_.in_c) {
+    float* slack = phases + size_t(s_.in_c) * phases_y_ * phases_x_ * hq_ * wq_;
+    std::fill(slack, phases + phase_floats(), 0.0f);
+  }
 }
 
 void Im2col::pack_panel(const float* phases, int q, int c0, int c1, float* panel) const {
@@ -118,6 +124,18 @@ void Im2col::pack_panel(const float* phases, int q, int c0, int c1, float* panel
   if (cols < kNr)
     for (int i = c0 * taps; i < c1 * taps; ++i)
       std::fill(panel + i * kNr + cols, panel + (i + 1) * kNr, 0.0f);
+}
+
+int Im2col::wide_panels() const { return (n_ / ow_ * wq_ + kNr - 1) / kNr; }
+
+void Im2col::pack_wide_panel(const float* phases, int q, float* panel) const {
+  const size_t plane = size_t(hq_) * wq_;
+  const float* col = phases + q * kNr;
+  for (int ic = 0; ic < s_.in_c; ++ic, col += plane)
+    for (int ky = 0; ky < s_.kh; ++ky)
+      for (int kx = 0; kx < s_.kw; ++kx, panel += kNr)
+        for (int e = 0; e < kNr; e += kVecWidth)
+          vfloat::load_unaligned(col + ky * wq_ + kx + e).store_unaligned(panel + e);
 }
 
 void pack_tail_panel(const float* x, int k, int n, int col0, float* out) {

@@ -22,6 +22,14 @@ class Im2col {
   // The rows of input channels [c0, c1) of panel q (K x kNr floats at panel).
   void pack_panel(const float* phases, int q, int c0, int c1, float* panel) const;
 
+  // Stride 1 only: B over the padded input's whole width, "wide" column oy * wide_w() + x,
+  // where columns x >= out_w are junk for the caller to drop. Every row of a wide panel is
+  // one contiguous run of a phase plane, so it packs with one vector copy per row instead
+  // of a copy per output-row segment.
+  int wide_w() const { return wq_; }
+  int wide_panels() const;
+  void pack_wide_panel(const float* phases, int q, float* panel) const;
+
  private:
   Conv2dShape s_;
   int h_, w_, ow_, n_, k_, nq_;

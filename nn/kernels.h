@@ -48,6 +48,15 @@ class Conv2d {
   // weights instead of reading them once each.
   void forward_batch(const float* in, int batch, int h, int w, const float* residual, Act act,
                      float* out, float* workspace, ThreadPool& pool) const;
+  // Stride 1 only (else std::invalid_argument): forward() computed over the padded input's
+  // whole width, so that im2col is one vector copy per row (worth it for thin channels).
+  // Output row y of channel c starts at out + (c * out_h + y) * wide_w(w), wide_w = w +
+  // 2 * pad_w; its columns from out_w on are junk. `workspace` holds
+  // wide_workspace_floats(h, w, pool threads) floats.
+  int wide_w(int w) const { return w + 2 * s_.pad_w; }
+  size_t wide_workspace_floats(int h, int w, int threads) const;
+  void forward_wide(const float* in, int h, int w, Act act, float* out, float* workspace,
+                    ThreadPool& pool) const;
 
  private:
   // Whether an h x w input packs all its B panels before one pass over the weights (which
@@ -68,6 +77,9 @@ struct PoolShape {
 };
 void max_pool2d_ref(const PoolShape& p, const float* in, int c, int h, int w, float* out);
 void max_pool2d(const PoolShape& p, const float* in, int c, int h, int w, float* out,
+                ThreadPool& pool);
+// The same on an input whose rows are ld >= w floats apart (planes h * ld apart).
+void max_pool2d(const PoolShape& p, const float* in, int c, int h, int w, int ld, float* out,
                 ThreadPool& pool);
 
 // Global average pooling: out[c] = mean over h*w of in[c].

@@ -88,6 +88,7 @@ Mtcnn::Mtcnn(const weights::WeightsFile& f) {
     s.slope = r.copy(net + ".prelu" + std::to_string(i) + ".weight");
     s.pooled = pooled;
     s.pool = p;
+    s.pool_first = pooled && std::all_of(s.slope.begin(), s.slope.end(), [](float a) { return a >= 0.0f; });
     return s;
   };
   pnet_trunk_.push_back(stage("pnet", 1, true, kPool2));
@@ -113,7 +114,7 @@ Mtcnn::Mtcnn(const weights::WeightsFile& f) {
                           const std::string& slope, const std::vector<std::string>& heads) {
     // facenet-pytorch flattens the trunk output as permute(0, 3, 2, 1), i.e. [w][h][c]; the
     // columns are reordered once here so that forward() can flatten plain [c][h][w].
-    const TrunkShape t = trunk_shape(trunk, size, size);
+    const TrunkShape t = trunk_shape(trunk, size, size, 1);
     const int in = t.c * t.h * t.w;
     const float* w = r.get(hidden + ".weight");
     const float* bias = r.get(hidden + ".bias");
@@ -148,11 +149,12 @@ int Mtcnn::pnet_out_dim(int n) {
   return kPool2.out_dim(n - 2) - 4;
 }
 
-Mtcnn::TrunkShape Mtcnn::trunk_shape(const std::vector<Stage>& trunk, int h, int w) {
+Mtcnn::TrunkShape Mtcnn::trunk_shape(const std::vector<Stage>& trunk, int h, int w, int threads) {
   TrunkShape t;
   for (const Stage& s : trunk) {
     const Conv2dShape& cs = s.conv.shape();
-    t.scratch = std::max(t.scratch, s.conv.workspace_floats(h, w));
+    t.scratch = std::max(t.scratch, s.conv.wide_workspace_floats(h, w, threads));
+    t.wide = std::max(t.wide, static_cast<size_t>(cs.out_c) * cs.out_h(h) * s.conv.wide_w(w));
     h = cs.out_h(h);
     w = cs.out_w(w);
     t.act = std::max(t.act, static_cast<size_t>(cs.out_c) * h * w);
@@ -168,17 +170,29 @@ Mtcnn::TrunkShape Mtcnn::trunk_shape(const std::vector<Stage>& trunk, int h, int
 }
 
 void Mtcnn::run_trunk(const std::vector<Stage>& trunk, const float* in, int h, int w, float* out, float* a, float* b,
-                      float* scratch, ThreadPool& pool) {
+                      float* wide, float* scratch, ThreadPool& pool) {
   const float* x = in;
   for (size_t i = 0; i < trunk.size(); ++i) {
     const Stage& s = trunk[i];
     const bool last = i + 1 == trunk.size();
     const int c = s.conv.shape().out_c;
     float* y = last && !s.pooled ? out : (x == a ? b : a);
-    s.conv.forward(x, h, w, nullptr, Act::none, y, scratch, pool);
+    // The channels are few, so im2col's cost rivals the GEMM's: the wide conv packs it with
+    // one copy per row; the pool or the PReLU after it drops the junk columns.
+    const int wide_w = s.conv.wide_w(w);
+    s.conv.forward_wide(x, h, w, Act::none, wide, scratch, pool);
     h = s.conv.shape().out_h(h);
     w = s.conv.shape().out_w(w);
-    prelu(y, 1, c, h * w, s.slope.data(), y);
+    if (s.pool_first) {
+      float* z = last ? out : (x == a ? b : a);
+      max_pool2d(s.pool, wide, c, h, w, wide_w, z, pool);
+      h = s.pool.out_dim(h);
+      w = s.pool.out_dim(w);
+      prelu(z, 1, c, h * w, s.slope.data(), z);
+      x = z;
+      continue;
+    }
+    prelu_rows(wide, c, h, wide_w, w, s.slope.data(), y);
     x = y;
     if (s.pooled) {
       float* z = last ? out : (x == a ? b : a);
@@ -197,8 +211,8 @@ int Mtcnn::pnet_band_rows(int h, int w) const {
   int rows = oh;
   while (rows > 16) {
     const int bh = std::min(h, 2 * rows + 10);
-    const TrunkShape t = trunk_shape(pnet_trunk_, bh, w);
-    const size_t need = std::max({t.act, t.scratch, size_t{3} * bh * w, size_t{32} * rows * ow});
+    const TrunkShape t = trunk_shape(pnet_trunk_, bh, w, 1);
+    const size_t need = std::max({t.act, t.wide, t.scratch, size_t{3} * bh * w, size_t{32} * rows * ow});
     if (need <= kPnetBandFloats) break;
     rows = (rows + 1) / 2;
   }
@@ -209,10 +223,11 @@ void Mtcnn::pnet(const float* image, int h, int w, float* prob, float* reg, Work
   const int oh = pnet_out_dim(h), ow = pnet_out_dim(w);
   const int rows = pnet_band_rows(h, w);
   const int max_bh = std::min(h, 2 * rows + 10);
-  const TrunkShape t = trunk_shape(pnet_trunk_, max_bh, w);
+  const TrunkShape t = trunk_shape(pnet_trunk_, max_bh, w, pool.size());
   if (rows < oh) grow(ws.band, size_t{3} * max_bh * w);
   grow(ws.a, t.act);
   grow(ws.b, t.act);
+  grow(ws.wide, t.wide);
   grow(ws.trunk, static_cast<size_t>(t.c) * rows * ow);
   grow(ws.head, static_cast<size_t>(kPnetHeads) * rows * ow);
   grow(ws.scratch, std::max(t.scratch, pnet_head_.workspace_floats(rows, ow)));
@@ -228,7 +243,8 @@ void Mtcnn::pnet(const float* image, int h, int w, float* prob, float* reg, Work
                   ws.band.begin() + static_cast<size_t>(c) * (y1 - y0) * w);
       in = ws.band.data();
     }
-    run_trunk(pnet_trunk_, in, y1 - y0, w, ws.trunk.data(), ws.a.data(), ws.b.data(), ws.scratch.data(), pool);
+    run_trunk(pnet_trunk_, in, y1 - y0, w, ws.trunk.data(), ws.a.data(), ws.b.data(), ws.wide.data(), ws.scratch.data(),
+              pool);
     pnet_head_.forward(ws.trunk.data(), r1 - r0, ow, nullptr, Act::none, ws.head.data(), ws.scratch.data(), pool);
     const size_t n = static_cast<size_t>(r1 - r0) * ow;
     softmax(ws.head.data(), 1, 2, static_cast<int>(n), ws.head.data());
@@ -243,13 +259,14 @@ void Mtcnn::pnet(const float* image, int h, int w, float* prob, float* reg, Work
 void Mtcnn::run_batch(const std::vector<Stage>& trunk, const Dense& dense, int size, const float* images, int batch,
                       Workspace& ws, ThreadPool& pool) const {
   if (batch < 0) throw std::invalid_argument("MTCNN: batch " + std::to_string(batch));
-  const TrunkShape t = trunk_shape(trunk, size, size);
+  const TrunkShape t = trunk_shape(trunk, size, size, 1);  // a lane runs on one thread
   const size_t feat = static_cast<size_t>(dense.hidden.in());
   const int lanes = pool.size();
   if (static_cast<int>(ws.lanes.size()) < lanes) ws.lanes.resize(lanes);
   for (int l = 0; l < lanes; ++l) {
     grow(ws.lanes[l].a, t.act);
     grow(ws.lanes[l].b, t.act);
+    grow(ws.lanes[l].wide, t.wide);
     grow(ws.lanes[l].scratch, t.scratch);
   }
   grow(ws.features, batch * feat);
@@ -265,7 +282,7 @@ void Mtcnn::run_batch(const std::vector<Stage>& trunk, const Dense& dense, int s
       Lane& lane = ws.lanes[l];
       for (int64_t i = batch * l / lanes; i < batch * (l + 1) / lanes; ++i)
         run_trunk(trunk, images + i * image, size, size, ws.features.data() + i * feat, lane.a.data(), lane.b.data(),
-                  lane.scratch.data(), solo);
+                  lane.wide.data(), lane.scratch.data(), solo);
     }
   });
   dense.hidden.forward(ws.features.data(), batch, ws.hidden.data(), pool);

@@ -26,41 +26,66 @@ void check_input(const PoolShape& p, int c, int h, int w, const char* who) {
   p.out_dim(w);
 }
 
-// The row buffer lives on the stack (forward() never allocates); it bounds the window.
+// The buffers live on the stack (forward() never allocates); kMaxPoolWindow bounds the
+// window, kColumnMaxFloats how many output rows share one pass.
 constexpr int kMaxPoolWindow = 1024;
+constexpr int kColumnMaxFloats = 8192;
 
-// Output row oy of channel plane `in`: first the max over the window's rows, vectorised
-// along x into the row buffer, then the max along each window's columns. Windows are
-// clamped to the input, which is what -inf padding amounts to.
-void max_pool_row(const PoolShape& p, const float* in, int h, int w, int oy, int ow,
-                  float* out) {
-  const int y0 = std::max(oy * p.stride - p.pad, 0);
-  const int y1 = std::min(oy * p.stride - p.pad + p.k, h);
+// Output rows [oy0, oy1) of channel plane `in`, a chunk of columns at a time, in two passes:
+// the max over each output row's window rows into `cols` (one row of it per output row),
+// then, once all of them are stored, the max over every k consecutive columns into `wide`,
+// every stride-th of which is an output. Reading a row back right after storing it would
+// stall store forwarding (the reads are unaligned), hence whole blocks of rows per pass.
+// Windows are clamped to the input, which is what -inf padding amounts to; only the edge
+// outputs whose windows are clamped in x take the scalar loop.
+void max_pool_rows(const PoolShape& p, const float* in, int h, int w, int ld, int oy0, int oy1,
+                   int ow, float* out) {
   const int chunk = (kMaxPoolWindow - p.k) / p.stride + 1;  // outputs whose inputs fit
-  alignas(64) float rows[kMaxPoolWindow];
+  alignas(64) float cols[kColumnMaxFloats];
+  alignas(64) float wide[kMaxPoolWindow];
   for (int oa = 0; oa < ow; oa += chunk) {
     const int ob = std::min(ow, oa + chunk);
     const int xa = std::max(oa * p.stride - p.pad, 0);
     const int xb = std::min((ob - 1) * p.stride - p.pad + p.k, w);
-    const float* src = in + y0 * w + xa;
-    const int len = xb - xa;
-    int x = 0;
-    for (; x + kVecWidth <= len; x += kVecWidth) {
-      vfloat m = vfloat::load_unaligned(src + x);
-      for (int y = 1; y < y1 - y0; ++y) m = xsimd::max(m, vfloat::load_unaligned(src + y * w + x));
-      m.store_aligned(rows + x);
-    }
-    for (; x < len; ++x) {
-      float m = src[x];
-      for (int y = 1; y < y1 - y0; ++y) m = std::max(m, src[y * w + x]);
-      rows[x] = m;
-    }
-    for (int ox = oa; ox < ob; ++ox) {
-      const int x0 = std::max(ox * p.stride - p.pad, 0) - xa;
-      const int x1 = std::min(ox * p.stride - p.pad + p.k, w) - xa;
-      float m = rows[x0];
-      for (int xx = x0 + 1; xx < x1; ++xx) m = std::max(m, rows[xx]);
-      out[ox] = m;
+    const int len = xb - xa, n_wide = len - p.k + 1;
+    const int cols_ld = (len + kVecWidth - 1) / kVecWidth * kVecWidth;
+    const int block = std::max(1, kColumnMaxFloats / cols_ld);
+    for (int b0 = oy0; b0 < oy1; b0 += block) {
+      const int b1 = std::min(oy1, b0 + block);
+      for (int oy = b0; oy < b1; ++oy) {
+        const int y0 = std::max(oy * p.stride - p.pad, 0);
+        const int rows = std::min(oy * p.stride - p.pad + p.k, h) - y0;
+        const float* src = in + static_cast<ptrdiff_t>(y0) * ld + xa;
+        float* dst = cols + (oy - b0) * cols_ld;
+        int x = 0;
+        for (; x + kVecWidth <= len; x += kVecWidth) {
+          vfloat m = vfloat::load_unaligned(src + x);
+          for (int y = 1; y < rows; ++y) m = xsimd::max(m, vfloat::load_unaligned(src + y * ld + x));
+          m.store_aligned(dst + x);
+        }
+        for (; x < len; ++x) {
+          float m = src[x];
+          for (int y = 1; y < rows; ++y) m = std::max(m, src[y * ld + x]);
+          dst[x] = m;
+        }
+      }
+      for (int oy = b0; oy < b1; ++oy) {
+        const float* row = cols + (oy - b0) * cols_ld;
+        int x = 0;
+        for (; x + kVecWidth <= n_wide; x += kVecWidth) {
+          vfloat m = vfloat::load_aligned(row + x);
+          for (int d = 1; d < p.k; ++d) m = xsimd::max(m, vfloat::load_unaligned(row + x + d));
+          m.store_aligned(wide + x);
+        }
+        for (; x < n_wide; ++x) wide[x] = *std::max_element(row + x, row + x + p.k);
+        float* o = out + static_cast<ptrdiff_t>(oy) * ow;
+        for (int ox = oa; ox < ob; ++ox) {
+          const int xs = ox * p.stride - p.pad;
+          o[ox] = xs >= 0 && xs + p.k <= w
+                      ? wide[xs - xa]
+                      : *std::max_element(row + std::max(xs, 0) - xa, row + std::min(xs + p.k, w) - xa);
+        }
+      }
     }
   }
 }
@@ -100,16 +125,26 @@ void max_pool2d_ref(const PoolShape& p, const float* in, int c, int h, int w, fl
 
 void max_pool2d(const PoolShape& p, const float* in, int c, int h, int w, float* out,
                 ThreadPool& pool) {
+  max_pool2d(p, in, c, h, w, w, out, pool);
+}
+
+void max_pool2d(const PoolShape& p, const float* in, int c, int h, int w, int ld, float* out,
+                ThreadPool& pool) {
   check_input(p, c, h, w, "max_pool2d");
+  if (ld < w)
+    throw std::invalid_argument("max_pool2d: rows " + std::to_string(ld) + " floats apart, narrower than the " +
+                                std::to_string(w) + " input columns");
   if (p.k > kMaxPoolWindow)
     throw std::invalid_argument("max_pool2d: window " + describe(p) + " is wider than " +
                                 std::to_string(kMaxPoolWindow));
   const int oh = p.out_dim(h), ow = p.out_dim(w);
   pool.parallel_for(int64_t{c} * oh, [&](int64_t r0, int64_t r1) {
-    for (int64_t r = r0; r < r1; ++r) {
+    for (int64_t r = r0; r < r1;) {
       const int64_t ch = r / oh;
-      const int oy = static_cast<int>(r % oh);
-      max_pool_row(p, in + ch * h * w, h, w, oy, ow, out + r * ow);
+      const int oy0 = static_cast<int>(r % oh);
+      const int oy1 = static_cast<int>(std::min<int64_t>(oh, oy0 + (r1 - r)));
+      max_pool_rows(p, in + ch * h * ld, h, w, ld, oy0, oy1, ow, out + ch * oh * ow);
+      r += oy1 - oy0;
     }
   });
 }

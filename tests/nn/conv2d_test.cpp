@@ -12,11 +12,13 @@
 
 #include "nn/gemm.h"
 #include "nn/kernels.h"
+#include "tests/nn/gemm_kernels.h"
 #include "tests/nn/random_data.h"
 
 namespace fg::nn {
 namespace {
 
+using test::for_each_gemm_kernel;
 using test::random_floats;
 using test::scaled_max_error;
 
@@ -128,23 +130,6 @@ Conv2dShape shape_of(const ConvCase& c) {
   s.pad_h = c.pad_h;
   s.pad_w = c.pad_w;
   return s;
-}
-
-// Runs body under every GEMM kernel this CPU supports (both tile sets on an AVX-512 CPU),
-// then restores the start-up choice.
-template <typename Fn>
-void for_each_gemm_kernel(Fn&& body) {
-  const GemmKernel before = gemm_kernel();
-  for (GemmKernel k : {GemmKernel::build_arch, GemmKernel::avx512}) {
-    if (!gemm_kernel_supported(k)) {
-      std::printf("GEMM kernel %s: not supported here, not tested\n", gemm_kernel_name(k));
-      continue;
-    }
-    set_gemm_kernel(k);
-    SCOPED_TRACE(gemm_kernel_name(k));
-    body();
-  }
-  set_gemm_kernel(before);
 }
 
 void check_case(const ConvCase& c, std::mt19937& rng) {

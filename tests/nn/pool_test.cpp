@@ -91,6 +91,25 @@ TEST(MaxPool, MatchesRefOnRowsWiderThanItsBuffer) {
   }
 }
 
+// MTCNN's pools (2/2 and 3/2, ceil mode) and the stem's, on rows that span several vectors
+// with a partial one at the end.
+TEST(MaxPool, MatchesRefOnWideRows) {
+  std::mt19937 rng(9);
+  for (const auto& p : {pool_shape(2, 2, 0, true), pool_shape(3, 2, 0, true), pool_shape(3, 2, 1, false),
+                        pool_shape(3, 1, 1, false)})
+    for (int w : {16, 22, 23, 46, 47, 383}) {
+      const int c = 3, h = 9;
+      const auto in = random_floats(size_t(c) * h * w, rng);
+      const size_t n_out = size_t(c) * p.out_dim(h) * p.out_dim(w);
+      std::vector<float> ref(n_out), got(n_out, -1e9f);
+      max_pool2d_ref(p, in.data(), c, h, w, ref.data());
+      ThreadPool pool(1);
+      max_pool2d(p, in.data(), c, h, w, got.data(), pool);
+      EXPECT_EQ(got, ref) << "k=" << p.k << " stride=" << p.stride << " pad=" << p.pad
+                          << " ceil_mode=" << p.ceil_mode << " w=" << w;
+    }
+}
+
 TEST(MaxPool, RejectsWindowWiderThanItsBuffer) {
   const PoolShape p = pool_shape(1100, 1, 0, false);
   std::vector<float> in(1100 * 1100), out(1);
