@@ -21,33 +21,43 @@ size_t Conv2d::wide_workspace_floats(int h, int w, int threads) const {
   check_conv2d_input(s_, h, w, "Conv2d::wide_workspace_floats");
   check_stride_1(s_, "Conv2d::wide_workspace_floats");
   if (threads < 1) throw std::invalid_argument("Conv2d::wide_workspace_floats: threads " + std::to_string(threads) + " < 1");
-  // The padded input, then one panel slot per thread.
-  return Im2col(s_, h, w).phase_floats() + size_t(threads) * s_.in_c * s_.kh * s_.kw * kNr;
+  // The padded input, then a slot of two panels per thread.
+  return Im2col(s_, h, w).phase_floats() + 2 * size_t(threads) * s_.in_c * s_.kh * s_.kw * kNr;
 }
 
-void Conv2d::forward_wide(const float* in, int h, int w, Act act, float* out, float* workspace,
-                          ThreadPool& pool) const {
+void Conv2d::forward_wide(const float* in, int h, int w, int in_ld, const float* slope, float* out,
+                          float* workspace, ThreadPool& pool) const {
   check_conv2d_input(s_, h, w, "Conv2d::forward_wide");
   check_stride_1(s_, "Conv2d::forward_wide");
   if (packed_.empty()) throw std::invalid_argument("Conv2d::forward_wide on a default-constructed conv");
-  const Im2col im(s_, h, w);
+  if (in_ld < w)
+    throw std::invalid_argument("Conv2d::forward_wide: input rows " + std::to_string(in_ld) +
+                                " floats apart, narrower than its " + std::to_string(w) + " columns");
+  const Im2col im(s_, h, w, in_ld);
   const int m = s_.out_c, k = s_.in_c * s_.kh * s_.kw;
   const int n = s_.out_h(h) * im.wide_w(), nq = im.wide_panels(), mp = (m + kMr - 1) / kMr;
-  const Epilogue ep{bias_.empty() ? nullptr : bias_.data(), nullptr, act == Act::relu};
+  const Epilogue ep{bias_.empty() ? nullptr : bias_.data(), nullptr, false, slope};
   float* phases = workspace;
   float* slots = workspace + im.phase_floats();
   pool.parallel_for(s_.in_c, [&](int64_t c0, int64_t c1) {
     im.split_phases(in, static_cast<int>(c0), static_cast<int>(c1), phases);
   });
-  // Each thread packs a panel into its own slot and runs every row tile over it while it is
-  // in L1.
+  // Each thread packs two panels into its own slot and runs every row tile over them while
+  // they are in L1.
   const int threads = pool.size();
+  const ptrdiff_t panel_floats = ptrdiff_t{k} * kNr;
   pool.parallel_for(threads, [&](int64_t i0, int64_t i1) {
     for (int64_t i = i0; i < i1; ++i) {
-      float* slot = slots + i * k * kNr;
-      for (int q = static_cast<int>(nq * i / threads); q < nq * (i + 1) / threads; ++q) {
+      float* slot = slots + 2 * i * panel_floats;
+      const int q1 = static_cast<int>(nq * (i + 1) / threads);
+      for (int q = static_cast<int>(nq * i / threads); q < q1; q += 2) {
         im.pack_wide_panel(phases, q, slot);
-        gemm_column_panel(packed_.data(), m, k, slot, kNr, q, 0, mp, n, out, ep);
+        if (q + 1 == q1) {
+          gemm_column_panel(packed_.data(), m, k, slot, kNr, q, 0, mp, n, out, ep);
+          break;
+        }
+        im.pack_wide_panel(phases, q + 1, slot + panel_floats);
+        gemm_column_pair(packed_.data(), m, k, slot, kNr, slot + panel_floats, kNr, q, 0, mp, n, out, ep);
       }
     }
   });

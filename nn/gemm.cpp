@@ -21,7 +21,8 @@ constexpr int kPrefetchB = 16;
 
 template <int M, int NV>
 void tile(int k, int /*rows: M*/, int n_valid, const float* a, const float* b, ptrdiff_t ldb,
-          float* c, ptrdiff_t ldc, const Epilogue& ep, const float* bias, const float* res) {
+          float* c, ptrdiff_t ldc, const Epilogue& ep, const float* bias, const float* res,
+          const float* slope) {
   // Narrow tiles (the tails) keep S accumulator sets for alternate k, so that at least 8
   // FMA chains are in flight, enough to hide the FMA latency.
   constexpr int S = M * NV < 8 ? 2 : 1;
@@ -68,6 +69,7 @@ void tile(int k, int /*rows: M*/, int n_valid, const float* a, const float* b, p
         vfloat x = acc[0][r][v];
         if (res) x += vfloat::load_unaligned(res + r * ldc + v * kW);
         if (ep.relu) x = xsimd::max(x, zero);
+        if (slope) x = xsimd::select(x > zero, x, vfloat(slope[r]) * x);
         x.store_unaligned(c + r * ldc + v * kW);
       }
     return;
@@ -79,6 +81,7 @@ void tile(int k, int /*rows: M*/, int n_valid, const float* a, const float* b, p
       float x = tmp[j];
       if (res) x += res[r * ldc + j];
       if (ep.relu) x = std::max(x, 0.0f);
+      if (slope) x = x > 0.0f ? x : slope[r] * x;
       c[r * ldc + j] = x;
     }
   }
@@ -93,7 +96,7 @@ static_assert(kW >= kMr, "a packed A step must fit one vector");
 template <int R>
 void column_tile(int k, int rows, int /*cols: R*/, const float* a, const float* b,
                  ptrdiff_t ldb, float* c, ptrdiff_t ldc, const Epilogue& ep, const float* bias,
-                 const float* res) {
+                 const float* res, const float* slope) {
   constexpr int U = (8 + R - 1) / R;  // accumulator sets for successive k: >= 8 FMA chains
   vfloat acc[U][R];
 #pragma GCC unroll 8
@@ -121,13 +124,14 @@ void column_tile(int k, int rows, int /*cols: R*/, const float* a, const float* 
       float x = lanes[r] + (bias ? bias[r] : 0.0f);
       if (res) x += res[r * ldc + j];
       if (ep.relu) x = std::max(x, 0.0f);
+      if (slope) x = x > 0.0f ? x : slope[r] * x;
       c[r * ldc + j] = x;
     }
   }
 }
 
 using TileFn = void (*)(int, int, int, const float*, const float*, ptrdiff_t, float*, ptrdiff_t,
-                        const Epilogue&, const float*, const float*);
+                        const Epilogue&, const float*, const float*, const float*);
 
 template <int NV>
 constexpr TileFn tile_fns[kMr] = {tile<1, NV>, tile<2, NV>, tile<3, NV>,
@@ -194,7 +198,7 @@ void gemm_column_panel(const float* packed_a, int m, int k, const float* b, ptrd
   const int cols = std::min(kNr, n - q * kNr);
   if (kAvx512FitsPacking && cols > kColumnMax && gemm_kernel() == GemmKernel::avx512) {
     gemm_column_panel_avx512(packed_a, m, k, b, ldb, cols, p0, p1, c + q * kNr, n, ep.bias,
-                             ep.residual ? ep.residual + q * kNr : nullptr, ep.relu);
+                             ep.residual ? ep.residual + q * kNr : nullptr, ep.slope, ep.relu);
     return;
   }
   for (int p = p0; p < p1; ++p) {
@@ -204,8 +208,21 @@ void gemm_column_panel(const float* packed_a, int m, int k, const float* b, ptrd
                       : cols > kW        ? tile_fns<2>[rows - 1]
                                          : tile_fns<1>[rows - 1];
     fn(k, rows, cols, packed_a + static_cast<size_t>(p) * kMr * k, b, ldb, c + off, n, ep,
-       ep.bias ? ep.bias + p * kMr : nullptr, ep.residual ? ep.residual + off : nullptr);
+       ep.bias ? ep.bias + p * kMr : nullptr, ep.residual ? ep.residual + off : nullptr,
+       ep.slope ? ep.slope + p * kMr : nullptr);
   }
+}
+
+void gemm_column_pair(const float* packed_a, int m, int k, const float* b0, ptrdiff_t ld0, const float* b1,
+                      ptrdiff_t ld1, int q, int p0, int p1, int n, float* c, const Epilogue& ep) {
+  const int last_cols = std::min(kNr, n - (q + 1) * kNr);
+  if (kAvx512FitsPacking && gemm_kernel() == GemmKernel::avx512 && last_cols > kColumnMax) {
+    gemm_column_pair_avx512(packed_a, m, k, b0, ld0, kNr, b1, ld1, last_cols, p0, p1, c + q * kNr, n, ep.bias,
+                            ep.residual ? ep.residual + q * kNr : nullptr, ep.slope, ep.relu);
+    return;
+  }
+  gemm_column_panel(packed_a, m, k, b0, ld0, q, p0, p1, n, c, ep);
+  gemm_column_panel(packed_a, m, k, b1, ld1, q + 1, p0, p1, n, c, ep);
 }
 
 void gemm_packed(const float* packed_a, int m, int k, const BPanels& b, int n, float* c,
@@ -240,14 +257,10 @@ void gemm_packed(const float* packed_a, int m, int k, const BPanels& b, int n, f
       if (ep.residual) image_ep.residual += i * images.c_step;
       float* image_c = c + i * images.c_step;
       const int p0 = g0 * g, p1 = std::min(mp, g1 * g);
-      const int last_cols = std::min(kNr, n - (q1 - 1) * kNr);
-      if (q1 - q0 == 2 && last_cols > kColumnMax) {
-        gemm_column_pair_avx512(packed_a, m, k, panel(q0), ld(q0), kNr, panel(q0 + 1), ld(q0 + 1), last_cols, p0, p1,
-                                image_c + q0 * kNr, n, ep.bias, image_ep.residual ? image_ep.residual + q0 * kNr : nullptr,
-                                ep.relu);
-      } else {
-        for (int q = q0; q < q1; ++q) gemm_column_panel(packed_a, m, k, panel(q), ld(q), q, p0, p1, n, image_c, image_ep);
-      }
+      if (q1 - q0 == 2)
+        gemm_column_pair(packed_a, m, k, panel(q0), ld(q0), panel(q0 + 1), ld(q0 + 1), q0, p0, p1, n, image_c, image_ep);
+      else
+        gemm_column_panel(packed_a, m, k, panel(q0), ld(q0), q0, p0, p1, n, image_c, image_ep);
       t += g1 - g0;
     }
   });

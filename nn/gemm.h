@@ -33,11 +33,17 @@ struct Epilogue {
   const float* bias = nullptr;      // m floats or null
   const float* residual = nullptr;  // m x n or null
   bool relu = false;
+  const float* slope = nullptr;  // m floats or null: PReLU, x > 0 ? x : slope[row] * x
 };
 
 // The tiles of row panels [p0, p1) and column panel q, with that B panel at b (row stride ldb).
 void gemm_column_panel(const float* packed_a, int m, int k, const float* b, ptrdiff_t ldb,
                        int q, int p0, int p1, int n, float* c, const Epilogue& ep);
+
+// The same over column panels q and q + 1 (B panels at b0 and b1): one pass of 12 x 32
+// tiles with the AVX-512 kernel, else gemm_column_panel on each.
+void gemm_column_pair(const float* packed_a, int m, int k, const float* b0, ptrdiff_t ld0, const float* b1,
+                      ptrdiff_t ld1, int q, int p0, int p1, int n, float* c, const Epilogue& ep);
 
 // The tile kernels behind gemm_column_panel: the build's own vectors (xsimd's arch for
 // -march, 6 x kNr tiles), or AVX-512 tiles (12 x 32 over pairs of column panels in

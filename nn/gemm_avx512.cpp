@@ -12,10 +12,16 @@ static_assert(zfloat::size == kAvx512PanelCols, "one zmm spans a B panel");
 constexpr int kPrefetchA = 128 * kRows;
 constexpr int kPrefetchB = 16;
 
+// x > 0 ? x : a * x, as the AVX2 tiles and nn::prelu compute it.
+inline __m512 prelu(__m512 x, float a) {
+  const __mmask16 not_positive = _mm512_cmp_ps_mask(x, _mm512_setzero_ps(), _CMP_NGT_UQ);
+  return _mm512_mask_mul_ps(x, not_positive, x, _mm512_set1_ps(a));
+}
+
 template <int P>
 void tile(int k, const float* a, ptrdiff_t panel_floats, const float* b, ptrdiff_t ldb,
           int rows, __mmask16 cols, float* c, ptrdiff_t ldc, const float* bias,
-          const float* res, bool relu) {
+          const float* res, const float* slope, bool relu) {
   constexpr int R = P * kRows;
   zfloat acc[R];
 #pragma GCC unroll 24
@@ -52,6 +58,7 @@ void tile(int k, const float* a, ptrdiff_t panel_floats, const float* b, ptrdiff
     __m512 x = acc[r];
     if (res) x = _mm512_add_ps(x, _mm512_maskz_loadu_ps(cols, res + r * ldc));
     if (relu) x = _mm512_maskz_max_ps(cols, x, zero);
+    if (slope) x = prelu(x, slope[r]);
     _mm512_mask_storeu_ps(c + r * ldc, cols, x);
   }
 }
@@ -62,7 +69,7 @@ void tile(int k, const float* a, ptrdiff_t panel_floats, const float* b, ptrdiff
 template <int P>
 void pair_tile(int k, const float* a, ptrdiff_t panel_floats, const float* b0, ptrdiff_t ld0,
                const float* b1, ptrdiff_t ld1, int rows, __mmask16 cols0, __mmask16 cols1,
-               float* c, ptrdiff_t ldc, const float* bias, const float* res, bool relu) {
+               float* c, ptrdiff_t ldc, const float* bias, const float* res, const float* slope, bool relu) {
   constexpr int R = P * kRows;
   zfloat acc[R][2];
 #pragma GCC unroll 12
@@ -101,13 +108,14 @@ void pair_tile(int k, const float* a, ptrdiff_t panel_floats, const float* b0, p
       __m512 x = acc[r][h];
       if (res) x = _mm512_add_ps(x, _mm512_maskz_loadu_ps(cols, res + r * ldc + h * kAvx512PanelCols));
       if (relu) x = _mm512_maskz_max_ps(cols, x, zero);
+      if (slope) x = prelu(x, slope[r]);
       _mm512_mask_storeu_ps(out, cols, x);
     }
   }
 }
 
 using TileFn = void (*)(int, const float*, ptrdiff_t, const float*, ptrdiff_t, int, __mmask16,
-                        float*, ptrdiff_t, const float*, const float*, bool);
+                        float*, ptrdiff_t, const float*, const float*, const float*, bool);
 constexpr TileFn kTiles[kAvx512Panels] = {tile<1>, tile<2>, tile<3>, tile<4>};
 
 }  // namespace
@@ -121,7 +129,7 @@ bool gemm_avx512_supported() {
 
 void gemm_column_panel_avx512(const float* packed_a, int m, int k, const float* b,
                               ptrdiff_t ldb, int cols, int p0, int p1, float* c, ptrdiff_t ldc,
-                              const float* bias, const float* residual, bool relu) {
+                              const float* bias, const float* residual, const float* slope, bool relu) {
   const ptrdiff_t panel_floats = static_cast<ptrdiff_t>(kRows) * k;
   const __mmask16 mask = static_cast<__mmask16>((1u << cols) - 1);
   for (int p = p0; p < p1; p += kAvx512Panels) {
@@ -131,14 +139,14 @@ void gemm_column_panel_avx512(const float* packed_a, int m, int k, const float* 
     const ptrdiff_t off = row0 * ldc;
     kTiles[panels - 1](k, packed_a + p * panel_floats, panel_floats, b, ldb, rows, mask,
                        c + off, ldc, bias ? bias + row0 : nullptr,
-                       residual ? residual + off : nullptr, relu);
+                       residual ? residual + off : nullptr, slope ? slope + row0 : nullptr, relu);
   }
 }
 
 void gemm_column_pair_avx512(const float* packed_a, int m, int k, const float* b0, ptrdiff_t ld0,
                              int cols0, const float* b1, ptrdiff_t ld1, int cols1, int p0, int p1,
                              float* c, ptrdiff_t ldc, const float* bias, const float* residual,
-                             bool relu) {
+                             const float* slope, bool relu) {
   const ptrdiff_t panel_floats = static_cast<ptrdiff_t>(kRows) * k;
   const __mmask16 mask0 = static_cast<__mmask16>((1u << cols0) - 1);
   const __mmask16 mask1 = static_cast<__mmask16>((1u << cols1) - 1);
@@ -148,7 +156,8 @@ void gemm_column_pair_avx512(const float* packed_a, int m, int k, const float* b
     const ptrdiff_t off = row0 * ldc;
     const auto tile = p + 1 < p1 ? pair_tile<2> : pair_tile<1>;
     tile(k, packed_a + p * panel_floats, panel_floats, b0, ld0, b1, ld1, rows, mask0, mask1, c + off, ldc,
-         bias ? bias + row0 : nullptr, residual ? residual + off : nullptr, relu);
+         bias ? bias + row0 : nullptr, residual ? residual + off : nullptr, slope ? slope + row0 : nullptr,
+         relu);
   }
 }
 

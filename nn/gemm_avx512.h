@@ -19,17 +19,17 @@ bool gemm_avx512_supported();
 
 // C's rows of A panels [p0, p1) x one B panel of `cols` (1..16) columns, as
 // gemm_column_panel does: c and residual point at row 0 of that column panel (row stride
-// ldc); bias holds m floats or is null. Same summation order as the AVX2 tiles with one
-// accumulator chain (bias, then k in order, then residual, then ReLU).
+// ldc); bias and slope (PReLU) hold m floats or are null. Same summation order as the AVX2
+// tiles with one accumulator chain (bias, then k in order, then residual, then ReLU or PReLU).
 void gemm_column_panel_avx512(const float* packed_a, int m, int k, const float* b,
                               ptrdiff_t ldb, int cols, int p0, int p1, float* c, ptrdiff_t ldc,
-                              const float* bias, const float* residual, bool relu);
+                              const float* bias, const float* residual, const float* slope, bool relu);
 
 // The same for two column panels at once, b0 (cols0 columns) and b1 (cols1 >= 1) next to it
 // in C (c + 16), in 12 x 32 tiles: half the loads per FMA of the 24 x 16 ones.
 void gemm_column_pair_avx512(const float* packed_a, int m, int k, const float* b0, ptrdiff_t ld0,
                              int cols0, const float* b1, ptrdiff_t ld1, int cols1, int p0, int p1,
                              float* c, ptrdiff_t ldc, const float* bias, const float* residual,
-                             bool relu);
+                             const float* slope, bool relu);
 
 }  // namespace fg::nn

@@ -41,10 +41,11 @@ struct Segment {
 
 }  // namespace
 
-Im2col::Im2col(const Conv2dShape& s, int h, int w)
+Im2col::Im2col(const Conv2dShape& s, int h, int w, int in_ld)
     : s_(s),
       h_(h),
       w_(w),
+      ld_(in_ld),
       ow_(s.out_w(w)),
       n_(s.out_h(h) * ow_),
       k_(s.in_c * s.kh * s.kw),
@@ -78,7 +79,7 @@ void Im2col::split_phases(const float* in, int c0, int c1, float* phases) const 
             std::fill(dst, dst + wq_, 0.0f);
             continue;
           }
-          const float* src = in + (size_t(ic) * h_ + iy) * w_ + (px - s_.pad_w);
+          const float* src = in + (size_t(ic) * h_ + iy) * ld_ + (px - s_.pad_w);
           std::fill(dst, dst + lo, 0.0f);
           if (sw == 1)
             std::copy(src + lo, src + hi, dst + lo);

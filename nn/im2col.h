@@ -13,7 +13,9 @@ namespace fg::nn {
 
 class Im2col {
  public:
-  Im2col(const Conv2dShape& s, int h, int w);
+  Im2col(const Conv2dShape& s, int h, int w) : Im2col(s, h, w, w) {}
+  // An input whose rows are in_ld >= w floats apart (planes h * in_ld apart).
+  Im2col(const Conv2dShape& s, int h, int w, int in_ld);
   size_t phase_floats() const;  // a multiple of kNr, so the panels after it stay aligned
   size_t panel_floats() const;
   int panels() const { return nq_; }
@@ -32,7 +34,7 @@ class Im2col {
 
  private:
   Conv2dShape s_;
-  int h_, w_, ow_, n_, k_, nq_;
+  int h_, w_, ld_, ow_, n_, k_, nq_;
   int phases_y_, phases_x_;  // min(stride, kernel): the phases some kernel tap reads
   int hq_, wq_;              // size of one phase plane
 };

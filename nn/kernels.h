@@ -49,14 +49,16 @@ class Conv2d {
   void forward_batch(const float* in, int batch, int h, int w, const float* residual, Act act,
                      float* out, float* workspace, ThreadPool& pool) const;
   // Stride 1 only (else std::invalid_argument): forward() computed over the padded input's
-  // whole width, so that im2col is one vector copy per row (worth it for thin channels).
-  // Output row y of channel c starts at out + (c * out_h + y) * wide_w(w), wide_w = w +
-  // 2 * pad_w; its columns from out_w on are junk. `workspace` holds
-  // wide_workspace_floats(h, w, pool threads) floats.
+  // whole width, so that im2col is one vector copy per row (worth it for thin channels),
+  // with a PReLU after the bias when slope (out_c floats) is not null. The input's rows are
+  // in_ld >= w floats apart (a wide output feeds the next conv as it is). Output row y of
+  // channel c starts at out + (c * out_h + y) * wide_w(w), wide_w = w + 2 * pad_w; its
+  // columns from out_w on are junk. `workspace` holds wide_workspace_floats(h, w, pool
+  // threads) floats.
   int wide_w(int w) const { return w + 2 * s_.pad_w; }
   size_t wide_workspace_floats(int h, int w, int threads) const;
-  void forward_wide(const float* in, int h, int w, Act act, float* out, float* workspace,
-                    ThreadPool& pool) const;
+  void forward_wide(const float* in, int h, int w, int in_ld, const float* slope, float* out,
+                    float* workspace, ThreadPool& pool) const;
 
  private:
   // Whether an h x w input packs all its B panels before one pass over the weights (which

@@ -63,10 +63,10 @@ class Mtcnn {
   // Buffers for one forward at a time. They grow to the largest input seen and are then
   // reused; PNet runs in horizontal bands so that they stay bounded whatever the image size.
   struct Lane {
-    std::vector<float> a, b, wide, scratch;
+    std::vector<float> a, b, scratch;
   };
   struct Workspace {
-    std::vector<float> band, a, b, wide, trunk, head, scratch;  // PNet
+    std::vector<float> band, a, b, trunk, head, scratch;  // PNet
     std::vector<Lane> lanes;                              // R/O-Net convs, one per thread
     std::vector<float> features, hidden, heads;           // R/O-Net dense layers, whole batch
   };
@@ -88,9 +88,6 @@ class Mtcnn {
     std::vector<float> slope;
     bool pooled = false;
     PoolShape pool;
-    // Every slope >= 0 makes PReLU non-decreasing, so it commutes with the max: pooling
-    // first gives the same numbers with a quarter of the PReLUs.
-    bool pool_first = false;
   };
   // Dense layer + PReLU after a trunk, then the heads merged into one layer (softmax pair first).
   struct Dense {
@@ -100,14 +97,14 @@ class Mtcnn {
   };
   // Output shape of a trunk and the buffer sizes it needs, for an h x w input on `threads`.
   struct TrunkShape {
-    size_t act = 0, wide = 0, scratch = 0;
+    size_t act = 0, scratch = 0;
     int c = 0, h = 0, w = 0;
   };
   static TrunkShape trunk_shape(const std::vector<Stage>& trunk, int h, int w, int threads);
-  // in -> out through the trunk; a and b (ping-pong) hold trunk_shape().act floats each, wide
-  // the convs' wide outputs (Conv2d::forward_wide), scratch their workspace.
+  // in -> out through the trunk; a and b (ping-pong) hold trunk_shape().act floats each,
+  // scratch the convs' workspace.
   static void run_trunk(const std::vector<Stage>& trunk, const float* in, int h, int w, float* out, float* a,
-                        float* b, float* wide, float* scratch, ThreadPool& pool);
+                        float* b, float* scratch, ThreadPool& pool);
   int pnet_band_rows(int h, int w) const;
   // The trunk on each of `batch` images (parallel over images), then the dense layers on the
   // whole batch; the head outputs are left in ws.heads.

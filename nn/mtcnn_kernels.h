@@ -9,10 +9,6 @@ namespace fg::nn {
 // out = x > 0 ? x : slope[channel] * x, as torch.nn.PReLU(c).
 void prelu_ref(const float* in, int outer, int c, int inner, const float* slope, float* out);
 void prelu(const float* in, int outer, int c, int inner, const float* slope, float* out);
-// prelu() on c x rows planes whose rows are in_w floats apart, keeping the first out_w of
-// each row: out is c x rows x out_w (Conv2d::forward_wide's output made plain NCHW). in and
-// out must not overlap.
-void prelu_rows(const float* in, int c, int rows, int in_w, int out_w, const float* slope, float* out);
 
 // Softmax over the c channels at every (outer, inner) position, as torch.nn.Softmax(dim=1):
 // exp(x - max) / sum(exp(x - max)).

@@ -17,24 +17,6 @@ void check(int outer, int c, int inner, const float* slope, const char* who) {
 
 inline float prelu1(float x, float a) { return x > 0.0f ? x : a * x; }
 
-// n floats with one slope. When x and y do not overlap, a last partial vector is done as a
-// whole one ending at n (short rows would otherwise spend most of their time in the tail).
-void prelu_run(const float* x, int n, float s, float* y, bool disjoint) {
-  const vfloat a(s), zero(0.0f);
-  const auto vec = [&](int i) {
-    const vfloat v = vfloat::load_unaligned(x + i);
-    xsimd::select(v > zero, v, a * v).store_unaligned(y + i);
-  };
-  int i = 0;
-  for (; i + kVecWidth <= n; i += kVecWidth) vec(i);
-  if (i == n) return;
-  if (disjoint && n >= kVecWidth) {
-    vec(n - kVecWidth);
-    return;
-  }
-  for (; i < n; ++i) y[i] = prelu1(x[i], s);
-}
-
 }  // namespace
 
 void prelu_ref(const float* in, int outer, int c, int inner, const float* slope, float* out) {
@@ -65,20 +47,18 @@ void prelu(const float* in, int outer, int c, int inner, const float* slope, flo
     }
     return;
   }
-  for (size_t plane = 0; plane < static_cast<size_t>(outer) * c; ++plane)
-    prelu_run(in + plane * inner, inner, slope[plane % c], out + plane * inner, in != out);
-}
-
-void prelu_rows(const float* in, int c, int rows, int in_w, int out_w, const float* slope, float* out) {
-  check(1, c, rows * out_w, slope, "prelu_rows");
-  if (in_w < out_w)
-    throw std::invalid_argument("prelu_rows: rows of " + std::to_string(in_w) + " floats, fewer than the " +
-                                std::to_string(out_w) + " kept");
-  for (int ch = 0; ch < c; ++ch)
-    for (int y = 0; y < rows; ++y) {
-      const size_t row = static_cast<size_t>(ch) * rows + y;
-      prelu_run(in + row * in_w, out_w, slope[ch], out + row * out_w, true);
+  for (size_t plane = 0; plane < static_cast<size_t>(outer) * c; ++plane) {
+    const float s = slope[plane % c];
+    const vfloat a(s);
+    const float* x = in + plane * inner;
+    float* y = out + plane * inner;
+    int i = 0;
+    for (; i + kVecWidth <= inner; i += kVecWidth) {
+      const vfloat v = vfloat::load_unaligned(x + i);
+      xsimd::select(v > zero, v, a * v).store_unaligned(y + i);
     }
+    for (; i < inner; ++i) y[i] = prelu1(x[i], s);
+  }
 }
 
 }  // namespace fg::nn

@@ -30,37 +30,42 @@ Conv2dShape shape(int in_c, int out_c, int k, int pad) {
   return s;
 }
 
-// forward_wide's valid columns against conv2d_ref, on MTCNN's shapes and odd ones: thin
-// and thick channels, rows shorter and longer than a panel, with and without padding.
+// forward_wide's valid columns against conv2d_ref (then prelu_ref), on MTCNN's shapes and
+// odd ones: thin and thick channels, rows shorter and longer than a panel, with and without
+// padding, from plain inputs and from inputs with junk columns (a wide output fed on).
 void check_wide_matches_ref() {
   std::mt19937 rng(21);
   struct Case {
-    int in_c, out_c, k, pad, h, w, threads;
-    bool bias, relu;
+    int in_c, out_c, k, pad, h, w, in_junk, threads;
+    bool bias, prelu;
   };
   const Case cases[] = {
-      {3, 10, 3, 0, 12, 12, 1, true, false},   // PNet conv1 on its smallest input
-      {3, 10, 3, 0, 31, 385, 2, true, false},  // PNet conv1, a wide band
-      {10, 16, 3, 0, 14, 191, 2, true, false},
-      {3, 28, 3, 0, 24, 24, 1, true, false},   // RNet
-      {28, 48, 3, 0, 11, 11, 1, true, false},
-      {48, 64, 2, 0, 4, 4, 1, true, false},
-      {64, 128, 2, 0, 4, 4, 2, true, false},   // ONet conv4
-      {5, 7, 3, 1, 9, 13, 2, false, true},     // padded, no bias, ReLU
-      {17, 13, 1, 0, 3, 5, 1, true, true},     // 1x1
-      {2, 3, 3, 1, 1, 1, 1, true, false},      // one pixel: all padding but the centre
+      {3, 10, 3, 0, 12, 12, 0, 1, true, true},   // PNet conv1 on its smallest input
+      {3, 10, 3, 0, 31, 385, 0, 2, true, true},  // PNet conv1, a wide band
+      {10, 16, 3, 0, 14, 191, 0, 2, true, true},
+      {16, 32, 3, 0, 12, 189, 2, 2, true, true},  // PNet conv3 on conv2's wide output
+      {3, 28, 3, 0, 24, 24, 0, 1, true, true},   // RNet
+      {28, 48, 3, 0, 11, 11, 0, 1, true, true},
+      {48, 64, 2, 0, 4, 4, 0, 1, true, true},
+      {64, 128, 2, 0, 4, 4, 2, 2, true, false},  // ONet conv4
+      {5, 7, 3, 1, 9, 13, 3, 2, false, true},    // padded, no bias
+      {17, 13, 1, 0, 3, 5, 0, 1, true, false},   // 1x1
+      {2, 3, 3, 1, 1, 1, 0, 1, true, true},      // one pixel: all padding but the centre
   };
   for (const Case& c : cases) {
     const Conv2dShape s = shape(c.in_c, c.out_c, c.k, c.pad);
-    const int oh = s.out_h(c.h), ow = s.out_w(c.w);
+    const int oh = s.out_h(c.h), ow = s.out_w(c.w), ld = c.w + c.in_junk;
     const auto in = random_floats(size_t(c.in_c) * c.h * c.w, rng);
     const auto weight = random_floats(size_t(c.out_c) * c.in_c * c.k * c.k, rng);
     const auto bias = random_floats(c.out_c, rng);
+    const auto slope = random_floats(c.out_c, rng, -1, 1);
     const float* b = c.bias ? bias.data() : nullptr;
-    const Act act = c.relu ? Act::relu : Act::none;
     std::vector<float> ref(size_t(c.out_c) * oh * ow);
-    conv2d_ref(s, in.data(), c.h, c.w, weight.data(), b, nullptr, act, ref.data());
+    conv2d_ref(s, in.data(), c.h, c.w, weight.data(), b, nullptr, Act::none, ref.data());
+    if (c.prelu) prelu_ref(ref.data(), 1, c.out_c, oh * ow, slope.data(), ref.data());
 
+    std::vector<float> strided(size_t(c.in_c) * c.h * ld, std::numeric_limits<float>::quiet_NaN());
+    for (int r = 0; r < c.in_c * c.h; ++r) std::copy_n(in.begin() + size_t(r) * c.w, c.w, strided.begin() + size_t(r) * ld);
     const Conv2d conv(s, weight.data(), b);
     ThreadPool pool(c.threads);
     const int ww = conv.wide_w(c.w);
@@ -69,18 +74,17 @@ void check_wide_matches_ref() {
                           std::numeric_limits<float>::quiet_NaN());
     std::fill(ws.end() - kGuardFloats, ws.end(), kGuard);
     std::vector<float> wide(n_wide + kGuardFloats, kGuard);
-    conv.forward_wide(in.data(), c.h, c.w, act, wide.data(), ws.data(), pool);
+    conv.forward_wide(strided.data(), c.h, c.w, ld, c.prelu ? slope.data() : nullptr, wide.data(), ws.data(), pool);
     const std::string what = "in " + std::to_string(c.in_c) + " out " + std::to_string(c.out_c) + " k " +
                              std::to_string(c.k) + " pad " + std::to_string(c.pad) + " on " + std::to_string(c.h) +
-                             "x" + std::to_string(c.w) + " threads " + std::to_string(c.threads);
+                             "x" + std::to_string(c.w) + " row stride " + std::to_string(ld) + " threads " +
+                             std::to_string(c.threads);
     for (int g = 0; g < kGuardFloats; ++g) {
       ASSERT_EQ(ws[ws.size() - 1 - g], kGuard) << "workspace overrun: " << what;
       ASSERT_EQ(wide[n_wide + g], kGuard) << "output overrun: " << what;
     }
     std::vector<float> got(ref.size());
-    for (int ch = 0; ch < c.out_c; ++ch)
-      for (int y = 0; y < oh; ++y)
-        std::copy_n(wide.begin() + (size_t(ch) * oh + y) * ww, ow, got.begin() + (size_t(ch) * oh + y) * ow);
+    for (int r = 0; r < c.out_c * oh; ++r) std::copy_n(wide.begin() + size_t(r) * ww, ow, got.begin() + size_t(r) * ow);
     EXPECT_LE(scaled_max_error(got.data(), ref.data(), ref.size()), 1e-5) << what;
   }
 }
@@ -89,7 +93,7 @@ TEST(Conv2dWide, MatchesRef) {
   for_each_gemm_kernel([] { check_wide_matches_ref(); });
 }
 
-TEST(Conv2dWide, RefusesStrides) {
+TEST(Conv2dWide, RefusesStridesAndNarrowRows) {
   Conv2dShape s = shape(3, 4, 3, 1);
   s.stride_h = s.stride_w = 2;
   std::mt19937 rng(1);
@@ -98,30 +102,12 @@ TEST(Conv2dWide, RefusesStrides) {
   ThreadPool pool(1);
   std::vector<float> in(3 * 8 * 8), out(4 * 8 * 10), ws(4096);
   EXPECT_THROW(conv.wide_workspace_floats(8, 8, 1), std::invalid_argument);
-  EXPECT_THROW(conv.forward_wide(in.data(), 8, 8, Act::none, out.data(), ws.data(), pool), std::invalid_argument);
+  EXPECT_THROW(conv.forward_wide(in.data(), 8, 8, 8, nullptr, out.data(), ws.data(), pool), std::invalid_argument);
+  const Conv2d unstrided(shape(3, 4, 3, 1), weight.data(), nullptr);
+  EXPECT_THROW(unstrided.forward_wide(in.data(), 8, 8, 7, nullptr, out.data(), ws.data(), pool), std::invalid_argument);
 }
 
-// What MTCNN does with a wide output: PReLU keeping the valid columns, or pooling straight
-// from the wide rows.
-TEST(PreluRows, MatchesPreluOnTheKeptColumns) {
-  std::mt19937 rng(4);
-  for (int out_w : {1, 7, 8, 9, 22, 189})
-    for (int pad : {0, 2}) {
-      const int c = 5, rows = 3, in_w = out_w + pad;
-      const auto in = random_floats(size_t(c) * rows * in_w, rng, -3, 3);
-      const auto slope = random_floats(c, rng, -1, 1);
-      std::vector<float> plain(size_t(c) * rows * out_w), ref(plain.size()), got(plain.size() + kGuardFloats, kGuard);
-      for (size_t r = 0; r < size_t(c) * rows; ++r) std::copy_n(in.begin() + r * in_w, out_w, plain.begin() + r * out_w);
-      prelu_ref(plain.data(), 1, c, rows * out_w, slope.data(), ref.data());
-      prelu_rows(in.data(), c, rows, in_w, out_w, slope.data(), got.data());
-      for (int g = 0; g < kGuardFloats; ++g) ASSERT_EQ(got[ref.size() + g], kGuard) << "overrun, out_w " << out_w;
-      got.resize(ref.size());
-      EXPECT_EQ(got, ref) << "out_w " << out_w << " in_w " << in_w;
-    }
-  std::vector<float> x(8), slope(1);
-  EXPECT_THROW(prelu_rows(x.data(), 1, 2, 3, 4, slope.data(), x.data()), std::invalid_argument);
-}
-
+// What MTCNN does with a wide output it does not feed to the next conv.
 TEST(MaxPoolStrided, MatchesPoolOnTheKeptColumns) {
   std::mt19937 rng(6);
   PoolShape p;
