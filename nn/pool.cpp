@@ -1,4 +1,5 @@
 #include <algorithm>
+#include <cstdint>
 #include <limits>
 #include <stdexcept>
 #include <string>
@@ -26,30 +27,66 @@ void check_input(const PoolShape& p, int c, int h, int w, const char* who) {
   p.out_dim(w);
 }
 
-// The buffers live on the stack (forward() never allocates); kMaxPoolWindow bounds the
+// The buffer lives on the stack (forward() never allocates); kMaxPoolWindow bounds the
 // window, kColumnMaxFloats how many output rows share one pass.
 constexpr int kMaxPoolWindow = 1024;
 constexpr int kColumnMaxFloats = 8192;
 
-// Output rows [oy0, oy1) of channel plane `in`, a chunk of columns at a time, in two passes:
-// the max over each output row's window rows into `cols` (one row of it per output row),
-// then, once all of them are stored, the max over every k consecutive columns into `wide`,
-// every stride-th of which is an output. Reading a row back right after storing it would
+// Lane orders for picking lanes 0, 2, 4, ... out of two vectors: the evens of the first to
+// its low half, those of the second to its high half, then one blend.
+struct EvensLow {
+  static constexpr unsigned get(unsigned i, unsigned n) { return i < n / 2 ? 2 * i : 2 * (i - n / 2) + 1; }
+};
+struct EvensHigh {
+  static constexpr unsigned get(unsigned i, unsigned n) { return i < n / 2 ? 2 * i + 1 : 2 * (i - n / 2); }
+};
+struct LowHalf {
+  static constexpr bool get(unsigned i, unsigned n) { return i < n / 2; }
+};
+
+// Lanes 0, 2, 4, ... of the 2 * kVecWidth floats lo then hi.
+inline vfloat evens(const vfloat& lo, const vfloat& hi) {
+  using vindex = xsimd::batch<uint32_t>;
+  return xsimd::select(xsimd::make_batch_bool_constant<vfloat, LowHalf>(),
+                       xsimd::swizzle(lo, xsimd::make_batch_constant<vindex, EvensLow>()),
+                       xsimd::swizzle(hi, xsimd::make_batch_constant<vindex, EvensHigh>()));
+}
+
+// max(row[x + d]) over the window's k columns, for kVecWidth consecutive x.
+inline vfloat window_max(const float* row, int k) {
+  vfloat m = vfloat::load_unaligned(row);
+  for (int d = 1; d < k; ++d) m = xsimd::max(m, vfloat::load_unaligned(row + d));
+  return m;
+}
+
+// Output rows [oy0, oy1) of channel plane `in` (rows ld floats apart), a chunk of columns
+// at a time, in two passes: the max over each output row's window rows into `cols` (one row
+// of it per output row), then, once all of them are stored, the max over each window's
+// columns, vectorised for strides 1 and 2. Reading a row back right after storing it would
 // stall store forwarding (the reads are unaligned), hence whole blocks of rows per pass.
-// Windows are clamped to the input, which is what -inf padding amounts to; only the edge
-// outputs whose windows are clamped in x take the scalar loop.
+// Windows are clamped to the input, which is what -inf padding amounts to; the edge
+// outputs, whose windows are clamped in x, take the scalar loop.
 void max_pool_rows(const PoolShape& p, const float* in, int h, int w, int ld, int oy0, int oy1,
                    int ow, float* out) {
   const int chunk = (kMaxPoolWindow - p.k) / p.stride + 1;  // outputs whose inputs fit
   alignas(64) float cols[kColumnMaxFloats];
-  alignas(64) float wide[kMaxPoolWindow];
+  // Interior outputs (window inside the input in x): [ox_lo, ox_hi).
+  const int ox_lo = (p.pad + p.stride - 1) / p.stride;
+  const int ox_hi = w >= p.k ? (w - p.k + p.pad) / p.stride + 1 : 0;
   for (int oa = 0; oa < ow; oa += chunk) {
     const int ob = std::min(ow, oa + chunk);
     const int xa = std::max(oa * p.stride - p.pad, 0);
     const int xb = std::min((ob - 1) * p.stride - p.pad + p.k, w);
-    const int len = xb - xa, n_wide = len - p.k + 1;
+    const int len = xb - xa;
     const int cols_ld = (len + kVecWidth - 1) / kVecWidth * kVecWidth;
     const int block = std::max(1, kColumnMaxFloats / cols_ld);
+    // Vectors cover interior outputs [va, vb): whole vectors whose reads stay in [xa, xb).
+    const int va = std::max(oa, ox_lo);
+    const int span = p.stride == 1 ? kVecWidth : 2 * kVecWidth;
+    int vb = va;
+    if (p.stride <= 2)
+      while (vb + kVecWidth <= std::min(ob, ox_hi) && vb * p.stride - p.pad - xa + span + p.k - 1 <= len)
+        vb += kVecWidth;
     for (int b0 = oy0; b0 < oy1; b0 += block) {
       const int b1 = std::min(oy1, b0 + block);
       for (int oy = b0; oy < b1; ++oy) {
@@ -71,20 +108,19 @@ void max_pool_rows(const PoolShape& p, const float* in, int h, int w, int ld, in
       }
       for (int oy = b0; oy < b1; ++oy) {
         const float* row = cols + (oy - b0) * cols_ld;
-        int x = 0;
-        for (; x + kVecWidth <= n_wide; x += kVecWidth) {
-          vfloat m = vfloat::load_aligned(row + x);
-          for (int d = 1; d < p.k; ++d) m = xsimd::max(m, vfloat::load_unaligned(row + x + d));
-          m.store_aligned(wide + x);
-        }
-        for (; x < n_wide; ++x) wide[x] = *std::max_element(row + x, row + x + p.k);
         float* o = out + static_cast<ptrdiff_t>(oy) * ow;
-        for (int ox = oa; ox < ob; ++ox) {
+        const auto scalar = [&](int ox) {
           const int xs = ox * p.stride - p.pad;
-          o[ox] = xs >= 0 && xs + p.k <= w
-                      ? wide[xs - xa]
-                      : *std::max_element(row + std::max(xs, 0) - xa, row + std::min(xs + p.k, w) - xa);
+          o[ox] = *std::max_element(row + std::max(xs, 0) - xa, row + std::min(xs + p.k, w) - xa);
+        };
+        for (int ox = oa; ox < va; ++ox) scalar(ox);
+        for (int ox = va; ox < vb; ox += kVecWidth) {
+          const float* r = row + ox * p.stride - p.pad - xa;
+          const vfloat m = p.stride == 1 ? window_max(r, p.k)
+                                         : evens(window_max(r, p.k), window_max(r + kVecWidth, p.k));
+          m.store_unaligned(o + ox);
         }
+        for (int ox = vb; ox < ob; ++ox) scalar(ox);
       }
     }
   }
