@@ -33,15 +33,20 @@ void Conv2d::forward_wide(const float* in, int h, int w, int in_ld, const float*
   if (in_ld < w)
     throw std::invalid_argument("Conv2d::forward_wide: input rows " + std::to_string(in_ld) +
                                 " floats apart, narrower than its " + std::to_string(w) + " columns");
-  const Im2col im(s_, h, w, in_ld);
+  // Unpadded, the input is its own phase plane (h x in_ld, junk columns and all): nothing
+  // to copy.
+  const bool in_place = s_.pad_h == 0 && s_.pad_w == 0;
+  const Im2col im = in_place ? Im2col(s_, h, in_ld) : Im2col(s_, h, w, in_ld);
   const int m = s_.out_c, k = s_.in_c * s_.kh * s_.kw;
   const int n = s_.out_h(h) * im.wide_w(), nq = im.wide_panels(), mp = (m + kMr - 1) / kMr;
   const Epilogue ep{bias_.empty() ? nullptr : bias_.data(), nullptr, false, slope};
-  float* phases = workspace;
-  float* slots = workspace + im.phase_floats();
-  pool.parallel_for(s_.in_c, [&](int64_t c0, int64_t c1) {
-    im.split_phases(in, static_cast<int>(c0), static_cast<int>(c1), phases);
-  });
+  const float* phases = in_place ? in : workspace;
+  const size_t readable = in_place ? size_t(s_.in_c) * h * in_ld : im.phase_floats();
+  float* slots = workspace + (in_place ? 0 : im.phase_floats());
+  if (!in_place)
+    pool.parallel_for(s_.in_c, [&](int64_t c0, int64_t c1) {
+      im.split_phases(in, static_cast<int>(c0), static_cast<int>(c1), workspace);
+    });
   // Each thread packs two panels into its own slot and runs every row tile over them while
   // they are in L1.
   const int threads = pool.size();
@@ -51,12 +56,12 @@ void Conv2d::forward_wide(const float* in, int h, int w, int in_ld, const float*
       float* slot = slots + 2 * i * panel_floats;
       const int q1 = static_cast<int>(nq * (i + 1) / threads);
       for (int q = static_cast<int>(nq * i / threads); q < q1; q += 2) {
-        im.pack_wide_panel(phases, q, slot);
+        im.pack_wide_panel(phases, readable, q, slot);
         if (q + 1 == q1) {
           gemm_column_panel(packed_.data(), m, k, slot, kNr, q, 0, mp, n, out, ep);
           break;
         }
-        im.pack_wide_panel(phases, q + 1, slot + panel_floats);
+        im.pack_wide_panel(phases, readable, q + 1, slot + panel_floats);
         gemm_column_pair(packed_.data(), m, k, slot, kNr, slot + panel_floats, kNr, q, 0, mp, n, out, ep);
       }
     }

@@ -129,14 +129,22 @@ void Im2col::pack_panel(const float* phases, int q, int c0, int c1, float* panel
 
 int Im2col::wide_panels() const { return (n_ / ow_ * wq_ + kNr - 1) / kNr; }
 
-void Im2col::pack_wide_panel(const float* phases, int q, float* panel) const {
+void Im2col::pack_wide_panel(const float* phases, size_t readable, int q, float* panel) const {
   const size_t plane = size_t(hq_) * wq_;
+  const float* end = phases + readable;
   const float* col = phases + q * kNr;
   for (int ic = 0; ic < s_.in_c; ++ic, col += plane)
     for (int ky = 0; ky < s_.kh; ++ky)
-      for (int kx = 0; kx < s_.kw; ++kx, panel += kNr)
-        for (int e = 0; e < kNr; e += kVecWidth)
-          vfloat::load_unaligned(col + ky * wq_ + kx + e).store_unaligned(panel + e);
+      for (int kx = 0; kx < s_.kw; ++kx, panel += kNr) {
+        const float* src = col + ky * wq_ + kx;
+        if (src + kNr <= end) {
+          for (int e = 0; e < kNr; e += kVecWidth) vfloat::load_unaligned(src + e).store_unaligned(panel + e);
+        } else {
+          const int n = static_cast<int>(std::max<ptrdiff_t>(0, end - src));
+          std::copy(src, src + n, panel);
+          std::fill(panel + n, panel + kNr, 0.0f);
+        }
+      }
 }
 
 void pack_tail_panel(const float* x, int k, int n, int col0, float* out) {

@@ -27,10 +27,11 @@ class Im2col {
   // Stride 1 only: B over the padded input's whole width, "wide" column oy * wide_w() + x,
   // where columns x >= out_w are junk for the caller to drop. Every row of a wide panel is
   // one contiguous run of a phase plane, so it packs with one vector copy per row instead
-  // of a copy per output-row segment.
+  // of a copy per output-row segment. Only the first `readable` floats at phases are read
+  // (the junk columns of the last panel may lie past them: zeros are packed there).
   int wide_w() const { return wq_; }
   int wide_panels() const;
-  void pack_wide_panel(const float* phases, int q, float* panel) const;
+  void pack_wide_panel(const float* phases, size_t readable, int q, float* panel) const;
 
  private:
   Conv2dShape s_;

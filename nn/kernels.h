@@ -52,10 +52,11 @@ class Conv2d {
   // whole width, so that im2col is one vector copy per row (worth it for thin channels),
   // with a PReLU after the bias when slope (out_c floats) is not null. The input's rows are
   // in_ld >= w floats apart (a wide output feeds the next conv as it is). Output row y of
-  // channel c starts at out + (c * out_h + y) * wide_w(w), wide_w = w + 2 * pad_w; its
-  // columns from out_w on are junk. `workspace` holds wide_workspace_floats(h, w, pool
-  // threads) floats.
-  int wide_w(int w) const { return w + 2 * s_.pad_w; }
+  // channel c starts at out + (c * out_h + y) * wide_ld(w, in_ld); its columns from out_w on
+  // are junk. An unpadded conv reads the input in place, junk columns included, so its
+  // output rows are in_ld apart; a padded one copies it padded first, w + 2 * pad_w wide.
+  // `workspace` holds wide_workspace_floats(h, w, pool threads) floats.
+  int wide_ld(int w, int in_ld) const { return s_.pad_h == 0 && s_.pad_w == 0 ? in_ld : w + 2 * s_.pad_w; }
   size_t wide_workspace_floats(int h, int w, int threads) const;
   void forward_wide(const float* in, int h, int w, int in_ld, const float* slope, float* out,
                     float* workspace, ThreadPool& pool) const;

@@ -151,15 +151,18 @@ int Mtcnn::pnet_out_dim(int n) {
 
 Mtcnn::TrunkShape Mtcnn::trunk_shape(const std::vector<Stage>& trunk, int h, int w, int threads) {
   TrunkShape t;
+  int ld = w;  // as run_trunk's
   for (const Stage& s : trunk) {
     const Conv2dShape& cs = s.conv.shape();
     t.scratch = std::max(t.scratch, s.conv.wide_workspace_floats(h, w, threads));
-    t.act = std::max(t.act, static_cast<size_t>(cs.out_c) * cs.out_h(h) * s.conv.wide_w(w));
+    ld = s.conv.wide_ld(w, ld);
+    t.act = std::max(t.act, static_cast<size_t>(cs.out_c) * cs.out_h(h) * ld);
     h = cs.out_h(h);
     w = cs.out_w(w);
     if (s.pooled) {
       h = s.pool.out_dim(h);
       w = s.pool.out_dim(w);
+      ld = w;
     }
     t.c = cs.out_c;
   }
@@ -181,7 +184,7 @@ void Mtcnn::run_trunk(const std::vector<Stage>& trunk, const float* in, int h, i
     const int c = s.conv.shape().out_c;
     float* y = x == a ? b : a;
     s.conv.forward_wide(x, h, w, ld, s.slope.data(), y, scratch, pool);
-    ld = s.conv.wide_w(w);
+    ld = s.conv.wide_ld(w, ld);
     h = s.conv.shape().out_h(h);
     w = s.conv.shape().out_w(w);
     x = y;

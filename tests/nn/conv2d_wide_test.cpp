@@ -68,7 +68,7 @@ void check_wide_matches_ref() {
     for (int r = 0; r < c.in_c * c.h; ++r) std::copy_n(in.begin() + size_t(r) * c.w, c.w, strided.begin() + size_t(r) * ld);
     const Conv2d conv(s, weight.data(), b);
     ThreadPool pool(c.threads);
-    const int ww = conv.wide_w(c.w);
+    const int ww = conv.wide_ld(c.w, ld);
     const size_t n_wide = size_t(c.out_c) * oh * ww;
     std::vector<float> ws(conv.wide_workspace_floats(c.h, c.w, c.threads) + kGuardFloats,
                           std::numeric_limits<float>::quiet_NaN());
