@@ -3,6 +3,7 @@
 #include <algorithm>
 
 #include "nn/gemm.h"
+#include "nn/im2col_avx512.h"
 
 namespace fg::nn {
 namespace {
@@ -133,6 +134,10 @@ void Im2col::pack_wide_panel(const float* phases, size_t readable, int q, float*
   const size_t plane = size_t(hq_) * wq_;
   const float* end = phases + readable;
   const float* col = phases + q * kNr;
+  if (kNr == 16 && gemm_kernel() == GemmKernel::avx512) {
+    pack_wide_rows_avx512(col, s_.in_c, plane, s_.kh, s_.kw, wq_, end, panel);
+    return;
+  }
   for (int ic = 0; ic < s_.in_c; ++ic, col += plane)
     for (int ky = 0; ky < s_.kh; ++ky)
       for (int kx = 0; kx < s_.kw; ++kx, panel += kNr) {
