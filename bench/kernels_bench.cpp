@@ -12,6 +12,7 @@
 #include "nn/gemm.h"
 #include "nn/kernels.h"
 #include "nn/simd.h"
+#include "nn/winograd.h"
 
 namespace fg::nn {
 namespace {
@@ -130,13 +131,15 @@ Conv2dShape shape_of(const ConvBench& c) {
   return s;
 }
 
-void BM_conv(benchmark::State& state, ConvBench c) {
+// Winograd rows count the direct conv's FLOPs (as their label says), so that their GFLOP/s
+// compare with the im2col rows of the same shape: the ratio is the speed-up.
+void BM_conv(benchmark::State& state, ConvBench c, ConvAlgo algo) {
   if (!select_gemm_kernel(state, state.range(1))) return;
   const Conv2dShape s = shape_of(c);
   const auto weight = random_floats(size_t(c.out_c) * c.in_c * c.k * c.k, 1);
   const auto bias = random_floats(c.out_c, 2);
   const auto in = random_floats(size_t(c.in_c) * c.h * c.h, 3);
-  const Conv2d conv(s, weight.data(), bias.data());
+  const Conv2d conv(s, weight.data(), bias.data(), algo);
   const int oh = s.out_h(c.h), ow = s.out_w(c.h);
   std::vector<float> out(size_t(c.out_c) * oh * ow), ws(conv.workspace_floats(c.h, c.h));
   ThreadPool pool(static_cast<int>(state.range(0)));
@@ -145,7 +148,8 @@ void BM_conv(benchmark::State& state, ConvBench c) {
     benchmark::ClobberMemory();
   }
   set_gflops(state, 2.0 * c.out_c * oh * ow * c.in_c * c.k * c.k);
-  state.SetLabel(gemm_kernel_name(gemm_kernel()));
+  state.SetLabel(std::string(gemm_kernel_name(gemm_kernel())) +
+                 (algo == ConvAlgo::winograd ? ", Winograd F(2x2,3x3), GFLOP/s of the direct conv" : ""));
 }
 
 // Every conv of one ResNet-50 forward pass in order, each with its own weights, each reading
@@ -259,11 +263,15 @@ BENCHMARK(BM_max_pool_stem)
 
 int register_convs() {
   for (const auto& c : kConvs)
-    benchmark::RegisterBenchmark((std::string("BM_conv/") + c.name).c_str(), BM_conv, c)
-        ->ArgNames({"threads", "avx512"})
-        ->ArgsProduct({{1, 2}, {0, 1}})
-        ->UseRealTime()
-        ->Unit(benchmark::kMicrosecond);
+    for (const ConvAlgo algo : {ConvAlgo::im2col, ConvAlgo::winograd}) {
+      if (algo == ConvAlgo::winograd && !winograd_supports(shape_of(c))) continue;
+      const std::string name = algo == ConvAlgo::winograd ? "BM_conv_winograd/" : "BM_conv/";
+      benchmark::RegisterBenchmark((name + c.name).c_str(), BM_conv, c, algo)
+          ->ArgNames({"threads", "avx512"})
+          ->ArgsProduct({{1, 2}, {0, 1}})
+          ->UseRealTime()
+          ->Unit(benchmark::kMicrosecond);
+    }
   return 0;
 }
 const int registered = register_convs();

@@ -6,6 +6,7 @@
 #include "nn/gemm.h"
 #include "nn/im2col.h"
 #include "nn/kernels.h"
+#include "nn/winograd.h"
 
 namespace fg::nn {
 namespace {
@@ -35,12 +36,20 @@ void pack_all_panels(const Im2col& im, int in_c, const float* in, float* phases,
 
 }  // namespace
 
-Conv2d::Conv2d(const Conv2dShape& s, const float* weight, const float* bias) : s_(s) {
+Conv2d::Conv2d(const Conv2dShape& s, const float* weight, const float* bias, ConvAlgo algo) : s_(s), algo_(algo) {
   check_conv2d_shape(s, "Conv2d");
   if (!weight) throw std::invalid_argument("Conv2d: null weight for " + describe(s));
-  const int k = s.in_c * s.kh * s.kw;
-  packed_.resize(packed_a_floats(s.out_c, k));
-  pack_a(weight, s.out_c, k, packed_.data());
+  if (algo == ConvAlgo::winograd) {
+    if (!winograd_supports(s))
+      throw std::invalid_argument("Conv2d: Winograd F(2x2, 3x3) needs a 3x3 kernel, stride 1 and pad 1; got " +
+                                  describe(s));
+    packed_.resize(winograd_packed_floats(s));
+    winograd_pack(s, weight, packed_.data());
+  } else {
+    const int k = s.in_c * s.kh * s.kw;
+    packed_.resize(packed_a_floats(s.out_c, k));
+    pack_a(weight, s.out_c, k, packed_.data());
+  }
   if (bias) bias_.assign(bias, bias + s.out_c);
 }
 
@@ -53,6 +62,7 @@ bool Conv2d::packs_b_first(int h, int w, int threads) const {
 size_t Conv2d::workspace_floats(int h, int w, int batch) const {
   check_conv2d_input(s_, h, w, "Conv2d::workspace_floats");
   if (batch < 1) throw std::invalid_argument("Conv2d::workspace_floats: batch " + std::to_string(batch) + " < 1");
+  if (algo_ == ConvAlgo::winograd) return winograd_workspace_floats(s_, h, w, batch);
   const size_t n = static_cast<size_t>(s_.out_h(h)) * s_.out_w(w);
   const size_t k = static_cast<size_t>(s_.in_c) * s_.kh * s_.kw;
   if (reads_input_directly(s_)) return n % kNr ? batch * k * kNr : 0;
@@ -77,6 +87,10 @@ void Conv2d::forward_batch(const float* in, int batch, int h, int w, const float
   const int full = n / kNr;
   const ptrdiff_t in_step = static_cast<ptrdiff_t>(s_.in_c) * h * w, out_step = static_cast<ptrdiff_t>(m) * n;
   const Epilogue ep{bias_.empty() ? nullptr : bias_.data(), residual, act == Act::relu};
+  if (algo_ == ConvAlgo::winograd) {
+    winograd_forward(s_, packed_.data(), in, batch, h, w, ep, out, workspace, pool);
+    return;
+  }
   if (reads_input_directly(s_)) {
     const ptrdiff_t tail_step = static_cast<ptrdiff_t>(k) * kNr;
     if (n % kNr)

@@ -30,6 +30,8 @@ void Conv2d::forward_wide(const float* in, int h, int w, int in_ld, const float*
   check_conv2d_input(s_, h, w, "Conv2d::forward_wide");
   check_stride_1(s_, "Conv2d::forward_wide");
   if (packed_.empty()) throw std::invalid_argument("Conv2d::forward_wide on a default-constructed conv");
+  if (algo_ != ConvAlgo::im2col)
+    throw std::invalid_argument("Conv2d::forward_wide: a Winograd conv has no wide form, " + describe(s_));
   if (in_ld < w)
     throw std::invalid_argument("Conv2d::forward_wide: input rows " + std::to_string(in_ld) +
                                 " floats apart, narrower than its " + std::to_string(w) + " columns");

@@ -30,13 +30,21 @@ struct Conv2dShape {
 void conv2d_ref(const Conv2dShape& s, const float* in, int h, int w, const float* weight,
                 const float* bias, const float* residual, Act act, float* out);
 
+// How Conv2d computes: a GEMM over im2col panels (over the input itself for a 1x1, stride-1
+// conv), or Winograd F(2x2, 3x3) (nn/winograd.h; 3x3, stride 1, pad 1 only): 2.25x fewer
+// multiplies, but its packed weights are 16/9 the size.
+enum class ConvAlgo { im2col, winograd };
+
 // The fast convolution: weights packed once at construction (the caller's weight/bias
 // arrays are not kept). forward() is const and thread-safe given distinct workspaces.
 class Conv2d {
  public:
   Conv2d() = default;
-  Conv2d(const Conv2dShape& s, const float* weight, const float* bias);
+  // Throws std::invalid_argument on an invalid shape, a null weight, or `winograd` for a
+  // shape it does not support.
+  Conv2d(const Conv2dShape& s, const float* weight, const float* bias, ConvAlgo algo = ConvAlgo::im2col);
   const Conv2dShape& shape() const { return s_; }
+  ConvAlgo algo() const { return algo_; }
   // Floats of scratch forward() needs for an h x w input, forward_batch() for `batch` of them.
   size_t workspace_floats(int h, int w, int batch = 1) const;
   // Same contract as conv2d_ref. `workspace` holds workspace_floats(h, w) floats.
@@ -67,6 +75,7 @@ class Conv2d {
   bool packs_b_first(int h, int w, int threads) const;
 
   Conv2dShape s_;
+  ConvAlgo algo_ = ConvAlgo::im2col;
   std::vector<float, HugePageAllocator<float>> packed_;  // layout private to the implementation
   std::vector<float> bias_;
 };

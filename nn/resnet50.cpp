@@ -5,6 +5,7 @@
 #include <string>
 
 #include "nn/packed_from_mapping.h"
+#include "nn/winograd.h"
 
 namespace fg::nn {
 namespace {
@@ -23,6 +24,13 @@ const PoolShape kStemPool{3, 2, 1, false};
 // of `facegate embed --threads 1`.
 constexpr int kChunkFrom = 3 + 4;
 constexpr int kChunk = 4;
+// The stride-1 3x3 convs of blocks [0, kWinogradEnd) run Winograd F(2x2, 3x3): stages 1 and
+// 2 (28x28 and 14x14 maps), measured 6% faster per image at batch 1 on 1 thread and at
+// batch 8 on 2, for 2.5 MiB more resident (weights 16/9 the size, a larger scratch). Stage
+// 3 too (3 + 4 + 6) gained 5% more at batch 8 on 2 threads and nothing at batch 1 (its
+// weights, 9.2 MB more, stream from memory per image), and took `facegate embed` 6 MiB over
+// its memory budget.
+constexpr int kWinogradEnd = 3 + 4;
 
 Conv2dShape conv_shape(int in_c, int out_c, int k, int stride) {
   Conv2dShape s;
@@ -73,7 +81,8 @@ ResNet50::ResNet50(const weights::WeightsFile& f) {
     const auto& b = f.tensor(name + ".bias", {cs.out_c});
     used.insert(w.name);
     used.insert(b.name);
-    Conv2d conv(cs, w.data, b.data);
+    const bool winograd = block >= 0 && block < kWinogradEnd && winograd_supports(cs);
+    Conv2d conv(cs, w.data, b.data, winograd ? ConvAlgo::winograd : ConvAlgo::im2col);
     release_packed_pages(w);
     if (block < 0) {
       stem_ = std::move(conv);
