@@ -5,6 +5,7 @@
 #include "nn/gemm.h"
 #include "nn/im2col.h"
 #include "nn/kernels.h"
+#include "nn/winograd.h"
 
 namespace fg::nn {
 namespace {
@@ -21,6 +22,7 @@ size_t Conv2d::wide_workspace_floats(int h, int w, int threads) const {
   check_conv2d_input(s_, h, w, "Conv2d::wide_workspace_floats");
   check_stride_1(s_, "Conv2d::wide_workspace_floats");
   if (threads < 1) throw std::invalid_argument("Conv2d::wide_workspace_floats: threads " + std::to_string(threads) + " < 1");
+  if (algo_ == ConvAlgo::winograd) return winograd_workspace_floats(s_, h, w, 1);
   // The padded input, then a slot of two panels per thread.
   return Im2col(s_, h, w).phase_floats() + 2 * size_t(threads) * s_.in_c * s_.kh * s_.kw * kNr;
 }
@@ -30,18 +32,20 @@ void Conv2d::forward_wide(const float* in, int h, int w, int in_ld, const float*
   check_conv2d_input(s_, h, w, "Conv2d::forward_wide");
   check_stride_1(s_, "Conv2d::forward_wide");
   if (packed_.empty()) throw std::invalid_argument("Conv2d::forward_wide on a default-constructed conv");
-  if (algo_ != ConvAlgo::im2col)
-    throw std::invalid_argument("Conv2d::forward_wide: a Winograd conv has no wide form, " + describe(s_));
   if (in_ld < w)
     throw std::invalid_argument("Conv2d::forward_wide: input rows " + std::to_string(in_ld) +
                                 " floats apart, narrower than its " + std::to_string(w) + " columns");
+  const Epilogue ep{bias_.empty() ? nullptr : bias_.data(), nullptr, false, slope};
+  if (algo_ == ConvAlgo::winograd) {
+    winograd_forward_strided(s_, packed_.data(), in, 1, h, w, in_ld, ep, out, workspace, pool);
+    return;
+  }
   // Unpadded, the input is its own phase plane (h x in_ld, junk columns and all): nothing
   // to copy.
   const bool in_place = s_.pad_h == 0 && s_.pad_w == 0;
   const Im2col im = in_place ? Im2col(s_, h, in_ld) : Im2col(s_, h, w, in_ld);
   const int m = s_.out_c, k = s_.in_c * s_.kh * s_.kw;
   const int n = s_.out_h(h) * im.wide_w(), nq = im.wide_panels(), mp = (m + kMr - 1) / kMr;
-  const Epilogue ep{bias_.empty() ? nullptr : bias_.data(), nullptr, false, slope};
   const float* phases = in_place ? in : workspace;
   const size_t readable = in_place ? size_t(s_.in_c) * h * in_ld : im.phase_floats();
   float* slots = workspace + (in_place ? 0 : im.phase_floats());

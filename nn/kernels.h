@@ -31,8 +31,8 @@ void conv2d_ref(const Conv2dShape& s, const float* in, int h, int w, const float
                 const float* bias, const float* residual, Act act, float* out);
 
 // How Conv2d computes: a GEMM over im2col panels (over the input itself for a 1x1, stride-1
-// conv), or Winograd F(2x2, 3x3) (nn/winograd.h; 3x3, stride 1, pad 1 only): 2.25x fewer
-// multiplies, but its packed weights are 16/9 the size.
+// conv), or Winograd F(2x2, 3x3) (nn/winograd.h; 3x3, stride 1, pad 0 or 1 only): 2.25x
+// fewer multiplies, but its packed weights are 16/9 the size.
 enum class ConvAlgo { im2col, winograd };
 
 // The fast convolution: weights packed once at construction (the caller's weight/bias
@@ -56,15 +56,19 @@ class Conv2d {
   // weights instead of reading them once each.
   void forward_batch(const float* in, int batch, int h, int w, const float* residual, Act act,
                      float* out, float* workspace, ThreadPool& pool) const;
-  // Stride 1 only (else std::invalid_argument): forward() computed over the padded input's
-  // whole width, so that im2col is one vector copy per row (worth it for thin channels),
-  // with a PReLU after the bias when slope (out_c floats) is not null. The input's rows are
-  // in_ld >= w floats apart (a wide output feeds the next conv as it is). Output row y of
-  // channel c starts at out + (c * out_h + y) * wide_ld(w, in_ld); its columns from out_w on
-  // are junk. An unpadded conv reads the input in place, junk columns included, so its
-  // output rows are in_ld apart; a padded one copies it padded first, w + 2 * pad_w wide.
-  // `workspace` holds wide_workspace_floats(h, w, pool threads) floats.
-  int wide_ld(int w, int in_ld) const { return s_.pad_h == 0 && s_.pad_w == 0 ? in_ld : w + 2 * s_.pad_w; }
+  // Stride 1 only (else std::invalid_argument): forward() with a PReLU after the bias when
+  // slope (out_c floats) is not null, on an input whose rows are in_ld >= w floats apart (a
+  // wide output feeds the next conv as it is). Output row y of channel c starts at
+  // out + (c * out_h + y) * wide_ld(w, in_ld); its columns from out_w on are junk. An im2col
+  // conv computes over the padded input's whole width, so that im2col is one vector copy per
+  // row (worth it for thin channels): unpadded, it reads the input in place, junk columns
+  // included, so its output rows are in_ld apart; padded, it copies it padded first,
+  // w + 2 * pad_w wide. A Winograd conv reads only the w columns and writes compact rows,
+  // out_w apart. `workspace` holds wide_workspace_floats(h, w, pool threads) floats.
+  int wide_ld(int w, int in_ld) const {
+    if (algo_ == ConvAlgo::winograd) return s_.out_w(w);
+    return s_.pad_h == 0 && s_.pad_w == 0 ? in_ld : w + 2 * s_.pad_w;
+  }
   size_t wide_workspace_floats(int h, int w, int threads) const;
   void forward_wide(const float* in, int h, int w, int in_ld, const float* slope, float* out,
                     float* workspace, ThreadPool& pool) const;

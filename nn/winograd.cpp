@@ -11,39 +11,93 @@ namespace {
 
 constexpr int kXi = 16;  // positions of the transformed 4x4 tile, row-major
 
-// The 2x2 output tiles of an h x w map; one image's tiles are its GEMM columns, in row-major
-// order. Each input channel is copied, zero padded by 1, as `row` floats per padded row:
-// the even padded columns (0, 2, ..., 2 tw) and then the odd ones, so that each term of
-// B^T d B is a contiguous load across tiles. A plane ends with kVecWidth floats of slack
-// for the whole vectors that run past its last tile.
+// The 2x2 tiles of a conv's output map; one image's tiles are its GEMM columns, in row-major
+// order. Each input channel is copied, zero padded, as two halves per padded row: the even
+// padded columns (0, 2, ..., 2 tw) and then the odd ones, so that each term of B^T d B is a
+// contiguous load across tiles. Each half is padded to whole vectors, which the copy stores
+// whole, and a plane ends with kVecWidth floats of slack for the whole vectors that run
+// past its last tile.
 struct Tiling {
-  Tiling(int h, int w)
-      : th((h + 1) / 2),
-        tw((w + 1) / 2),
+  Tiling(const Conv2dShape& s, int h, int w)
+      : oh(s.out_h(h)),
+        ow(s.out_w(w)),
+        pad_h(s.pad_h),
+        pad_w(s.pad_w),
+        th((oh + 1) / 2),
+        tw((ow + 1) / 2),
         tiles(th * tw),
         panels((tiles + kNr - 1) / kNr),
-        row(2 * (tw + 1)),
-        plane(static_cast<size_t>(2 * th + 2) * row + kVecWidth) {}
-  int th, tw, tiles, panels, row;
+        half((tw + kVecWidth) / kVecWidth * kVecWidth),
+        plane(static_cast<size_t>(2 * th + 2) * 2 * half + kVecWidth) {}
+  int oh, ow, pad_h, pad_w, th, tw, tiles, panels, half;
   size_t plane;
 };
 
-void split_columns(const float* in, int h, int w, const Tiling& t, float* plane) {
-  // Padded column 2x is input column 2x - 1, padded column 2x + 1 is input column 2x.
-  const int even_end = w / 2 + 1, odd_end = (w + 1) / 2;
-  for (int y = 0; y < 2 * t.th + 2; ++y) {
-    float* even = plane + static_cast<size_t>(y) * t.row;
-    float* odd = even + t.tw + 1;
-    if (y < 1 || y > h) {
-      std::fill(even, even + t.row, 0.0f);
-      continue;
+// The 2 kVecWidth floats at in + at, with those outside [lo, hi) read as zero: a row's
+// loads may run off either end of the input.
+void load_two(const float* in, ptrdiff_t at, ptrdiff_t lo, ptrdiff_t hi, vfloat& a, vfloat& b) {
+  if (at >= lo && at + 2 * kVecWidth <= hi) {
+    a = vfloat::load_unaligned(in + at);
+    b = vfloat::load_unaligned(in + at + kVecWidth);
+    return;
+  }
+  alignas(64) float tmp[2 * kVecWidth] = {};
+  for (ptrdiff_t i = std::max(lo - at, ptrdiff_t{0}); i < std::min(ptrdiff_t{2 * kVecWidth}, hi - at); ++i)
+    tmp[i] = in[at + i];
+  a = vfloat::load_aligned(tmp);
+  b = vfloat::load_aligned(tmp + kVecWidth);
+}
+
+struct Iota {
+  static constexpr int32_t get(uint32_t i, uint32_t) { return static_cast<int32_t>(i); }
+};
+// 0, 1, ..., kVecWidth - 1.
+vfloat lane_index() {
+  using index = xsimd::batch<int32_t>;
+  return xsimd::to_float(index(xsimd::make_batch_constant<index, Iota>()));
+}
+
+// Lane orders that gather lanes First, First + 2, ... of a vector into its low half (or,
+// when High, its high half).
+template <int First, bool High>
+struct Gather {
+  static constexpr uint32_t get(uint32_t i, uint32_t n) {
+    const uint32_t j = High ? i + n / 2 : i;
+    return (2 * j + First) % n;
+  }
+};
+struct LowHalf {
+  static constexpr bool get(uint32_t i, uint32_t n) { return i < n / 2; }
+};
+
+// The lanes of the 2 kVecWidth floats lo then hi at even (First = 0) or odd positions.
+template <int First>
+vfloat deinterleave(const vfloat& lo, const vfloat& hi) {
+  using index = xsimd::batch<uint32_t>;
+  return xsimd::select(xsimd::make_batch_bool_constant<vfloat, LowHalf>(),
+                       xsimd::swizzle(lo, xsimd::make_batch_constant<index, Gather<First, false>>()),
+                       xsimd::swizzle(hi, xsimd::make_batch_constant<index, Gather<First, true>>()));
+}
+
+// One h x w channel at `in`, rows in_ld floats apart, into its padded, split plane. Only the
+// channel's w columns reach the plane; floats at offsets [lo, hi) from `in` may be read.
+void split_columns(const float* in, ptrdiff_t lo, ptrdiff_t hi, int h, int w, int in_ld, const Tiling& t,
+                   float* plane) {
+  const vfloat twice_lane = 2.0f * lane_index(), zero(0.0f), width(static_cast<float>(w));
+  const int half = t.half, y0 = t.pad_h, y1 = std::min(h + t.pad_h, 2 * t.th + 2);
+  std::fill(plane, plane + static_cast<size_t>(y0) * 2 * half, 0.0f);
+  std::fill(plane + static_cast<size_t>(y1) * 2 * half, plane + static_cast<size_t>(2 * t.th + 2) * 2 * half, 0.0f);
+  for (int y = y0; y < y1; ++y) {
+    float* even = plane + static_cast<size_t>(y) * 2 * half;
+    // Padded column 2x is input column 2x - pad_w, 2x + 1 is input column 2x + 1 - pad_w.
+    for (int x = 0; x < half; x += kVecWidth) {
+      const int col = 2 * x - t.pad_w;
+      const vfloat even_col = vfloat(static_cast<float>(col)) + twice_lane;
+      vfloat a, b;
+      load_two(in, static_cast<ptrdiff_t>(y - y0) * in_ld + col, lo, hi, a, b);
+      xsimd::select(even_col >= zero && even_col < width, deinterleave<0>(a, b), zero).store_unaligned(even + x);
+      xsimd::select(even_col + 1.0f < width, deinterleave<1>(a, b), zero).store_unaligned(even + half + x);
     }
-    const float* src = in + static_cast<size_t>(y - 1) * w;
-    even[0] = 0.0f;
-    for (int x = 1; x < even_end; ++x) even[x] = src[2 * x - 1];
-    std::fill(even + even_end, odd, 0.0f);
-    for (int x = 0; x < odd_end; ++x) odd[x] = src[2 * x];
-    std::fill(odd + odd_end, even + t.row, 0.0f);
   }
 }
 
@@ -52,8 +106,8 @@ void split_columns(const float* in, int h, int w, const Tiling& t, float* plane)
 void input_tiles(const float* rows, const Tiling& t, int tx, float* out, ptrdiff_t ld) {
   vfloat db[4][4];
   for (int i = 0; i < 4; ++i) {
-    const float* even = rows + static_cast<size_t>(i) * t.row + tx;
-    const float* odd = even + t.tw + 1;
+    const float* even = rows + static_cast<size_t>(i) * 2 * t.half + tx;
+    const float* odd = even + t.half;
     const vfloat d0 = vfloat::load_unaligned(even), d2 = vfloat::load_unaligned(even + 1);
     const vfloat d1 = vfloat::load_unaligned(odd), d3 = vfloat::load_unaligned(odd + 1);
     db[i][0] = d0 - d2;
@@ -76,22 +130,29 @@ void input_tiles(const float* rows, const Tiling& t, int tx, float* out, ptrdiff
 // overwritten later by the same call (the tail panel's empty lanes are zeroed last).
 void transform_panel(const float* planes, const Tiling& t, int in_c, int q, float* panel, ptrdiff_t v_xi) {
   const int first = q * kNr, cols = std::min(kNr, t.tiles - first);
+  struct Run {
+    int ty, tx, lane, len;
+  } runs[kNr];
+  int n = 0;
+  for (int lane = 0; lane < cols; lane += runs[n++].len) {
+    const int ty = (first + lane) / t.tw, tx = (first + lane) % t.tw;
+    runs[n] = {ty, tx, lane, std::min(t.tw - tx, cols - lane)};
+  }
   for (int c = 0; c < in_c; ++c) {
     const float* plane = planes + c * t.plane;
     float* row = panel + c * kNr;
-    for (int lane = 0; lane < cols;) {
-      const int ty = (first + lane) / t.tw, tx = (first + lane) % t.tw;
-      const int len = std::min(t.tw - tx, cols - lane);
-      for (int u = 0; u < len; u += kVecWidth)
-        input_tiles(plane + static_cast<size_t>(2 * ty) * t.row, t, tx + u, row + lane + u, v_xi);
-      lane += len;
-    }
+    for (const Run* r = runs; r < runs + n; ++r)
+      for (int u = 0; u < r->len; u += kVecWidth)
+        input_tiles(plane + static_cast<size_t>(2 * r->ty) * 2 * t.half, t, r->tx + u, row + r->lane + u, v_xi);
   }
-  if (cols < kNr)
-    for (int xi = 0; xi < kXi; ++xi)
-      for (int c = 0; c < in_c; ++c) {
-        float* row = panel + xi * v_xi + c * kNr;
-        std::fill(row + cols, row + kNr, 0.0f);
+  if (cols == kNr) return;
+  const vfloat lane = lane_index();
+  for (int xi = 0; xi < kXi; ++xi)
+    for (int c = 0; c < in_c; ++c)
+      for (int v = cols / kVecWidth * kVecWidth; v < kNr; v += kVecWidth) {
+        float* at = panel + xi * v_xi + c * kNr + v;
+        const auto kept = lane + static_cast<float>(v) < static_cast<float>(cols);
+        xsimd::select(kept, vfloat::load_unaligned(at), vfloat(0.0f)).store_unaligned(at);
       }
 }
 
@@ -105,14 +166,22 @@ struct OddLane {
   static constexpr bool get(uint32_t i, uint32_t) { return i % 2; }
 };
 
-// A^T m A + bias of every tile of one output channel of one image, whose M_xi rows start at
-// m (m_xi apart), into its h x w plane, with the residual and ReLU.
-void transform_output(const float* m, ptrdiff_t m_xi, const Tiling& t, int h, int w, float bias,
-                      const float* res, bool relu, float* out) {
+// The epilogue of one output channel of one image.
+struct ChannelEpilogue {
+  float bias = 0.0f;
+  const float* residual = nullptr;  // the channel's oh x ow plane or null
+  bool relu = false;
+  const float* slope = nullptr;  // the channel's PReLU slope or null
+};
+
+// A^T m A of every tile of one output channel of one image, whose M_xi rows start at m
+// (m_xi apart), into its oh x ow plane, with the epilogue.
+void transform_output(const float* m, ptrdiff_t m_xi, const Tiling& t, const ChannelEpilogue& ep, float* out) {
   using index = xsimd::batch<uint32_t>;
   constexpr auto low = xsimd::make_batch_constant<index, PairLow>();
   constexpr auto high = xsimd::make_batch_constant<index, PairHigh>();
   constexpr auto odd = xsimd::make_batch_bool_constant<vfloat, OddLane>();
+  const vfloat zero(0.0f), slope(ep.slope ? *ep.slope : 0.0f);
   for (int ty = 0; ty < t.th; ++ty)
     for (int tx = 0; tx < t.tw; tx += kVecWidth) {
       const float* tiles = m + ty * t.tw + tx;
@@ -124,25 +193,26 @@ void transform_output(const float* m, ptrdiff_t m_xi, const Tiling& t, int h, in
         ma[i][0] = m0 + m1 + m2;
         ma[i][1] = m1 - m2 - m3;
       }
-      const int x = 2 * tx, count = std::min(2 * kVecWidth, w - x);
-      for (int a = 0; a < 2 && 2 * ty + a < h; ++a) {
+      const int x = 2 * tx, count = std::min(2 * kVecWidth, t.ow - x);
+      for (int a = 0; a < 2 && 2 * ty + a < t.oh; ++a) {
         // The tiles' left and right output columns, one lane per tile, interleaved.
         vfloat left, right;
         if (a == 0) {
-          left = ma[0][0] + ma[1][0] + ma[2][0] + bias;
-          right = ma[0][1] + ma[1][1] + ma[2][1] + bias;
+          left = ma[0][0] + ma[1][0] + ma[2][0] + ep.bias;
+          right = ma[0][1] + ma[1][1] + ma[2][1] + ep.bias;
         } else {
-          left = ma[1][0] - ma[2][0] - ma[3][0] + bias;
-          right = ma[1][1] - ma[2][1] - ma[3][1] + bias;
+          left = ma[1][0] - ma[2][0] - ma[3][0] + ep.bias;
+          right = ma[1][1] - ma[2][1] - ma[3][1] + ep.bias;
         }
         const vfloat y[2] = {xsimd::select(odd, xsimd::swizzle(right, low), xsimd::swizzle(left, low)),
                              xsimd::select(odd, xsimd::swizzle(right, high), xsimd::swizzle(left, high))};
-        const ptrdiff_t at = static_cast<ptrdiff_t>(2 * ty + a) * w + x;
+        const ptrdiff_t at = static_cast<ptrdiff_t>(2 * ty + a) * t.ow + x;
         int v = 0;
         for (; v < 2 && (v + 1) * kVecWidth <= count; ++v) {
           vfloat r = y[v];
-          if (res) r += vfloat::load_unaligned(res + at + v * kVecWidth);
-          if (relu) r = xsimd::max(r, vfloat(0.0f));
+          if (ep.residual) r += vfloat::load_unaligned(ep.residual + at + v * kVecWidth);
+          if (ep.relu) r = xsimd::max(r, zero);
+          if (ep.slope) r = xsimd::select(r > zero, r, slope * r);
           r.store_unaligned(out + at + v * kVecWidth);
         }
         if (v * kVecWidth == count) continue;
@@ -150,8 +220,10 @@ void transform_output(const float* m, ptrdiff_t m_xi, const Tiling& t, int h, in
         y[v].store_aligned(tmp);
         for (int i = v * kVecWidth; i < count; ++i) {
           float r = tmp[i - v * kVecWidth];
-          if (res) r += res[at + i];
-          out[at + i] = relu ? std::max(r, 0.0f) : r;
+          if (ep.residual) r += ep.residual[at + i];
+          if (ep.relu) r = std::max(r, 0.0f);
+          if (ep.slope) r = r > 0.0f ? r : *ep.slope * r;
+          out[at + i] = r;
         }
       }
     }
@@ -175,7 +247,8 @@ struct Layout {
 }  // namespace
 
 bool winograd_supports(const Conv2dShape& s) {
-  return s.kh == 3 && s.kw == 3 && s.stride_h == 1 && s.stride_w == 1 && s.pad_h == 1 && s.pad_w == 1;
+  return s.kh == 3 && s.kw == 3 && s.stride_h == 1 && s.stride_w == 1 && (s.pad_h == 0 || s.pad_h == 1) &&
+         (s.pad_w == 0 || s.pad_w == 1);
 }
 
 size_t winograd_packed_floats(const Conv2dShape& s) { return kXi * packed_a_floats(s.out_c, s.in_c); }
@@ -198,19 +271,27 @@ void winograd_pack(const Conv2dShape& s, const float* weight, float* packed) {
 }
 
 size_t winograd_workspace_floats(const Conv2dShape& s, int h, int w, int batch) {
-  return Layout(s, Tiling(h, w), batch).floats;
+  return Layout(s, Tiling(s, h, w), batch).floats;
 }
 
 void winograd_forward(const Conv2dShape& s, const float* packed, const float* in, int batch, int h, int w,
                       const Epilogue& ep, float* out, float* workspace, ThreadPool& pool) {
-  const Tiling t(h, w);
+  winograd_forward_strided(s, packed, in, batch, h, w, w, ep, out, workspace, pool);
+}
+
+void winograd_forward_strided(const Conv2dShape& s, const float* packed, const float* in, int batch, int h, int w,
+                              int in_ld, const Epilogue& ep, float* out, float* workspace, ThreadPool& pool) {
+  const Tiling t(s, h, w);
   const Layout l(s, t, batch);
-  const ptrdiff_t hw = static_cast<ptrdiff_t>(h) * w;
+  const ptrdiff_t in_plane = static_cast<ptrdiff_t>(h) * in_ld, out_plane = static_cast<ptrdiff_t>(t.oh) * t.ow;
   float* v = workspace;
   float* planes = workspace + kXi * l.v_xi;
   float* m = planes;
+  // The last row's floats past its w columns may not exist.
+  const ptrdiff_t readable = batch * s.in_c * in_plane - (in_ld - w);
   pool.parallel_for(int64_t{batch} * s.in_c, [&](int64_t i0, int64_t i1) {
-    for (int64_t i = i0; i < i1; ++i) split_columns(in + i * hw, h, w, t, planes + i * t.plane);
+    for (int64_t i = i0; i < i1; ++i)
+      split_columns(in + i * in_plane, -i * in_plane, readable - i * in_plane, h, w, in_ld, t, planes + i * t.plane);
   });
   pool.parallel_for(int64_t{batch} * t.panels, [&](int64_t i0, int64_t i1) {
     for (int64_t i = i0; i < i1; ++i) {  // i: image * panels + panel
@@ -229,9 +310,10 @@ void winograd_forward(const Conv2dShape& s, const float* packed, const float* in
   }
   pool.parallel_for(int64_t{batch} * s.out_c, [&](int64_t i0, int64_t i1) {
     for (int64_t i = i0; i < i1; ++i) {  // i: image * out_c + channel
-      const float bias = ep.bias ? ep.bias[i % s.out_c] : 0.0f;
-      transform_output(m + i * t.tiles, l.m_xi, t, h, w, bias, ep.residual ? ep.residual + i * hw : nullptr,
-                       ep.relu, out + i * hw);
+      const int c = static_cast<int>(i % s.out_c);
+      const ChannelEpilogue ce{ep.bias ? ep.bias[c] : 0.0f, ep.residual ? ep.residual + i * out_plane : nullptr,
+                               ep.relu, ep.slope ? ep.slope + c : nullptr};
+      transform_output(m + i * t.tiles, l.m_xi, t, ce, out + i * out_plane);
     }
   });
 }

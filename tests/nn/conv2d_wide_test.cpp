@@ -32,13 +32,16 @@ Conv2dShape shape(int in_c, int out_c, int k, int pad) {
 
 // forward_wide's valid columns against conv2d_ref (then prelu_ref), on MTCNN's shapes and
 // odd ones: thin and thick channels, rows shorter and longer than a panel, with and without
-// padding, from plain inputs and from inputs with junk columns (a wide output fed on).
+// padding, from plain inputs and from inputs with junk columns (a wide output fed on), im2col
+// and Winograd.
 void check_wide_matches_ref() {
   std::mt19937 rng(21);
   struct Case {
     int in_c, out_c, k, pad, h, w, in_junk, threads;
     bool bias, prelu;
+    ConvAlgo algo = ConvAlgo::im2col;
   };
+  constexpr ConvAlgo kWinograd = ConvAlgo::winograd;
   const Case cases[] = {
       {3, 10, 3, 0, 12, 12, 0, 1, true, true},   // PNet conv1 on its smallest input
       {3, 10, 3, 0, 31, 385, 0, 2, true, true},  // PNet conv1, a wide band
@@ -51,6 +54,13 @@ void check_wide_matches_ref() {
       {5, 7, 3, 1, 9, 13, 3, 2, false, true},    // padded, no bias
       {17, 13, 1, 0, 3, 5, 0, 1, true, false},   // 1x1
       {2, 3, 3, 1, 1, 1, 0, 1, true, true},      // one pixel: all padding but the centre
+      {28, 48, 3, 0, 11, 11, 0, 1, true, true, kWinograd},  // RNet conv2
+      {32, 64, 3, 0, 23, 23, 0, 1, true, true, kWinograd},  // ONet conv2
+      {64, 64, 3, 0, 10, 10, 2, 2, true, true, kWinograd},  // ONet conv3 on a wide input
+      {16, 32, 3, 0, 12, 189, 2, 2, true, true, kWinograd},
+      {5, 7, 3, 1, 9, 13, 3, 2, false, true, kWinograd},  // padded, no bias
+      {6, 5, 3, 1, 8, 12, 2, 1, true, true, kWinograd},   // padded, even sides
+      {3, 4, 3, 0, 4, 3, 1, 1, true, false, kWinograd},   // one partial tile per row
   };
   for (const Case& c : cases) {
     const Conv2dShape s = shape(c.in_c, c.out_c, c.k, c.pad);
@@ -66,9 +76,12 @@ void check_wide_matches_ref() {
 
     std::vector<float> strided(size_t(c.in_c) * c.h * ld, std::numeric_limits<float>::quiet_NaN());
     for (int r = 0; r < c.in_c * c.h; ++r) std::copy_n(in.begin() + size_t(r) * c.w, c.w, strided.begin() + size_t(r) * ld);
-    const Conv2d conv(s, weight.data(), b);
+    const Conv2d conv(s, weight.data(), b, c.algo);
     ThreadPool pool(c.threads);
     const int ww = conv.wide_ld(c.w, ld);
+    if (c.algo == kWinograd) {
+      EXPECT_EQ(ww, ow) << "a Winograd conv writes compact rows";
+    }
     const size_t n_wide = size_t(c.out_c) * oh * ww;
     std::vector<float> ws(conv.wide_workspace_floats(c.h, c.w, c.threads) + kGuardFloats,
                           std::numeric_limits<float>::quiet_NaN());
@@ -78,7 +91,7 @@ void check_wide_matches_ref() {
     const std::string what = "in " + std::to_string(c.in_c) + " out " + std::to_string(c.out_c) + " k " +
                              std::to_string(c.k) + " pad " + std::to_string(c.pad) + " on " + std::to_string(c.h) +
                              "x" + std::to_string(c.w) + " row stride " + std::to_string(ld) + " threads " +
-                             std::to_string(c.threads);
+                             std::to_string(c.threads) + (c.algo == kWinograd ? " winograd" : " im2col");
     for (int g = 0; g < kGuardFloats; ++g) {
       ASSERT_EQ(ws[ws.size() - 1 - g], kGuard) << "workspace overrun: " << what;
       ASSERT_EQ(wide[n_wide + g], kGuard) << "output overrun: " << what;
@@ -105,6 +118,8 @@ TEST(Conv2dWide, RefusesStridesAndNarrowRows) {
   EXPECT_THROW(conv.forward_wide(in.data(), 8, 8, 8, nullptr, out.data(), ws.data(), pool), std::invalid_argument);
   const Conv2d unstrided(shape(3, 4, 3, 1), weight.data(), nullptr);
   EXPECT_THROW(unstrided.forward_wide(in.data(), 8, 8, 7, nullptr, out.data(), ws.data(), pool), std::invalid_argument);
+  const Conv2d winograd(shape(3, 4, 3, 1), weight.data(), nullptr, ConvAlgo::winograd);
+  EXPECT_THROW(winograd.forward_wide(in.data(), 8, 8, 7, nullptr, out.data(), ws.data(), pool), std::invalid_argument);
 }
 
 // What MTCNN does with a wide output it does not feed to the next conv.
