@@ -1,5 +1,4 @@
 #include <algorithm>
-#include <cstdint>
 #include <limits>
 #include <stdexcept>
 #include <string>
@@ -32,26 +31,6 @@ void check_input(const PoolShape& p, int c, int h, int w, const char* who) {
 constexpr int kMaxPoolWindow = 1024;
 constexpr int kColumnMaxFloats = 8192;
 
-// Lane orders for picking lanes 0, 2, 4, ... out of two vectors: the evens of the first to
-// its low half, those of the second to its high half, then one blend.
-struct EvensLow {
-  static constexpr unsigned get(unsigned i, unsigned n) { return i < n / 2 ? 2 * i : 2 * (i - n / 2) + 1; }
-};
-struct EvensHigh {
-  static constexpr unsigned get(unsigned i, unsigned n) { return i < n / 2 ? 2 * i + 1 : 2 * (i - n / 2); }
-};
-struct LowHalf {
-  static constexpr bool get(unsigned i, unsigned n) { return i < n / 2; }
-};
-
-// Lanes 0, 2, 4, ... of the 2 * kVecWidth floats lo then hi.
-inline vfloat evens(const vfloat& lo, const vfloat& hi) {
-  using vindex = xsimd::batch<uint32_t>;
-  return xsimd::select(xsimd::make_batch_bool_constant<vfloat, LowHalf>(),
-                       xsimd::swizzle(lo, xsimd::make_batch_constant<vindex, EvensLow>()),
-                       xsimd::swizzle(hi, xsimd::make_batch_constant<vindex, EvensHigh>()));
-}
-
 // max(row[x + d]) over the window's k columns, for kVecWidth consecutive x.
 inline vfloat window_max(const float* row, int k) {
   vfloat m = vfloat::load_unaligned(row);
@@ -62,7 +41,7 @@ inline vfloat window_max(const float* row, int k) {
 // Output rows [oy0, oy1) of channel plane `in` (rows ld floats apart), a chunk of columns
 // at a time, in two passes: the max over each output row's window rows into `cols` (one row
 // of it per output row), then, once all of them are stored, the max over each window's
-// columns, vectorised for strides 1 and 2. Reading a row back right after storing it would
+// columns, vectorised for strides 1 and 2 (stride 2 keeps the even lanes). Reading a row back right after storing it would
 // stall store forwarding (the reads are unaligned), hence whole blocks of rows per pass.
 // Windows are clamped to the input, which is what -inf padding amounts to; the edge
 // outputs, whose windows are clamped in x, take the scalar loop.
@@ -117,7 +96,7 @@ void max_pool_rows(const PoolShape& p, const float* in, int h, int w, int ld, in
         for (int ox = va; ox < vb; ox += kVecWidth) {
           const float* r = row + ox * p.stride - p.pad - xa;
           const vfloat m = p.stride == 1 ? window_max(r, p.k)
-                                         : evens(window_max(r, p.k), window_max(r + kVecWidth, p.k));
+                                         : deinterleave<0>(window_max(r, p.k), window_max(r + kVecWidth, p.k));
           m.store_unaligned(o + ox);
         }
         for (int ox = vb; ox < ob; ++ox) scalar(ox);

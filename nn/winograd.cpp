@@ -57,28 +57,6 @@ vfloat lane_index() {
   return xsimd::to_float(index(xsimd::make_batch_constant<index, Iota>()));
 }
 
-// Lane orders that gather lanes First, First + 2, ... of a vector into its low half (or,
-// when High, its high half).
-template <int First, bool High>
-struct Gather {
-  static constexpr uint32_t get(uint32_t i, uint32_t n) {
-    const uint32_t j = High ? i + n / 2 : i;
-    return (2 * j + First) % n;
-  }
-};
-struct LowHalf {
-  static constexpr bool get(uint32_t i, uint32_t n) { return i < n / 2; }
-};
-
-// The lanes of the 2 kVecWidth floats lo then hi at even (First = 0) or odd positions.
-template <int First>
-vfloat deinterleave(const vfloat& lo, const vfloat& hi) {
-  using index = xsimd::batch<uint32_t>;
-  return xsimd::select(xsimd::make_batch_bool_constant<vfloat, LowHalf>(),
-                       xsimd::swizzle(lo, xsimd::make_batch_constant<index, Gather<First, false>>()),
-                       xsimd::swizzle(hi, xsimd::make_batch_constant<index, Gather<First, true>>()));
-}
-
 // One h x w channel at `in`, rows in_ld floats apart, into its padded, split plane. Only the
 // channel's w columns reach the plane; floats at offsets [lo, hi) from `in` may be read.
 void split_columns(const float* in, ptrdiff_t lo, ptrdiff_t hi, int h, int w, int in_ld, const Tiling& t,
