@@ -41,7 +41,7 @@ Conv2d::Conv2d(const Conv2dShape& s, const float* weight, const float* bias, Con
   if (!weight) throw std::invalid_argument("Conv2d: null weight for " + describe(s));
   if (algo == ConvAlgo::winograd) {
     if (!winograd_supports(s))
-      throw std::invalid_argument("Conv2d: Winograd F(2x2, 3x3) needs a 3x3 kernel, stride 1 and pad 1; got " +
+      throw std::invalid_argument("Conv2d: Winograd F(2x2, 3x3) needs a 3x3 kernel, stride 1 and pads of 0 or 1; got " +
                                   describe(s));
     packed_.resize(winograd_packed_floats(s));
     winograd_pack(s, weight, packed_.data());

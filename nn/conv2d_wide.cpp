@@ -47,7 +47,9 @@ void Conv2d::forward_wide(const float* in, int h, int w, int in_ld, const float*
   const int m = s_.out_c, k = s_.in_c * s_.kh * s_.kw;
   const int n = s_.out_h(h) * im.wide_w(), nq = im.wide_panels(), mp = (m + kMr - 1) / kMr;
   const float* phases = in_place ? in : workspace;
-  const size_t readable = in_place ? size_t(s_.in_c) * h * in_ld : im.phase_floats();
+  // The planes (wide_w() wide, padded rows included): the last panel's junk columns may
+  // reach past them.
+  const size_t readable = size_t(s_.in_c) * (h + 2 * s_.pad_h) * im.wide_w();
   float* slots = workspace + (in_place ? 0 : im.phase_floats());
   if (!in_place)
     pool.parallel_for(s_.in_c, [&](int64_t c0, int64_t c1) {

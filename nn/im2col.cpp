@@ -56,10 +56,8 @@ Im2col::Im2col(const Conv2dShape& s, int h, int w, int in_ld)
       hq_(s.out_h(h) + (s.kh - 1) / s.stride_h),
       wq_(ow_ + (s.kw - 1) / s.stride_w) {}
 
-// The planes, then slack that the last wide panel's junk columns read (zeroed by
-// split_phases).
 size_t Im2col::phase_floats() const {
-  const size_t f = size_t(s_.in_c) * phases_y_ * phases_x_ * hq_ * wq_ + kNr + s_.kw;
+  const size_t f = size_t(s_.in_c) * phases_y_ * phases_x_ * hq_ * wq_;
   return (f + kNr - 1) / kNr * kNr;
 }
 
@@ -89,10 +87,6 @@ void Im2col::split_phases(const float* in, int c0, int c1, float* phases) const 
           std::fill(dst + hi, dst + wq_, 0.0f);
         }
       }
-  if (c1 == s_.in_c) {
-    float* slack = phases + size_t(s_.in_c) * phases_y_ * phases_x_ * hq_ * wq_;
-    std::fill(slack, phases + phase_floats(), 0.0f);
-  }
 }
 
 void Im2col::pack_panel(const float* phases, int q, int c0, int c1, float* panel) const {
