@@ -38,68 +38,77 @@ inline vfloat window_max(const float* row, int k) {
   return m;
 }
 
-// Output rows [oy0, oy1) of channel plane `in` (rows ld floats apart), a chunk of columns
-// at a time, in two passes: the max over each output row's window rows into `cols` (one row
-// of it per output row), then, once all of them are stored, the max over each window's
-// columns, vectorised for strides 1 and 2 (stride 2 keeps the even lanes). Reading a row back right after storing it would
-// stall store forwarding (the reads are unaligned), hence whole blocks of rows per pass.
-// Windows are clamped to the input, which is what -inf padding amounts to; the edge
-// outputs, whose windows are clamped in x, take the scalar loop.
+// f(i) for i = 0, kVecWidth, 2 kVecWidth, ... and last n - kVecWidth (n >= kVecWidth): whole
+// vectors over n items, the last one overlapping the one before when n is not a multiple.
+template <typename F>
+inline void for_each_vector(int n, F f) {
+  for (int i = 0;; i += kVecWidth) {
+    i = std::min(i, n - kVecWidth);
+    f(i);
+    if (i == n - kVecWidth) return;
+  }
+}
+
+// Output rows [oy0, oy1) of channel plane `in` (rows ld floats apart), a chunk of columns at
+// a time, in two passes: the max over each output row's window rows into a row of `buf`,
+// whose float j is input column x0 + j and -inf where that column is outside the input
+// (which is what padding amounts to), then, once a block of rows is stored, the max over
+// each window's columns. Reading a row back right after storing it would stall store
+// forwarding (the reads are unaligned), hence whole blocks of rows per pass. Both passes run
+// in whole vectors when the row allows (the columns' for strides 1 and 2, stride 2 keeping
+// the even lanes): there is no scalar edge, which dominated MTCNN's 11- and 22-float rows.
 void max_pool_rows(const PoolShape& p, const float* in, int h, int w, int ld, int oy0, int oy1,
                    int ow, float* out) {
+  constexpr float kOutside = -std::numeric_limits<float>::infinity();
   const int chunk = (kMaxPoolWindow - p.k) / p.stride + 1;  // outputs whose inputs fit
-  alignas(64) float cols[kColumnMaxFloats];
-  // Interior outputs (window inside the input in x): [ox_lo, ox_hi).
-  const int ox_lo = (p.pad + p.stride - 1) / p.stride;
-  const int ox_hi = w >= p.k ? (w - p.k + p.pad) / p.stride + 1 : 0;
+  alignas(64) float buf[kColumnMaxFloats];
   for (int oa = 0; oa < ow; oa += chunk) {
-    const int ob = std::min(ow, oa + chunk);
-    const int xa = std::max(oa * p.stride - p.pad, 0);
-    const int xb = std::min((ob - 1) * p.stride - p.pad + p.k, w);
-    const int len = xb - xa;
-    const int cols_ld = (len + kVecWidth - 1) / kVecWidth * kVecWidth;
-    const int block = std::max(1, kColumnMaxFloats / cols_ld);
-    // Vectors cover interior outputs [va, vb): whole vectors whose reads stay in [xa, xb).
-    const int va = std::max(oa, ox_lo);
-    const int span = p.stride == 1 ? kVecWidth : 2 * kVecWidth;
-    int vb = va;
-    if (p.stride <= 2)
-      while (vb + kVecWidth <= std::min(ob, ox_hi) && vb * p.stride - p.pad - xa + span + p.k - 1 <= len)
-        vb += kVecWidth;
+    const int n = std::min(ow - oa, chunk);
+    const int x0 = oa * p.stride - p.pad;
+    // The windows' columns plus one: the last vector of stride 2 reads that far.
+    const int len = (n - 1) * p.stride + p.k + 1;
+    const int buf_ld = (len + kVecWidth - 1) / kVecWidth * kVecWidth;
+    const int xa = std::max(x0, 0), xb = std::min(x0 + len, w);  // the columns inside
+    const int inside = xb - xa;
+    const int block = std::max(1, kColumnMaxFloats / buf_ld);
+    const bool vector_cols = p.stride <= 2 && n >= kVecWidth;
     for (int b0 = oy0; b0 < oy1; b0 += block) {
       const int b1 = std::min(oy1, b0 + block);
       for (int oy = b0; oy < b1; ++oy) {
         const int y0 = std::max(oy * p.stride - p.pad, 0);
         const int rows = std::min(oy * p.stride - p.pad + p.k, h) - y0;
         const float* src = in + static_cast<ptrdiff_t>(y0) * ld + xa;
-        float* dst = cols + (oy - b0) * cols_ld;
-        int x = 0;
-        for (; x + kVecWidth <= len; x += kVecWidth) {
-          vfloat m = vfloat::load_unaligned(src + x);
-          for (int y = 1; y < rows; ++y) m = xsimd::max(m, vfloat::load_unaligned(src + y * ld + x));
-          m.store_aligned(dst + x);
+        float* row = buf + (oy - b0) * buf_ld;
+        float* dst = row + (xa - x0);
+        std::fill(row, dst, kOutside);
+        if (inside >= kVecWidth) {
+          for_each_vector(inside, [&](int x) {
+            vfloat m = vfloat::load_unaligned(src + x);
+            for (int y = 1; y < rows; ++y) m = xsimd::max(m, vfloat::load_unaligned(src + y * ld + x));
+            m.store_unaligned(dst + x);
+          });
+        } else {
+          for (int x = 0; x < inside; ++x) {
+            float m = src[x];
+            for (int y = 1; y < rows; ++y) m = std::max(m, src[y * ld + x]);
+            dst[x] = m;
+          }
         }
-        for (; x < len; ++x) {
-          float m = src[x];
-          for (int y = 1; y < rows; ++y) m = std::max(m, src[y * ld + x]);
-          dst[x] = m;
-        }
+        std::fill(dst + inside, row + len, kOutside);
       }
       for (int oy = b0; oy < b1; ++oy) {
-        const float* row = cols + (oy - b0) * cols_ld;
-        float* o = out + static_cast<ptrdiff_t>(oy) * ow;
-        const auto scalar = [&](int ox) {
-          const int xs = ox * p.stride - p.pad;
-          o[ox] = *std::max_element(row + std::max(xs, 0) - xa, row + std::min(xs + p.k, w) - xa);
-        };
-        for (int ox = oa; ox < va; ++ox) scalar(ox);
-        for (int ox = va; ox < vb; ox += kVecWidth) {
-          const float* r = row + ox * p.stride - p.pad - xa;
-          const vfloat m = p.stride == 1 ? window_max(r, p.k)
-                                         : deinterleave<0>(window_max(r, p.k), window_max(r + kVecWidth, p.k));
-          m.store_unaligned(o + ox);
+        const float* row = buf + (oy - b0) * buf_ld;
+        float* o = out + static_cast<ptrdiff_t>(oy) * ow + oa;
+        if (vector_cols) {
+          for_each_vector(n, [&](int i) {
+            const float* r = row + i * p.stride;
+            const vfloat m = p.stride == 1 ? window_max(r, p.k)
+                                           : deinterleave<0>(window_max(r, p.k), window_max(r + kVecWidth, p.k));
+            m.store_unaligned(o + i);
+          });
+        } else {
+          for (int i = 0; i < n; ++i) o[i] = *std::max_element(row + i * p.stride, row + i * p.stride + p.k);
         }
-        for (int ox = vb; ox < ob; ++ox) scalar(ox);
       }
     }
   }

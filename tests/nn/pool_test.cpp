@@ -1,5 +1,6 @@
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <random>
 #include <sstream>
 #include <stdexcept>
@@ -107,6 +108,28 @@ TEST(MaxPool, MatchesRefOnWideRows) {
       max_pool2d(p, in.data(), c, h, w, got.data(), pool);
       EXPECT_EQ(got, ref) << "k=" << p.k << " stride=" << p.stride << " pad=" << p.pad
                           << " ceil_mode=" << p.ceil_mode << " w=" << w;
+    }
+}
+
+// Every width from one to several vectors, on rows with junk columns after them (as MTCNN's
+// wide convs leave): the vector passes, with their overlapping last vector, must neither
+// miss a column nor read the junk, which is huge so that any read of it shows.
+TEST(MaxPool, MatchesRefOnEveryWidthWithJunkColumns) {
+  std::mt19937 rng(10);
+  for (const auto& p : {pool_shape(2, 2, 0, true), pool_shape(3, 2, 0, true), pool_shape(3, 2, 1, false),
+                        pool_shape(3, 1, 1, false), pool_shape(2, 1, 0, false)})
+    for (int w = std::max(1, p.k - 2 * p.pad); w <= 41; ++w) {
+      const int c = 2, h = 5, ld = w + 3;
+      const auto plain = random_floats(size_t(c) * h * w, rng);
+      std::vector<float> in(size_t(c) * h * ld, 1e30f);
+      for (size_t r = 0; r < size_t(c) * h; ++r) std::copy_n(plain.begin() + r * w, w, in.begin() + r * ld);
+      const size_t n_out = size_t(c) * p.out_dim(h) * p.out_dim(w);
+      std::vector<float> ref(n_out), got(n_out, -1e9f);
+      max_pool2d_ref(p, plain.data(), c, h, w, ref.data());
+      ThreadPool pool(1);
+      max_pool2d(p, in.data(), c, h, w, ld, got.data(), pool);
+      EXPECT_EQ(got, ref) << "k=" << p.k << " stride=" << p.stride << " pad=" << p.pad
+                          << " ceil_mode=" << p.ceil_mode << " w=" << w << " ld=" << ld;
     }
 }
 
