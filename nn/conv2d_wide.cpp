@@ -10,6 +10,9 @@
 namespace fg::nn {
 namespace {
 
+// Taps (kh * kw) up to which forward_wide's GEMM may read B in place: MTCNN's 3x3 and 2x2.
+constexpr int kMaxInPlaceTaps = 16;
+
 void check_stride_1(const Conv2dShape& s, const char* who) {
   if (s.stride_h != 1 || s.stride_w != 1)
     throw std::invalid_argument(std::string(who) + ": stride " + std::to_string(s.stride_h) + "x" +
@@ -55,6 +58,20 @@ void Conv2d::forward_wide(const float* in, int h, int w, int in_ld, const float*
     pool.parallel_for(s_.in_c, [&](int64_t c0, int64_t c1) {
       im.split_phases(in, static_cast<int>(c0), static_cast<int>(c1), workspace);
     });
+  // Where the GEMM can read B in place (gemm_wide_pair), a pair of panels is never copied:
+  // row (channel, ky, kx) of a wide panel starts at channel * plane + ky * wide_w() + kx.
+  // The last panels, whose junk columns may reach past the planes, are packed.
+  const ptrdiff_t plane = ptrdiff_t{h + 2 * s_.pad_h} * im.wide_w();
+  const int ntaps = s_.kh * s_.kw;
+  int taps[kMaxInPlaceTaps];
+  const bool taps_fit = ntaps <= kMaxInPlaceTaps;
+  if (taps_fit)
+    for (int t = 0; t < ntaps; ++t) taps[t] = t / s_.kw * im.wide_w() + t % s_.kw;
+  const size_t last_row = taps_fit ? size_t(s_.in_c - 1) * plane + taps[ntaps - 1] : 0;
+  const auto b_in_place = [&](int q) {
+    return taps_fit && last_row + size_t(q + 2) * kNr <= readable &&
+           gemm_wide_pair(packed_.data(), m, s_.in_c, phases, plane, taps, ntaps, q, 0, mp, n, out, ep);
+  };
   // Each thread packs two panels into its own slot and runs every row tile over them while
   // they are in L1.
   const int threads = pool.size();
@@ -64,6 +81,7 @@ void Conv2d::forward_wide(const float* in, int h, int w, int in_ld, const float*
       float* slot = slots + 2 * i * panel_floats;
       const int q1 = static_cast<int>(nq * (i + 1) / threads);
       for (int q = static_cast<int>(nq * i / threads); q < q1; q += 2) {
+        if (q + 1 < q1 && b_in_place(q)) continue;
         im.pack_wide_panel(phases, readable, q, slot);
         if (q + 1 == q1) {
           gemm_column_panel(packed_.data(), m, k, slot, kNr, q, 0, mp, n, out, ep);

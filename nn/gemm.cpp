@@ -225,6 +225,15 @@ void gemm_column_pair(const float* packed_a, int m, int k, const float* b0, ptrd
   gemm_column_panel(packed_a, m, k, b1, ld1, q + 1, p0, p1, n, c, ep);
 }
 
+bool gemm_wide_pair(const float* packed_a, int m, int channels, const float* x, ptrdiff_t plane, const int* taps,
+                    int ntaps, int q, int p0, int p1, int n, float* c, const Epilogue& ep) {
+  const int last_cols = std::min(kNr, n - (q + 1) * kNr);
+  if (!kAvx512FitsPacking || gemm_kernel() != GemmKernel::avx512 || last_cols < 1) return false;
+  gemm_wide_pair_avx512(packed_a, m, channels, x + q * kNr, plane, taps, ntaps, last_cols, p0, p1, c + q * kNr, n,
+                        ep.bias, ep.residual ? ep.residual + q * kNr : nullptr, ep.slope, ep.relu);
+  return true;
+}
+
 void gemm_packed(const float* packed_a, int m, int k, const BPanels& b, int n, float* c,
                  const Epilogue& ep, ThreadPool& pool, const ImageSteps& images) {
   const int mp = (m + kMr - 1) / kMr;

@@ -45,6 +45,15 @@ void gemm_column_panel(const float* packed_a, int m, int k, const float* b, ptrd
 void gemm_column_pair(const float* packed_a, int m, int k, const float* b0, ptrdiff_t ld0, const float* b1,
                       ptrdiff_t ld1, int q, int p0, int p1, int n, float* c, const Epilogue& ep);
 
+// A stride-1 conv's B read in place, without im2col's copy, for column panels q and q + 1:
+// row (channel, tap t) of panel q is the kNr floats at x + channel * plane + taps[t] +
+// q * kNr (the "wide" layout of nn/im2col.h, where every panel row is one contiguous run of
+// the input), and k = channels * ntaps. Only the AVX-512 tiles do this: returns false,
+// computing nothing, when they are not in use (the caller then packs the panels). Every
+// float those rows span, junk columns included, must be readable.
+bool gemm_wide_pair(const float* packed_a, int m, int channels, const float* x, ptrdiff_t plane, const int* taps,
+                    int ntaps, int q, int p0, int p1, int n, float* c, const Epilogue& ep);
+
 // The tile kernels behind gemm_column_panel: the build's own vectors (xsimd's arch for
 // -march, 6 x kNr tiles), or AVX-512 tiles (12 x 32 over pairs of column panels in
 // gemm_packed, 24 x 16 for a single panel; nn/gemm_avx512.h) on a CPU that has AVX-512 while

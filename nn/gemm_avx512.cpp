@@ -63,13 +63,56 @@ void tile(int k, const float* a, ptrdiff_t panel_floats, const float* b, ptrdiff
   }
 }
 
+// Where pair_tile reads its two B panels, row by row. PanelRows: packed (or tail) panels,
+// row i at b0 + i * ld0 and b1 + i * ld1.
+struct PanelRows {
+  const float* b0;
+  ptrdiff_t ld0;
+  const float* b1;
+  ptrdiff_t ld1;
+  void load(zfloat& v0, zfloat& v1) const {
+    v0 = zfloat::load_unaligned(b0);
+    v1 = zfloat::load_unaligned(b1);
+  }
+  void prefetch() const {
+    __builtin_prefetch(b0 + kPrefetchB * ld0);
+    __builtin_prefetch(b1 + kPrefetchB * ld1);
+  }
+  void next() {
+    b0 += ld0;
+    b1 += ld1;
+  }
+};
+
+// A wide conv's input read in place, im2col's copy skipped: row (channel, tap t) of the two
+// panels is the 32 floats at x + channel * plane + taps[t]. Those rows sit in a few input
+// rows that the k loop revisits, so they are in L1 without prefetching.
+struct WideRows {
+  const float* x;
+  ptrdiff_t plane;
+  const int* taps;
+  int ntaps;
+  int t = 0;
+  void load(zfloat& v0, zfloat& v1) const {
+    v0 = zfloat::load_unaligned(x + taps[t]);
+    v1 = zfloat::load_unaligned(x + taps[t] + kAvx512PanelCols);
+  }
+  void prefetch() const {}
+  void next() {
+    if (++t == ntaps) {
+      t = 0;
+      x += plane;
+    }
+  }
+};
+
 // Two A panels (12 rows) by two B panels (32 columns): 24 accumulators again, but per k two
 // B loads and 12 broadcasts, each feeding two FMAs, where the 24 x 16 tile loads once per
 // FMA. P = 1 for the last, odd panel.
-template <int P>
-void pair_tile(int k, const float* a, ptrdiff_t panel_floats, const float* b0, ptrdiff_t ld0,
-               const float* b1, ptrdiff_t ld1, int rows, __mmask16 cols0, __mmask16 cols1,
-               float* c, ptrdiff_t ldc, const float* bias, const float* res, const float* slope, bool relu) {
+template <int P, typename Rows>
+void pair_tile(int k, const float* a, ptrdiff_t panel_floats, Rows b, int rows, __mmask16 cols0,
+               __mmask16 cols1, float* c, ptrdiff_t ldc, const float* bias, const float* res,
+               const float* slope, bool relu) {
   constexpr int R = P * kRows;
   zfloat acc[R][2];
 #pragma GCC unroll 12
@@ -83,10 +126,10 @@ void pair_tile(int k, const float* a, ptrdiff_t panel_floats, const float* b0, p
 #pragma GCC unroll 2
       for (int p = 0; p < P; ++p) __builtin_prefetch(ap[p] + i * kRows + kPrefetchA);
     }
-    __builtin_prefetch(b0 + (i + kPrefetchB) * ld0);
-    __builtin_prefetch(b1 + (i + kPrefetchB) * ld1);
-    const zfloat bv0 = zfloat::load_unaligned(b0 + i * ld0);
-    const zfloat bv1 = zfloat::load_unaligned(b1 + i * ld1);
+    b.prefetch();
+    zfloat bv0, bv1;
+    b.load(bv0, bv1);
+    b.next();
 #pragma GCC unroll 2
     for (int p = 0; p < P; ++p)
 #pragma GCC unroll 6
@@ -111,6 +154,23 @@ void pair_tile(int k, const float* a, ptrdiff_t panel_floats, const float* b0, p
       if (slope) x = prelu(x, slope[r]);
       _mm512_mask_storeu_ps(out, cols, x);
     }
+  }
+}
+
+// The pair tiles of A panels [p0, p1), two panels at a time.
+template <typename Rows>
+void pair_tiles(const float* packed_a, int m, int k, const Rows& b, int cols0, int cols1, int p0, int p1,
+                float* c, ptrdiff_t ldc, const float* bias, const float* residual, const float* slope, bool relu) {
+  const ptrdiff_t panel_floats = static_cast<ptrdiff_t>(kRows) * k;
+  const __mmask16 mask0 = static_cast<__mmask16>((1u << cols0) - 1);
+  const __mmask16 mask1 = static_cast<__mmask16>((1u << cols1) - 1);
+  for (int p = p0; p < p1; p += 2) {
+    const int row0 = p * kRows;
+    const int rows = m - row0 < 2 * kRows ? m - row0 : 2 * kRows;
+    const ptrdiff_t off = row0 * ldc;
+    const auto tile = p + 1 < p1 ? pair_tile<2, Rows> : pair_tile<1, Rows>;
+    tile(k, packed_a + p * panel_floats, panel_floats, b, rows, mask0, mask1, c + off, ldc,
+         bias ? bias + row0 : nullptr, residual ? residual + off : nullptr, slope ? slope + row0 : nullptr, relu);
   }
 }
 
@@ -147,18 +207,14 @@ void gemm_column_pair_avx512(const float* packed_a, int m, int k, const float* b
                              int cols0, const float* b1, ptrdiff_t ld1, int cols1, int p0, int p1,
                              float* c, ptrdiff_t ldc, const float* bias, const float* residual,
                              const float* slope, bool relu) {
-  const ptrdiff_t panel_floats = static_cast<ptrdiff_t>(kRows) * k;
-  const __mmask16 mask0 = static_cast<__mmask16>((1u << cols0) - 1);
-  const __mmask16 mask1 = static_cast<__mmask16>((1u << cols1) - 1);
-  for (int p = p0; p < p1; p += 2) {
-    const int row0 = p * kRows;
-    const int rows = m - row0 < 2 * kRows ? m - row0 : 2 * kRows;
-    const ptrdiff_t off = row0 * ldc;
-    const auto tile = p + 1 < p1 ? pair_tile<2> : pair_tile<1>;
-    tile(k, packed_a + p * panel_floats, panel_floats, b0, ld0, b1, ld1, rows, mask0, mask1, c + off, ldc,
-         bias ? bias + row0 : nullptr, residual ? residual + off : nullptr, slope ? slope + row0 : nullptr,
-         relu);
-  }
+  pair_tiles(packed_a, m, k, PanelRows{b0, ld0, b1, ld1}, cols0, cols1, p0, p1, c, ldc, bias, residual, slope, relu);
+}
+
+void gemm_wide_pair_avx512(const float* packed_a, int m, int channels, const float* x, ptrdiff_t plane,
+                           const int* taps, int ntaps, int cols1, int p0, int p1, float* c, ptrdiff_t ldc,
+                           const float* bias, const float* residual, const float* slope, bool relu) {
+  pair_tiles(packed_a, m, channels * ntaps, WideRows{x, plane, taps, ntaps}, kAvx512PanelCols, cols1, p0, p1, c,
+             ldc, bias, residual, slope, relu);
 }
 
 }  // namespace fg::nn

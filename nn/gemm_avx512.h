@@ -32,4 +32,11 @@ void gemm_column_pair_avx512(const float* packed_a, int m, int k, const float* b
                              float* c, ptrdiff_t ldc, const float* bias, const float* residual,
                              const float* slope, bool relu);
 
+// gemm_column_pair_avx512 with B read in place from a stride-1 conv's input: row (channel,
+// tap t) of the two panels (16 and cols1 columns) is the 32 floats at x + channel * plane +
+// taps[t], so k = channels * ntaps. Every one of those floats must be readable.
+void gemm_wide_pair_avx512(const float* packed_a, int m, int channels, const float* x, ptrdiff_t plane,
+                           const int* taps, int ntaps, int cols1, int p0, int p1, float* c, ptrdiff_t ldc,
+                           const float* bias, const float* residual, const float* slope, bool relu);
+
 }  // namespace fg::nn

@@ -61,9 +61,9 @@ class Conv2d {
   // wide output feeds the next conv as it is). Output row y of channel c starts at
   // out + (c * out_h + y) * wide_ld(w, in_ld); its columns from out_w on are junk. An im2col
   // conv computes over the padded input's whole width, so that im2col is one vector copy per
-  // row (worth it for thin channels): unpadded, it reads the input in place, junk columns
-  // included, so its output rows are in_ld apart; padded, it copies it padded first,
-  // w + 2 * pad_w wide. A Winograd conv reads only the w columns and writes compact rows,
+  // row (worth it for thin channels), or none where the AVX-512 tiles read B in place:
+  // unpadded, it reads the input in place, junk columns included, so its output rows are
+  // in_ld apart; padded, it copies it padded first, w + 2 * pad_w wide. A Winograd conv reads only the w columns and writes compact rows,
   // out_w apart. `workspace` holds wide_workspace_floats(h, w, pool threads) floats.
   int wide_ld(int w, int in_ld) const {
     if (algo_ == ConvAlgo::winograd) return s_.out_w(w);
