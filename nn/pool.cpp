@@ -49,15 +49,16 @@ inline void for_each_vector(int n, F f) {
   }
 }
 
-// Output rows [oy0, oy1) of channel plane `in` (rows ld floats apart), a chunk of columns at
-// a time, in two passes: the max over each output row's window rows into a row of `buf`,
-// whose float j is input column x0 + j and -inf where that column is outside the input
-// (which is what padding amounts to), then, once a block of rows is stored, the max over
-// each window's columns. Reading a row back right after storing it would stall store
-// forwarding (the reads are unaligned), hence whole blocks of rows per pass. Both passes run
-// in whole vectors when the row allows (the columns' for strides 1 and 2, stride 2 keeping
-// the even lanes): there is no scalar edge, which dominated MTCNN's 11- and 22-float rows.
-void max_pool_rows(const PoolShape& p, const float* in, int h, int w, int ld, int oy0, int oy1,
+// Output rows [r0, r1) (row r is row r % oh of channel r / oh) of the planes at `in` (rows
+// ld floats apart, planes h * ld), a chunk of columns at a time, in two passes: the max over
+// each output row's window rows into a row of `buf`, whose float j is input column x0 + j and
+// -inf where that column is outside the input (which is what padding amounts to), then, once
+// a block of rows is stored, the max over each window's columns. Reading a row back right
+// after storing it would stall store forwarding (the reads are unaligned), hence whole blocks
+// of rows per pass. Both passes run in whole vectors when the row allows (the columns' for
+// strides 1 and 2, stride 2 keeping the even lanes): there is no scalar edge, which
+// dominated MTCNN's 11- and 22-float rows.
+void max_pool_rows(const PoolShape& p, const float* in, int h, int w, int ld, int r0, int r1, int oh,
                    int ow, float* out) {
   constexpr float kOutside = -std::numeric_limits<float>::infinity();
   const int chunk = (kMaxPoolWindow - p.k) / p.stride + 1;  // outputs whose inputs fit
@@ -72,13 +73,13 @@ void max_pool_rows(const PoolShape& p, const float* in, int h, int w, int ld, in
     const int inside = xb - xa;
     const int block = std::max(1, kColumnMaxFloats / buf_ld);
     const bool vector_cols = p.stride <= 2 && n >= kVecWidth;
-    for (int b0 = oy0; b0 < oy1; b0 += block) {
-      const int b1 = std::min(oy1, b0 + block);
-      for (int oy = b0; oy < b1; ++oy) {
+    for (int b0 = r0; b0 < r1; b0 += block) {
+      const int b1 = std::min(r1, b0 + block);
+      for (int r = b0, ch = b0 / oh, oy = b0 % oh; r < b1; ++r) {
         const int y0 = std::max(oy * p.stride - p.pad, 0);
         const int rows = std::min(oy * p.stride - p.pad + p.k, h) - y0;
-        const float* src = in + static_cast<ptrdiff_t>(y0) * ld + xa;
-        float* row = buf + (oy - b0) * buf_ld;
+        const float* src = in + (static_cast<ptrdiff_t>(ch) * h + y0) * ld + xa;
+        float* row = buf + (r - b0) * buf_ld;
         float* dst = row + (xa - x0);
         std::fill(row, dst, kOutside);
         if (inside >= kVecWidth) {
@@ -95,10 +96,11 @@ void max_pool_rows(const PoolShape& p, const float* in, int h, int w, int ld, in
           }
         }
         std::fill(dst + inside, row + len, kOutside);
+        if (++oy == oh) oy = 0, ++ch;
       }
-      for (int oy = b0; oy < b1; ++oy) {
-        const float* row = buf + (oy - b0) * buf_ld;
-        float* o = out + static_cast<ptrdiff_t>(oy) * ow + oa;
+      for (int r = b0; r < b1; ++r) {
+        const float* row = buf + (r - b0) * buf_ld;
+        float* o = out + static_cast<ptrdiff_t>(r) * ow + oa;
         if (vector_cols) {
           for_each_vector(n, [&](int i) {
             const float* r = row + i * p.stride;
@@ -162,14 +164,9 @@ void max_pool2d(const PoolShape& p, const float* in, int c, int h, int w, int ld
     throw std::invalid_argument("max_pool2d: window " + describe(p) + " is wider than " +
                                 std::to_string(kMaxPoolWindow));
   const int oh = p.out_dim(h), ow = p.out_dim(w);
+  // Rows of all channels in one pass: MTCNN's crops have many channels of a few short rows.
   pool.parallel_for(int64_t{c} * oh, [&](int64_t r0, int64_t r1) {
-    for (int64_t r = r0; r < r1;) {
-      const int64_t ch = r / oh;
-      const int oy0 = static_cast<int>(r % oh);
-      const int oy1 = static_cast<int>(std::min<int64_t>(oh, oy0 + (r1 - r)));
-      max_pool_rows(p, in + ch * h * ld, h, w, ld, oy0, oy1, ow, out + ch * oh * ow);
-      r += oy1 - oy0;
-    }
+    max_pool_rows(p, in, h, w, ld, static_cast<int>(r0), static_cast<int>(r1), oh, ow, out);
   });
 }
 
