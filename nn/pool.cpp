@@ -31,10 +31,10 @@ void check_input(const PoolShape& p, int c, int h, int w, const char* who) {
 constexpr int kMaxPoolWindow = 1024;
 constexpr int kColumnMaxFloats = 8192;
 
-// max(row[x + d]) over the window's k columns, for kVecWidth consecutive x.
-inline vfloat window_max(const float* row, int k) {
+// max(row[x + d * step]) over n rows or columns d, for kVecWidth consecutive x.
+inline vfloat vector_max(const float* row, int n, ptrdiff_t step) {
   vfloat m = vfloat::load_unaligned(row);
-  for (int d = 1; d < k; ++d) m = xsimd::max(m, vfloat::load_unaligned(row + d));
+  for (int d = 1; d < n; ++d) m = xsimd::max(m, vfloat::load_unaligned(row + d * step));
   return m;
 }
 
@@ -58,35 +58,39 @@ inline void for_each_vector(int n, F f) {
 // of rows per pass. Both passes run in whole vectors when the row allows (the columns' for
 // strides 1 and 2, stride 2 keeping the even lanes): there is no scalar edge, which
 // dominated MTCNN's 11- and 22-float rows.
+// K > 0 is p.k known at compile time: MTCNN's and ResNet's windows, whose loops it unrolls.
+template <int K>
 void max_pool_rows(const PoolShape& p, const float* in, int h, int w, int ld, int r0, int r1, int oh,
                    int ow, float* out) {
+  const int k = K > 0 ? K : p.k;
   constexpr float kOutside = -std::numeric_limits<float>::infinity();
-  const int chunk = (kMaxPoolWindow - p.k) / p.stride + 1;  // outputs whose inputs fit
+  const int chunk = (kMaxPoolWindow - k) / p.stride + 1;  // outputs whose inputs fit
   alignas(64) float buf[kColumnMaxFloats];
   for (int oa = 0; oa < ow; oa += chunk) {
     const int n = std::min(ow - oa, chunk);
     const int x0 = oa * p.stride - p.pad;
+    // Strides 1 and 2 take the columns' max a vector at a time, rows narrower than one
+    // vector included (their -inf padding is then wider).
+    const bool vector_cols = p.stride <= 2;
+    const int nv = vector_cols ? std::max(n, kVecWidth) : n;
     // The windows' columns plus one: the last vector of stride 2 reads that far.
-    const int len = (n - 1) * p.stride + p.k + 1;
+    const int len = (nv - 1) * p.stride + k + 1;
     const int buf_ld = (len + kVecWidth - 1) / kVecWidth * kVecWidth;
     const int xa = std::max(x0, 0), xb = std::min(x0 + len, w);  // the columns inside
     const int inside = xb - xa;
     const int block = std::max(1, kColumnMaxFloats / buf_ld);
-    const bool vector_cols = p.stride <= 2 && n >= kVecWidth;
     for (int b0 = r0; b0 < r1; b0 += block) {
       const int b1 = std::min(r1, b0 + block);
       for (int r = b0, ch = b0 / oh, oy = b0 % oh; r < b1; ++r) {
         const int y0 = std::max(oy * p.stride - p.pad, 0);
-        const int rows = std::min(oy * p.stride - p.pad + p.k, h) - y0;
+        const int rows = std::min(oy * p.stride - p.pad + k, h) - y0;
         const float* src = in + (static_cast<ptrdiff_t>(ch) * h + y0) * ld + xa;
         float* row = buf + (r - b0) * buf_ld;
         float* dst = row + (xa - x0);
         std::fill(row, dst, kOutside);
         if (inside >= kVecWidth) {
           for_each_vector(inside, [&](int x) {
-            vfloat m = vfloat::load_unaligned(src + x);
-            for (int y = 1; y < rows; ++y) m = xsimd::max(m, vfloat::load_unaligned(src + y * ld + x));
-            m.store_unaligned(dst + x);
+            (rows == k ? vector_max(src + x, k, ld) : vector_max(src + x, rows, ld)).store_unaligned(dst + x);
           });
         } else {
           for (int x = 0; x < inside; ++x) {
@@ -101,15 +105,19 @@ void max_pool_rows(const PoolShape& p, const float* in, int h, int w, int ld, in
       for (int r = b0; r < b1; ++r) {
         const float* row = buf + (r - b0) * buf_ld;
         float* o = out + static_cast<ptrdiff_t>(r) * ow + oa;
-        if (vector_cols) {
-          for_each_vector(n, [&](int i) {
-            const float* r = row + i * p.stride;
-            const vfloat m = p.stride == 1 ? window_max(r, p.k)
-                                           : deinterleave<0>(window_max(r, p.k), window_max(r + kVecWidth, p.k));
-            m.store_unaligned(o + i);
-          });
+        const auto window_maxes = [&](int i) {  // outputs i .. i + kVecWidth - 1
+          const float* r = row + i * p.stride;
+          return p.stride == 1 ? vector_max(r, k, 1)
+                               : deinterleave<0>(vector_max(r, k, 1), vector_max(r + kVecWidth, k, 1));
+        };
+        if (vector_cols && n >= kVecWidth) {
+          for_each_vector(n, [&](int i) { window_maxes(i).store_unaligned(o + i); });
+        } else if (vector_cols) {
+          alignas(64) float m[kVecWidth];
+          window_maxes(0).store_aligned(m);
+          std::copy_n(m, n, o);
         } else {
-          for (int i = 0; i < n; ++i) o[i] = *std::max_element(row + i * p.stride, row + i * p.stride + p.k);
+          for (int i = 0; i < n; ++i) o[i] = *std::max_element(row + i * p.stride, row + i * p.stride + k);
         }
       }
     }
@@ -166,7 +174,8 @@ void max_pool2d(const PoolShape& p, const float* in, int c, int h, int w, int ld
   const int oh = p.out_dim(h), ow = p.out_dim(w);
   // Rows of all channels in one pass: MTCNN's crops have many channels of a few short rows.
   pool.parallel_for(int64_t{c} * oh, [&](int64_t r0, int64_t r1) {
-    max_pool_rows(p, in, h, w, ld, static_cast<int>(r0), static_cast<int>(r1), oh, ow, out);
+    const auto rows = p.k == 2 ? max_pool_rows<2> : p.k == 3 ? max_pool_rows<3> : max_pool_rows<0>;
+    rows(p, in, h, w, ld, static_cast<int>(r0), static_cast<int>(r1), oh, ow, out);
   });
 }
 
