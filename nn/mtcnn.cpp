@@ -175,19 +175,18 @@ Mtcnn::TrunkShape Mtcnn::trunk_shape(const std::vector<Stage>& trunk, int h, int
   }
   t.h = h;
   t.w = w;
+  t.ld = ld;
   return t;
 }
 
-void Mtcnn::run_trunk(const std::vector<Stage>& trunk, const float* in, int h, int w, float* out, float* a, float* b,
-                      float* scratch, ThreadPool& pool) {
+Mtcnn::Wide Mtcnn::run_trunk(const std::vector<Stage>& trunk, const float* in, int h, int w, float* a, float* b,
+                             float* scratch, ThreadPool& pool) {
   // The channels are few, so im2col's cost rivals the GEMM's: the convs run wide (im2col
-  // is one copy per row, the PReLU is in the GEMM's epilogue) and pass their junk columns
-  // on to the next conv or the pool, which skip them; the last stage drops them.
+  // is one copy per row, or none, the PReLU is in the GEMM's epilogue) and pass their junk
+  // columns on to the next conv or the pool, which skip them.
   const float* x = in;
   int ld = w;  // x's row stride
-  for (size_t i = 0; i < trunk.size(); ++i) {
-    const Stage& s = trunk[i];
-    const bool last = i + 1 == trunk.size();
+  for (const Stage& s : trunk) {
     const int c = s.conv.shape().out_c;
     float* y = x == a ? b : a;
     s.conv.forward_wide(x, h, w, ld, s.slope.data(), y, scratch, pool);
@@ -196,28 +195,26 @@ void Mtcnn::run_trunk(const std::vector<Stage>& trunk, const float* in, int h, i
     w = s.conv.shape().out_w(w);
     x = y;
     if (s.pooled) {
-      float* z = last ? out : (y == a ? b : a);
+      float* z = y == a ? b : a;
       max_pool2d(s.pool, y, c, h, w, ld, z, pool);
       h = s.pool.out_dim(h);
       w = s.pool.out_dim(w);
       x = z;
       ld = w;
-    } else if (last) {
-      for (int row = 0; row < c * h; ++row)
-        std::copy_n(y + static_cast<size_t>(row) * ld, w, out + static_cast<size_t>(row) * w);
     }
   }
+  return {x, ld};
 }
 
 // Output rows [r0, r1) of PNet read input rows [2 r0, 2 r1 + 10): bands that start on an even
 // row keep the pooling grid, so banded and whole-image outputs are identical.
 int Mtcnn::pnet_band_rows(int h, int w) const {
-  const int oh = pnet_out_dim(h), ow = pnet_out_dim(w);
+  const int oh = pnet_out_dim(h);
   int rows = oh;
   while (rows > 16) {
     const int bh = std::min(h, 2 * rows + 10);
     const TrunkShape t = trunk_shape(pnet_trunk_, bh, w, 1);
-    const size_t need = std::max({t.act, t.scratch, size_t{3} * bh * w, size_t{32} * rows * ow});
+    const size_t need = std::max({t.act, t.scratch, size_t{3} * bh * w});
     if (need <= kPnetBandFloats) break;
     rows = (rows + 1) / 2;
   }
@@ -232,9 +229,8 @@ void Mtcnn::pnet(const float* image, int h, int w, float* prob, float* reg, Work
   if (rows < oh) grow(ws.band, size_t{3} * max_bh * w);
   grow(ws.a, t.act);
   grow(ws.b, t.act);
-  grow(ws.trunk, static_cast<size_t>(t.c) * rows * ow);
-  grow(ws.head, static_cast<size_t>(kPnetHeads) * rows * ow);
-  grow(ws.scratch, std::max(t.scratch, pnet_head_.workspace_floats(rows, ow)));
+  grow(ws.head, static_cast<size_t>(kPnetHeads) * rows * t.ld);
+  grow(ws.scratch, std::max(t.scratch, pnet_head_.workspace_floats(rows, t.ld)));
 
   const size_t plane = static_cast<size_t>(oh) * ow;
   for (int r0 = 0; r0 < oh; r0 += rows) {
@@ -247,14 +243,17 @@ void Mtcnn::pnet(const float* image, int h, int w, float* prob, float* reg, Work
                   ws.band.begin() + static_cast<size_t>(c) * (y1 - y0) * w);
       in = ws.band.data();
     }
-    run_trunk(pnet_trunk_, in, y1 - y0, w, ws.trunk.data(), ws.a.data(), ws.b.data(), ws.scratch.data(), pool);
-    pnet_head_.forward(ws.trunk.data(), r1 - r0, ow, nullptr, Act::none, ws.head.data(), ws.scratch.data(), pool);
-    const size_t n = static_cast<size_t>(r1 - r0) * ow;
-    softmax(ws.head.data(), 1, 2, static_cast<int>(n), ws.head.data());
+    const Wide t = run_trunk(pnet_trunk_, in, y1 - y0, w, ws.a.data(), ws.b.data(), ws.scratch.data(), pool);
+    // The 1x1 head runs on the wide rows as they are (a junk column only makes a junk
+    // output); the valid columns are picked when the outputs are stored.
+    pnet_head_.forward(t.data, r1 - r0, t.ld, nullptr, Act::none, ws.head.data(), ws.scratch.data(), pool);
+    const int n = (r1 - r0) * t.ld;
+    softmax(ws.head.data(), 1, 2, n, ws.head.data());
     for (int c = 0; c < kPnetHeads; ++c) {
-      const float* src = ws.head.data() + c * n;
       float* dst = c < 2 ? prob + c * plane : reg + (c - 2) * plane;
-      std::copy(src, src + n, dst + static_cast<size_t>(r0) * ow);
+      for (int y = r0; y < r1; ++y)
+        std::copy_n(ws.head.data() + static_cast<size_t>(c) * n + static_cast<size_t>(y - r0) * t.ld, ow,
+                    dst + static_cast<size_t>(y) * ow);
     }
   }
 }
@@ -282,9 +281,12 @@ void Mtcnn::run_batch(const std::vector<Stage>& trunk, const Dense& dense, int s
     ThreadPool solo(1);
     for (int64_t l = l0; l < l1; ++l) {
       Lane& lane = ws.lanes[l];
-      for (int64_t i = batch * l / lanes; i < batch * (l + 1) / lanes; ++i)
-        run_trunk(trunk, images + i * image, size, size, ws.features.data() + i * feat, lane.a.data(), lane.b.data(),
-                  lane.scratch.data(), solo);
+      for (int64_t i = batch * l / lanes; i < batch * (l + 1) / lanes; ++i) {
+        const Wide out = run_trunk(trunk, images + i * image, size, size, lane.a.data(), lane.b.data(),
+                                   lane.scratch.data(), solo);
+        for (int row = 0; row < t.c * t.h; ++row)
+          std::copy_n(out.data + static_cast<size_t>(row) * out.ld, t.w, ws.features.data() + i * feat + row * t.w);
+      }
     }
   });
   dense.hidden.forward(ws.features.data(), batch, ws.hidden.data(), pool);

@@ -66,7 +66,7 @@ class Mtcnn {
     std::vector<float> a, b, scratch;
   };
   struct Workspace {
-    std::vector<float> band, a, b, trunk, head, scratch;  // PNet
+    std::vector<float> band, a, b, head, scratch;  // PNet
     std::vector<Lane> lanes;                              // R/O-Net convs, one per thread
     std::vector<float> features, hidden, heads;           // R/O-Net dense layers, whole batch
   };
@@ -95,16 +95,23 @@ class Mtcnn {
     std::vector<float> slope;
     Linear heads;
   };
-  // Output shape of a trunk and the buffer sizes it needs, for an h x w input on `threads`.
+  // Output shape of a trunk (c x h x w, rows ld floats apart) and the buffer sizes it
+  // needs, for an h x w input on `threads`.
   struct TrunkShape {
     size_t act = 0, scratch = 0;
-    int c = 0, h = 0, w = 0;
+    int c = 0, h = 0, w = 0, ld = 0;
   };
   static TrunkShape trunk_shape(const std::vector<Stage>& trunk, int h, int w, int threads);
-  // in -> out through the trunk; a and b (ping-pong) hold trunk_shape().act floats each,
-  // scratch the convs' workspace.
-  static void run_trunk(const std::vector<Stage>& trunk, const float* in, int h, int w, float* out, float* a,
-                        float* b, float* scratch, ThreadPool& pool);
+  // A trunk's output as its last stage left it: in a or b, rows ld floats apart (a wide
+  // conv's junk columns included).
+  struct Wide {
+    const float* data;
+    int ld;
+  };
+  // in through the trunk; a and b (ping-pong) hold trunk_shape().act floats each, scratch
+  // the convs' workspace.
+  static Wide run_trunk(const std::vector<Stage>& trunk, const float* in, int h, int w, float* a, float* b,
+                        float* scratch, ThreadPool& pool);
   int pnet_band_rows(int h, int w) const;
   // The trunk on each of `batch` images (parallel over images), then the dense layers on the
   // whole batch; the head outputs are left in ws.heads.
