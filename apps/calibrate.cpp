@@ -11,10 +11,10 @@
 
 #include <Eigen/Core>
 #include <opencv2/core.hpp>
-#include <opencv2/imgcodecs.hpp>
 #include <opencv2/imgproc.hpp>
 
 #include "apps/atomic_file.h"
+#include "apps/media/plugin_loader.h"
 
 namespace fg::apps {
 namespace {
@@ -382,8 +382,10 @@ void write_calibration_plot(const Calibration& c, const std::string& png_path) {
   draw_roc(img, c, {half + 80, 110, half - 110, kPlotHeight - 180});
 
   // Encoded here rather than by cv::imwrite, which picks the format from the (temp) file's name.
-  std::vector<uchar> png;
-  if (!cv::imencode(".png", img, png)) throw std::runtime_error(png_path + ": OpenCV could not encode the PNG");
+  std::vector<uint8_t> png;
+  if (!media::plugin("write the --plot PNG").encode_png(img, png)) {
+    throw std::runtime_error(png_path + ": OpenCV could not encode the PNG");
+  }
   write_file_atomic(png_path, std::string(png.begin(), png.end()));
 }
 

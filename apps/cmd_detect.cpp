@@ -1,18 +1,18 @@
 #include <cstdio>
 #include <filesystem>
+#include <fstream>
 #include <set>
+#include <stdexcept>
 #include <string>
 #include <vector>
 
 #include <nlohmann/json.hpp>
-#include <opencv2/imgcodecs.hpp>
-
-#include <stdexcept>
 
 #include "apps/cli.h"
 #include "apps/commands.h"
 #include "apps/face_options.h"
 #include "apps/image_io.h"
+#include "apps/media/plugin_loader.h"
 #include "detect/align.h"
 #include "detect/detector.h"
 #include "weights/fgw.h"
@@ -79,7 +79,11 @@ std::string save_crops(const std::string& dir, const std::string& stem, const cv
     cv::Mat crop;
     try {
       crop = detect::align(image, faces[k], mode);
-      if (!cv::imwrite(path, crop)) return "cannot write " + path;
+      std::vector<uint8_t> png;
+      if (!media::plugin("write --crops PNGs").encode_png(crop, png)) return "cannot encode " + path;
+      std::ofstream out(path, std::ios::binary);
+      out.write(reinterpret_cast<const char*>(png.data()), std::streamsize(png.size()));
+      if (!out.flush()) return "cannot write " + path;
     } catch (const std::exception& e) {
       return "crop " + std::to_string(k + 1) + ": " + e.what();
     }

@@ -4,7 +4,6 @@
 #include <vector>
 
 #include <nlohmann/json.hpp>
-#include <opencv2/imgcodecs.hpp>
 
 #include "apps/cli.h"
 #include "apps/commands.h"

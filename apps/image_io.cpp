@@ -3,9 +3,10 @@
 #include <filesystem>
 #include <fstream>
 
-#include <opencv2/imgcodecs.hpp>
-
 #include "apps/image_size.h"
+#include "apps/media/jpeg_decode.h"
+#include "apps/media/plugin_loader.h"
+#include "apps/media/png_decode.h"
 
 namespace fg::apps {
 
@@ -47,14 +48,27 @@ cv::Mat read_image(const std::string& path, std::string& why) {
           " (refused before decoding)";
     return {};
   }
+  // JPEG and PNG natively; the other formats through OpenCV, in the media plugin.
+  std::string detail;
   cv::Mat img;
   try {
-    img = cv::imdecode(cv::Mat(1, int(bytes.size()), CV_8U, const_cast<char*>(bytes.data())), cv::IMREAD_COLOR);
+    if (format == "JPEG") {
+      img = media::decode_jpeg(bytes, detail);
+    } else if (format == "PNG") {
+      img = media::decode_png(bytes, detail);
+    } else {
+      img = media::plugin("decode " + format).decode(bytes);
+    }
+  } catch (const media::PluginError& e) {
+    why = std::string("cannot decode: ") + e.what();
+    return {};
   } catch (const cv::Exception& e) {
     why = std::string("cannot decode: ") + e.what();
     return {};
   }
-  if (img.empty()) why = "cannot decode: corrupt or unsupported " + format + " data";
+  if (img.empty()) {
+    why = "cannot decode: corrupt or unsupported " + format + " data" + (detail.empty() ? "" : " (" + detail + ")");
+  }
   return img;
 }
 

@@ -17,6 +17,8 @@ inline constexpr uint64_t kMaxImageFileBytes = uint64_t{256} << 20;
 // Decodes `path` as 8-bit BGR. On failure returns an empty Mat and sets `why` ("no such
 // file", "not a regular file", "cannot decode: ..."). Only JPEG, PNG, BMP, WebP, TIFF and
 // PNM/PAM files are decoded, and only when their header declares at most kMaxImagePixels.
+// JPEG and PNG are decoded natively, exactly as cv::imdecode(IMREAD_COLOR) would; the other
+// formats by OpenCV in the media plugin, and `why` names the plugin when it cannot be loaded.
 cv::Mat read_image(const std::string& path, std::string& why);
 
 }  // namespace fg::apps

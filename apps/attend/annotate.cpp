@@ -4,8 +4,9 @@
 #include <cstdlib>
 #include <stdexcept>
 
-#include <opencv2/highgui.hpp>
 #include <opencv2/imgproc.hpp>
+
+#include "apps/media/plugin_loader.h"
 
 namespace fg::apps::attend {
 namespace {
@@ -32,7 +33,7 @@ Annotator::Annotator(bool display, std::string output, double fps)
     return;
   }
   try {
-    cv::namedWindow(kWindow, cv::WINDOW_AUTOSIZE);
+    media::plugin("show the --display window").open_window(kWindow);
     window_ = true;
   } catch (const cv::Exception& e) {
     std::fprintf(stderr, "facegate attend: --display: cannot open a window (%s); running headless\n", e.what());
@@ -40,7 +41,7 @@ Annotator::Annotator(bool display, std::string output, double fps)
 }
 
 Annotator::~Annotator() {
-  if (window_) cv::destroyWindow(kWindow);
+  if (window_) media::plugin("close the --display window").close_window(kWindow);
 }
 
 void Annotator::add(cv::Mat& frame, const std::vector<Mark>& marks, double fps) {
@@ -58,16 +59,14 @@ void Annotator::add(cv::Mat& frame, const std::vector<Mark>& marks, double fps) 
   cv::putText(frame, text, {8, 20}, cv::FONT_HERSHEY_SIMPLEX, 0.6, cv::Scalar(255, 255, 255), 2, cv::LINE_AA);
   if (!output_.empty()) {
     if (!writer_) {
-      const int fourcc = ends_with(output_, ".avi") ? cv::VideoWriter::fourcc('M', 'J', 'P', 'G')
-                                                    : cv::VideoWriter::fourcc('m', 'p', '4', 'v');
-      writer_ = std::make_unique<cv::VideoWriter>(output_, fourcc, fps_, frame.size());
-      if (!writer_->isOpened()) throw std::runtime_error("--output " + output_ + ": cannot write a video there");
+      const char* fourcc = ends_with(output_, ".avi") ? "MJPG" : "mp4v";
+      writer_ = media::plugin("write the --output video").open_video_writer(output_, fourcc, fps_, frame.size());
+      if (!writer_) throw std::runtime_error("--output " + output_ + ": cannot write a video there");
     }
     writer_->write(frame);
   }
   if (window_) {
-    cv::imshow(kWindow, frame);
-    const int key = cv::waitKey(1);
+    const int key = media::plugin("show the --display window").show(kWindow, frame);
     if (key == 27 || key == 'q') quit_ = true;
   }
 }

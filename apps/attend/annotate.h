@@ -7,9 +7,9 @@
 #include <vector>
 
 #include <opencv2/core.hpp>
-#include <opencv2/videoio.hpp>
 
 #include "apps/attend/tracker.h"
+#include "apps/media/media.h"
 
 namespace fg::apps::attend {
 
@@ -29,7 +29,7 @@ class Annotator {
 
   bool active() const { return window_ || !output_.empty(); }
   // Draws on `frame` and shows/writes it. Throws std::runtime_error if the output file cannot
-  // be opened.
+  // be opened (or the media plugin, which writes and shows it, cannot be loaded).
   void add(cv::Mat& frame, const std::vector<Mark>& marks, double fps);
   // The window was closed with Esc or q.
   bool quit() const { return quit_; }
@@ -38,7 +38,7 @@ class Annotator {
   bool window_ = false, quit_ = false;
   std::string output_;
   double fps_;
-  std::unique_ptr<cv::VideoWriter> writer_;
+  std::unique_ptr<media::VideoSink> writer_;
 };
 
 // Whether a window can be shown here ($DISPLAY or $WAYLAND_DISPLAY is set).

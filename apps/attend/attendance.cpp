@@ -3,8 +3,9 @@
 #include <chrono>
 #include <cstdio>
 
-#include <opencv2/imgcodecs.hpp>
 #include <opencv2/imgproc.hpp>
+
+#include "apps/media/plugin_loader.h"
 
 namespace fg::apps::attend {
 namespace {
@@ -33,7 +34,7 @@ std::vector<uint8_t> thumbnail(const cv::Mat& image, const Box& b) {
   const double scale = static_cast<double>(kThumbnailSide) / std::max(r.width, r.height);
   if (scale < 1) cv::resize(crop, crop, {}, scale, scale, cv::INTER_AREA);
   std::vector<uint8_t> jpeg;
-  cv::imencode(".jpg", crop, jpeg, {cv::IMWRITE_JPEG_QUALITY, 85});
+  media::plugin("encode thumbnails").encode_jpeg(crop, 85, jpeg);
   return jpeg;
 }
 

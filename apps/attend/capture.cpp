@@ -5,6 +5,8 @@
 #include <filesystem>
 #include <stdexcept>
 
+#include "apps/media/plugin_loader.h"
+
 namespace fg::apps::attend {
 namespace {
 
@@ -34,21 +36,18 @@ Capture::Capture(const std::string& source, const std::atomic<bool>& stop) : sto
     throw std::runtime_error("cannot open source '" + source + "': no such file");
   }
   try {
-    if (camera) {
-      cap_.open(std::stoi(source), cv::CAP_ANY);
-    } else {
-      cap_.open(source, cv::CAP_ANY);
-    }
+    media::Media& media = media::plugin("read video");
+    cap_ = camera ? media.open_camera(std::stoi(source)) : media.open_video(source);
   } catch (const cv::Exception& e) {
     throw std::runtime_error("cannot open source '" + source + "': " + e.what());
   }
-  if (!cap_.isOpened()) {
+  if (!cap_) {
     throw std::runtime_error("cannot open source '" + source + "': " +
                              (camera ? "no such camera, or it is busy" : "not a video OpenCV can read"));
   }
-  fps_ = cap_.get(cv::CAP_PROP_FPS);
+  fps_ = cap_->fps();
   if (!(fps_ > 0 && fps_ < 1000)) fps_ = 0;
-  size_ = {static_cast<int>(cap_.get(cv::CAP_PROP_FRAME_WIDTH)), static_cast<int>(cap_.get(cv::CAP_PROP_FRAME_HEIGHT))};
+  size_ = cap_->frame_size();
   thread_ = std::thread([this] { run(); });
 }
 
@@ -74,7 +73,7 @@ void Capture::run() {
     Frame f;
     bool ok = false;
     try {
-      ok = cap_.read(f.image) && !f.image.empty();
+      ok = cap_->read(f.image) && !f.image.empty();
     } catch (const cv::Exception& e) {
       why = e.what();
     }
@@ -98,7 +97,7 @@ void Capture::run() {
     f.number = position++;
     f.time_us = now_us();
     if (!live_) {
-      const double ms = cap_.get(cv::CAP_PROP_POS_MSEC);
+      const double ms = cap_->position_ms();
       f.video_time_s = ms > 0 || f.number == 0 || fps_ == 0 ? ms / 1000.0 : static_cast<double>(f.number) / fps_;
     }
     push(std::move(f));

@@ -8,12 +8,14 @@
 #include <condition_variable>
 #include <cstdint>
 #include <deque>
+#include <memory>
 #include <mutex>
 #include <string>
 #include <thread>
 
 #include <opencv2/core.hpp>
-#include <opencv2/videoio.hpp>
+
+#include "apps/media/media.h"
 
 namespace fg::apps::attend {
 
@@ -33,7 +35,8 @@ struct CaptureStats {
 class Capture {
  public:
   // SRC: all digits = camera index; containing "://" = stream URL; else a video file.
-  // Throws std::runtime_error naming the source when it cannot be opened. Reading starts at
+  // Throws std::runtime_error naming the source when it cannot be opened (or the media
+  // plugin, which reads it, cannot be loaded). Reading starts at
   // once and stops when `stop` becomes true.
   Capture(const std::string& source, const std::atomic<bool>& stop);
   ~Capture();
@@ -56,7 +59,7 @@ class Capture {
 
   const std::atomic<bool>& stop_;
   std::string source_;
-  cv::VideoCapture cap_;
+  std::unique_ptr<media::VideoSource> cap_;
   bool live_ = false;
   double fps_ = 0;
   cv::Size size_;

@@ -161,7 +161,7 @@ TEST(ImageLimits, UnsizableAndCutHeadersAreNotImages) {
   EXPECT_EQ(why, "cannot decode: PNG header declares an empty image");
   // A header that fits but data that does not decode.
   EXPECT_TRUE(read_image(write("corrupt.png", png.substr(0, 60)), why).empty());
-  EXPECT_EQ(why, "cannot decode: corrupt or unsupported PNG data");
+  EXPECT_EQ(why, "cannot decode: corrupt or unsupported PNG data (PNG input buffer is incomplete)");
 }
 
 }  // namespace

@@ -19,7 +19,7 @@ case $seconds in '' | *[!0-9]*) usage ;; esac
 
 root=$(cd "$(dirname "$0")/../.." && pwd)
 build=${FUZZ_BUILD_DIR:-$root/build-fuzz}
-targets=${*:-fuzz_checkpoint fuzz_checkpoint_pickle fuzz_fgw fuzz_index fuzz_chroma fuzz_tflite fuzz_tfjs}
+targets=${*:-fuzz_checkpoint fuzz_checkpoint_pickle fuzz_fgw fuzz_index fuzz_chroma fuzz_tflite fuzz_tfjs fuzz_image_decode}
 jobs=$(nproc 2>/dev/null || echo 2)
 
 echo "== configure and build ($build)"

@@ -1,0 +1,75 @@
+// libfacegate_media.so: media.h implemented with OpenCV's imgcodecs, videoio and highgui.
+#include <opencv2/highgui.hpp>
+#include <opencv2/imgcodecs.hpp>
+#include <opencv2/videoio.hpp>
+
+#include "apps/media/media.h"
+
+namespace fg::apps::media {
+namespace {
+
+class CaptureSource final : public VideoSource {
+ public:
+  explicit CaptureSource(std::unique_ptr<cv::VideoCapture> cap) : cap_(std::move(cap)) {}
+  bool read(cv::Mat& frame) override { return cap_->read(frame); }
+  double fps() const override { return cap_->get(cv::CAP_PROP_FPS); }
+  cv::Size frame_size() const override {
+    return {int(cap_->get(cv::CAP_PROP_FRAME_WIDTH)), int(cap_->get(cv::CAP_PROP_FRAME_HEIGHT))};
+  }
+  double position_ms() const override { return cap_->get(cv::CAP_PROP_POS_MSEC); }
+
+ private:
+  std::unique_ptr<cv::VideoCapture> cap_;
+};
+
+class WriterSink final : public VideoSink {
+ public:
+  explicit WriterSink(std::unique_ptr<cv::VideoWriter> writer) : writer_(std::move(writer)) {}
+  void write(const cv::Mat& frame) override { writer_->write(frame); }
+
+ private:
+  std::unique_ptr<cv::VideoWriter> writer_;
+};
+
+std::unique_ptr<VideoSource> opened(std::unique_ptr<cv::VideoCapture> cap) {
+  if (!cap->isOpened()) return nullptr;
+  return std::make_unique<CaptureSource>(std::move(cap));
+}
+
+class OpenCvMedia final : public Media {
+ public:
+  cv::Mat decode(const std::string& bytes) override {
+    return cv::imdecode(cv::Mat(1, int(bytes.size()), CV_8U, const_cast<char*>(bytes.data())), cv::IMREAD_COLOR);
+  }
+  bool encode_jpeg(const cv::Mat& image, int quality, std::vector<uint8_t>& out) override {
+    return cv::imencode(".jpg", image, out, {cv::IMWRITE_JPEG_QUALITY, quality});
+  }
+  bool encode_png(const cv::Mat& image, std::vector<uint8_t>& out) override { return cv::imencode(".png", image, out); }
+  std::unique_ptr<VideoSource> open_camera(int index) override {
+    return opened(std::make_unique<cv::VideoCapture>(index, cv::CAP_ANY));
+  }
+  std::unique_ptr<VideoSource> open_video(const std::string& source) override {
+    return opened(std::make_unique<cv::VideoCapture>(source, cv::CAP_ANY));
+  }
+  std::unique_ptr<VideoSink> open_video_writer(const std::string& path, const char* fourcc, double fps,
+                                               cv::Size size) override {
+    auto writer = std::make_unique<cv::VideoWriter>(
+        path, cv::VideoWriter::fourcc(fourcc[0], fourcc[1], fourcc[2], fourcc[3]), fps, size);
+    if (!writer->isOpened()) return nullptr;
+    return std::make_unique<WriterSink>(std::move(writer));
+  }
+  void open_window(const std::string& name) override { cv::namedWindow(name, cv::WINDOW_AUTOSIZE); }
+  int show(const std::string& name, const cv::Mat& frame) override {
+    cv::imshow(name, frame);
+    return cv::waitKey(1);
+  }
+  void close_window(const std::string& name) override { cv::destroyWindow(name); }
+};
+
+}  // namespace
+}  // namespace fg::apps::media
+
+extern "C" __attribute__((visibility("default"))) fg::apps::media::Media* facegate_media_v1() {
+  static fg::apps::media::OpenCvMedia media;
+  return &media;
+}
