@@ -217,7 +217,7 @@ void gemm_column_pair(const float* packed_a, int m, int k, const float* b0, ptrd
                       ptrdiff_t ld1, int q, int p0, int p1, int n, float* c, const Epilogue& ep) {
   const int last_cols = std::min(kNr, n - (q + 1) * kNr);
   if (kAvx512FitsPacking && gemm_kernel() == GemmKernel::avx512 && last_cols > kColumnMax) {
-    gemm_column_pair_avx512(packed_a, m, k, b0, ld0, kNr, b1, ld1, last_cols, p0, p1, c + q * kNr, n, ep.bias,
+    gemm_column_pair_avx512(packed_a, m, k, b0, ld0, kNr, b1, ld1, last_cols, p0, p1, c + q * kNr, n, kNr, ep.bias,
                             ep.residual ? ep.residual + q * kNr : nullptr, ep.slope, ep.relu);
     return;
   }
@@ -234,42 +234,86 @@ bool gemm_wide_pair(const float* packed_a, int m, int channels, const float* x, 
   return true;
 }
 
+namespace {
+
+// gemm_packed's column work, split into units of one A-tile pass each. With the AVX-512 tiles,
+// an image's panels go two at a time; an odd one left over (ResNet-50's 7x7 and 4x4 stages:
+// 49 and 16 columns) pairs with the same panel of the next image, so batches avoid the 24 x 16
+// tiles; a last panel too narrow for any tile (kColumnMax columns or fewer) is a unit of its
+// own. Otherwise every panel is a unit.
+class ColumnUnits {
+ public:
+  ColumnUnits(int n, int images, bool pairs) : nq_((n + kNr - 1) / kNr), images_(images) {
+    const int tail = n % kNr;
+    const int wide = pairs ? (tail > kColumnMax || tail == 0 ? nq_ : nq_ - 1) : 0;  // panels for pair tiles
+    in_image_ = wide / 2;
+    odd_ = wide % 2;
+    narrow_ = pairs ? nq_ - wide : nq_;
+  }
+  int count() const { return images_ * in_image_ + (odd_ ? (images_ + 1) / 2 : 0) + images_ * narrow_; }
+
+  struct Unit {
+    int image, q;
+    bool next_panel;  // also panel q + 1 of the image
+    bool next_image;  // also panel q of image + 1
+  };
+  Unit operator[](int u) const {
+    if (u < images_ * in_image_) return {u / in_image_, 2 * (u % in_image_), true, false};
+    u -= images_ * in_image_;
+    if (odd_) {
+      if (u < (images_ + 1) / 2) return {2 * u, 2 * in_image_, false, 2 * u + 1 < images_};
+      u -= (images_ + 1) / 2;
+    }
+    return {u / narrow_, nq_ - narrow_ + u % narrow_, false, false};
+  }
+
+ private:
+  int nq_, images_, in_image_ = 0, odd_ = 0, narrow_ = 0;
+};
+
+}  // namespace
+
 void gemm_packed(const float* packed_a, int m, int k, const BPanels& b, int n, float* c,
                  const Epilogue& ep, ThreadPool& pool, const ImageSteps& images) {
   const int mp = (m + kMr - 1) / kMr;
-  const int nq = (n + kNr - 1) / kNr;
   const int full = n / kNr;
   const int g = panels_per_tile(gemm_kernel());
   const int mg = (mp + g - 1) / g;
-  // The AVX-512 tiles take column panels two at a time (12 x 32 tiles).
-  const int per_unit = kAvx512FitsPacking && gemm_kernel() == GemmKernel::avx512 ? 2 : 1;
-  const int units = (nq + per_unit - 1) / per_unit;
-  // Column units of all images: unit U is unit U % units of image U / units.
-  const int columns = images.images * units;
+  const bool avx512 = kAvx512FitsPacking && gemm_kernel() == GemmKernel::avx512;
+  const ColumnUnits units(n, images.images, avx512);
+  const int columns = units.count();
   // Walk the larger operand once: with m >= n each thread keeps one A tile hot while B
   // (small) stays in L2; otherwise a B panel stays in L1 while A cycles through L2.
   // Threads take contiguous ranges (not interleaved items) so that each streams its part of
   // A front to back, which the prefetchers need: measured 7% faster on ResNet-50.
   const bool m_outer = m >= n;
-  // Items are (tile of g row panels, column panel).
+  // Items are (tile of g row panels, column unit).
   pool.parallel_for(int64_t{mg} * columns, [&](int64_t t0, int64_t t1) {
     for (int64_t t = t0; t < t1;) {
       const int col = static_cast<int>(m_outer ? t % columns : t / mg);
       const int g0 = static_cast<int>(m_outer ? t / columns : t % mg);
       const int g1 = m_outer ? g0 + 1 : static_cast<int>(std::min<int64_t>(mg, g0 + (t1 - t)));
-      const int i = col / units, q0 = col % units * per_unit, q1 = std::min(nq, q0 + per_unit);
-      const auto panel = [&](int q) {
+      const ColumnUnits::Unit u = units[col];
+      const auto panel = [&](int i, int q) {
         return q == full ? b.tail + i * images.tail_step : b.base + i * images.b_step + q * b.step;
       };
       const auto ld = [&](int q) { return q == full ? ptrdiff_t{kNr} : b.ld; };
       Epilogue image_ep = ep;
-      if (ep.residual) image_ep.residual += i * images.c_step;
-      float* image_c = c + i * images.c_step;
+      if (ep.residual) image_ep.residual += u.image * images.c_step;
+      float* image_c = c + u.image * images.c_step;
       const int p0 = g0 * g, p1 = std::min(mp, g1 * g);
-      if (q1 - q0 == 2)
-        gemm_column_pair(packed_a, m, k, panel(q0), ld(q0), panel(q0 + 1), ld(q0 + 1), q0, p0, p1, n, image_c, image_ep);
-      else
-        gemm_column_panel(packed_a, m, k, panel(q0), ld(q0), q0, p0, p1, n, image_c, image_ep);
+      if (u.next_panel) {
+        gemm_column_pair(packed_a, m, k, panel(u.image, u.q), ld(u.q), panel(u.image, u.q + 1), ld(u.q + 1), u.q, p0,
+                         p1, n, image_c, image_ep);
+      } else if (u.next_image) {
+        const int cols = std::min(kNr, n - u.q * kNr);
+        const ptrdiff_t at = u.q * kNr;
+        gemm_column_pair_avx512(packed_a, m, k, panel(u.image, u.q), ld(u.q), cols, panel(u.image + 1, u.q), ld(u.q),
+                                cols, p0, p1, image_c + at, n, images.c_step, image_ep.bias,
+                                image_ep.residual ? image_ep.residual + at : nullptr, ep.slope, ep.relu);
+      } else {
+        gemm_column_panel(packed_a, m, k, panel(u.image, u.q), ld(u.q), u.q, p0, p1, n, image_c, image_ep);
+      }
       t += g1 - g0;
     }
   });

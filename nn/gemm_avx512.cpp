@@ -111,7 +111,7 @@ struct WideRows {
 // FMA. P = 1 for the last, odd panel.
 template <int P, typename Rows>
 void pair_tile(int k, const float* a, ptrdiff_t panel_floats, Rows b, int rows, __mmask16 cols0,
-               __mmask16 cols1, float* c, ptrdiff_t ldc, const float* bias, const float* res,
+               __mmask16 cols1, float* c, ptrdiff_t ldc, ptrdiff_t second, const float* bias, const float* res,
                const float* slope, bool relu) {
   constexpr int R = P * kRows;
   zfloat acc[R][2];
@@ -147,12 +147,12 @@ void pair_tile(int k, const float* a, ptrdiff_t panel_floats, Rows b, int rows, 
 #pragma GCC unroll 2
     for (int h = 0; h < 2; ++h) {
       const __mmask16 cols = h ? cols1 : cols0;
-      float* out = c + r * ldc + h * kAvx512PanelCols;
+      const ptrdiff_t at = r * ldc + h * second;
       __m512 x = acc[r][h];
-      if (res) x = _mm512_add_ps(x, _mm512_maskz_loadu_ps(cols, res + r * ldc + h * kAvx512PanelCols));
+      if (res) x = _mm512_add_ps(x, _mm512_maskz_loadu_ps(cols, res + at));
       if (relu) x = _mm512_maskz_max_ps(cols, x, zero);
       if (slope) x = prelu(x, slope[r]);
-      _mm512_mask_storeu_ps(out, cols, x);
+      _mm512_mask_storeu_ps(c + at, cols, x);
     }
   }
 }
@@ -160,7 +160,8 @@ void pair_tile(int k, const float* a, ptrdiff_t panel_floats, Rows b, int rows, 
 // The pair tiles of A panels [p0, p1), two panels at a time.
 template <typename Rows>
 void pair_tiles(const float* packed_a, int m, int k, const Rows& b, int cols0, int cols1, int p0, int p1,
-                float* c, ptrdiff_t ldc, const float* bias, const float* residual, const float* slope, bool relu) {
+                float* c, ptrdiff_t ldc, ptrdiff_t second, const float* bias, const float* residual,
+                const float* slope, bool relu) {
   const ptrdiff_t panel_floats = static_cast<ptrdiff_t>(kRows) * k;
   const __mmask16 mask0 = static_cast<__mmask16>((1u << cols0) - 1);
   const __mmask16 mask1 = static_cast<__mmask16>((1u << cols1) - 1);
@@ -169,7 +170,7 @@ void pair_tiles(const float* packed_a, int m, int k, const Rows& b, int cols0, i
     const int rows = m - row0 < 2 * kRows ? m - row0 : 2 * kRows;
     const ptrdiff_t off = row0 * ldc;
     const auto tile = p + 1 < p1 ? pair_tile<2, Rows> : pair_tile<1, Rows>;
-    tile(k, packed_a + p * panel_floats, panel_floats, b, rows, mask0, mask1, c + off, ldc,
+    tile(k, packed_a + p * panel_floats, panel_floats, b, rows, mask0, mask1, c + off, ldc, second,
          bias ? bias + row0 : nullptr, residual ? residual + off : nullptr, slope ? slope + row0 : nullptr, relu);
   }
 }
@@ -205,16 +206,17 @@ void gemm_column_panel_avx512(const float* packed_a, int m, int k, const float* 
 
 void gemm_column_pair_avx512(const float* packed_a, int m, int k, const float* b0, ptrdiff_t ld0,
                              int cols0, const float* b1, ptrdiff_t ld1, int cols1, int p0, int p1,
-                             float* c, ptrdiff_t ldc, const float* bias, const float* residual,
+                             float* c, ptrdiff_t ldc, ptrdiff_t second, const float* bias, const float* residual,
                              const float* slope, bool relu) {
-  pair_tiles(packed_a, m, k, PanelRows{b0, ld0, b1, ld1}, cols0, cols1, p0, p1, c, ldc, bias, residual, slope, relu);
+  pair_tiles(packed_a, m, k, PanelRows{b0, ld0, b1, ld1}, cols0, cols1, p0, p1, c, ldc, second, bias, residual,
+             slope, relu);
 }
 
 void gemm_wide_pair_avx512(const float* packed_a, int m, int channels, const float* x, ptrdiff_t plane,
                            const int* taps, int ntaps, int cols1, int p0, int p1, float* c, ptrdiff_t ldc,
                            const float* bias, const float* residual, const float* slope, bool relu) {
   pair_tiles(packed_a, m, channels * ntaps, WideRows{x, plane, taps, ntaps}, kAvx512PanelCols, cols1, p0, p1, c,
-             ldc, bias, residual, slope, relu);
+             ldc, kAvx512PanelCols, bias, residual, slope, relu);
 }
 
 }  // namespace fg::nn

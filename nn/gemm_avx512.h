@@ -25,11 +25,13 @@ void gemm_column_panel_avx512(const float* packed_a, int m, int k, const float* 
                               ptrdiff_t ldb, int cols, int p0, int p1, float* c, ptrdiff_t ldc,
                               const float* bias, const float* residual, const float* slope, bool relu);
 
-// The same for two column panels at once, b0 (cols0 columns) and b1 (cols1 >= 1) next to it
-// in C (c + 16), in 12 x 32 tiles: half the loads per FMA of the 24 x 16 ones.
+// The same for two column panels at once, b0 (cols0 columns) and b1 (cols1 >= 1), in 12 x 32
+// tiles: half the loads per FMA of the 24 x 16 ones. b1's columns of C (and of the residual)
+// start `second` floats after b0's: 16 for the next panel of one image, further for another
+// image's.
 void gemm_column_pair_avx512(const float* packed_a, int m, int k, const float* b0, ptrdiff_t ld0,
                              int cols0, const float* b1, ptrdiff_t ld1, int cols1, int p0, int p1,
-                             float* c, ptrdiff_t ldc, const float* bias, const float* residual,
+                             float* c, ptrdiff_t ldc, ptrdiff_t second, const float* bias, const float* residual,
                              const float* slope, bool relu);
 
 // gemm_column_pair_avx512 with B read in place from a stride-1 conv's input: row (channel,

@@ -237,7 +237,8 @@ void check_batch_equals_images() {
   };
   const Case cases[] = {
       {61, 101, 1, 1, 0, 7, 1, true},   // 1x1 on the input, 49 columns: a tail panel per image
-      {29, 37, 1, 1, 0, 4, 2, false},   // 1x1, 16 columns: no tail
+      {29, 37, 1, 1, 0, 4, 2, false},   // 1x1, 16 columns: one panel per image, pairs across images
+      {17, 23, 1, 1, 0, 13, 2, true},   // 169 columns: the odd panel left over is the 9-column tail
       {13, 29, 3, 1, 1, 5, 2, true},    // im2col, more rows than columns: panels packed first
       {7, 45, 3, 2, 1, 9, 1, false},    // strided im2col
       {3, 6, 3, 1, 1, 23, 2, true},     // many columns: panels packed as the threads go
