@@ -24,13 +24,13 @@ const PoolShape kStemPool{3, 2, 1, false};
 // of `facegate embed --threads 1`.
 constexpr int kChunkFrom = 3 + 4;
 constexpr int kChunk = 4;
-// The stride-1 3x3 convs of blocks [0, kWinogradEnd) run Winograd F(2x2, 3x3): stages 1 and
-// 2 (28x28 and 14x14 maps), measured 6% faster per image at batch 1 on 1 thread and at
-// batch 8 on 2, for 2.5 MiB more resident (weights 16/9 the size, a larger scratch). Stage
-// 3 too (3 + 4 + 6) gained 5% more at batch 8 on 2 threads and nothing at batch 1 (its
-// weights, 9.2 MB more, stream from memory per image), and took `facegate embed` 6 MiB over
-// its memory budget.
-constexpr int kWinogradEnd = 3 + 4;
+// The stride-1 3x3 convs of blocks [0, kWinogradEnd) run Winograd F(2x2, 3x3): stages 1 to
+// 3 (28x28, 14x14 and 7x7 maps). Stages 1-2 measured 6% faster per image at batch 1 on 1
+// thread and at batch 8 on 2, for 2.5 MiB more resident (weights 16/9 the size, a larger
+// scratch); stage 3 another ~5% at batch 8 on 2 threads and nothing at batch 1 (its weights,
+// 9.2 MB more, stream from memory per image), for 8.5 MiB more resident. Stage 4's 4x4 maps
+// measured slower with Winograd.
+constexpr int kWinogradEnd = 3 + 4 + 6;
 
 Conv2dShape conv_shape(int in_c, int out_c, int k, int stride) {
   Conv2dShape s;
