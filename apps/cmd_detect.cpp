@@ -1,6 +1,5 @@
 #include <cstdio>
 #include <filesystem>
-#include <fstream>
 #include <set>
 #include <stdexcept>
 #include <string>
@@ -8,6 +7,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "apps/atomic_file.h"
 #include "apps/cli.h"
 #include "apps/commands.h"
 #include "apps/face_options.h"
@@ -81,9 +81,7 @@ std::string save_crops(const std::string& dir, const std::string& stem, const cv
       crop = detect::align(image, faces[k], mode);
       std::vector<uint8_t> png;
       if (!media::plugin("write --crops PNGs").encode_png(crop, png)) return "cannot encode " + path;
-      std::ofstream out(path, std::ios::binary);
-      out.write(reinterpret_cast<const char*>(png.data()), std::streamsize(png.size()));
-      if (!out.flush()) return "cannot write " + path;
+      write_file_atomic(path, std::string(png.begin(), png.end()));
     } catch (const std::exception& e) {
       return "crop " + std::to_string(k + 1) + ": " + e.what();
     }

@@ -50,9 +50,10 @@ void Conv2d::forward_wide(const float* in, int h, int w, int in_ld, const float*
   const int m = s_.out_c, k = s_.in_c * s_.kh * s_.kw;
   const int n = s_.out_h(h) * im.wide_w(), nq = im.wide_panels(), mp = (m + kMr - 1) / kMr;
   const float* phases = in_place ? in : workspace;
-  // The planes (wide_w() wide, padded rows included): the last panel's junk columns may
-  // reach past them.
-  const size_t readable = size_t(s_.in_c) * (h + 2 * s_.pad_h) * im.wide_w();
+  // One plane per input channel (wide_w() wide, padded rows included); the last panel's
+  // junk columns may reach past the planes.
+  const ptrdiff_t plane = ptrdiff_t{h + 2 * s_.pad_h} * im.wide_w();
+  const size_t readable = size_t(s_.in_c) * plane;
   float* slots = workspace + (in_place ? 0 : im.phase_floats());
   if (!in_place)
     pool.parallel_for(s_.in_c, [&](int64_t c0, int64_t c1) {
@@ -61,7 +62,6 @@ void Conv2d::forward_wide(const float* in, int h, int w, int in_ld, const float*
   // Where the GEMM can read B in place (gemm_wide_pair), a pair of panels is never copied:
   // row (channel, ky, kx) of a wide panel starts at channel * plane + ky * wide_w() + kx.
   // The last panels, whose junk columns may reach past the planes, are packed.
-  const ptrdiff_t plane = ptrdiff_t{h + 2 * s_.pad_h} * im.wide_w();
   const int ntaps = s_.kh * s_.kw;
   int taps[kMaxInPlaceTaps];
   const bool taps_fit = ntaps <= kMaxInPlaceTaps;

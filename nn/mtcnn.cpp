@@ -179,8 +179,8 @@ Mtcnn::TrunkShape Mtcnn::trunk_shape(const std::vector<Stage>& trunk, int h, int
   return t;
 }
 
-Mtcnn::Wide Mtcnn::run_trunk(const std::vector<Stage>& trunk, const float* in, int h, int w, float* a, float* b,
-                             float* scratch, ThreadPool& pool) {
+const float* Mtcnn::run_trunk(const std::vector<Stage>& trunk, const float* in, int h, int w, float* a, float* b,
+                              float* scratch, ThreadPool& pool) {
   // The channels are few, so im2col's cost rivals the GEMM's: the convs run wide (im2col
   // is one copy per row, or none, the PReLU is in the GEMM's epilogue) and pass their junk
   // columns on to the next conv or the pool, which skip them.
@@ -203,7 +203,7 @@ Mtcnn::Wide Mtcnn::run_trunk(const std::vector<Stage>& trunk, const float* in, i
       ld = w;
     }
   }
-  return {x, ld};
+  return x;
 }
 
 // Output rows [r0, r1) of PNet read input rows [2 r0, 2 r1 + 10): bands that start on an even
@@ -243,10 +243,11 @@ void Mtcnn::pnet(const float* image, int h, int w, float* prob, float* reg, Work
                   ws.band.begin() + static_cast<size_t>(c) * (y1 - y0) * w);
       in = ws.band.data();
     }
-    const Wide t = run_trunk(pnet_trunk_, in, y1 - y0, w, ws.a.data(), ws.b.data(), ws.scratch.data(), pool);
+    const float* trunk = run_trunk(pnet_trunk_, in, y1 - y0, w, ws.a.data(), ws.b.data(), ws.scratch.data(), pool);
     // The 1x1 head runs on the wide rows as they are (a junk column only makes a junk
-    // output); the valid columns are picked when the outputs are stored.
-    pnet_head_.forward(t.data, r1 - r0, t.ld, nullptr, Act::none, ws.head.data(), ws.scratch.data(), pool);
+    // output); the valid columns are picked when the outputs are stored. A band's rows are
+    // as wide as the image's (t.ld depends on w alone).
+    pnet_head_.forward(trunk, r1 - r0, t.ld, nullptr, Act::none, ws.head.data(), ws.scratch.data(), pool);
     const int n = (r1 - r0) * t.ld;
     softmax(ws.head.data(), 1, 2, n, ws.head.data());
     for (int c = 0; c < kPnetHeads; ++c) {
@@ -282,10 +283,10 @@ void Mtcnn::run_batch(const std::vector<Stage>& trunk, const Dense& dense, int s
     for (int64_t l = l0; l < l1; ++l) {
       Lane& lane = ws.lanes[l];
       for (int64_t i = batch * l / lanes; i < batch * (l + 1) / lanes; ++i) {
-        const Wide out = run_trunk(trunk, images + i * image, size, size, lane.a.data(), lane.b.data(),
-                                   lane.scratch.data(), solo);
+        const float* out = run_trunk(trunk, images + i * image, size, size, lane.a.data(), lane.b.data(),
+                                     lane.scratch.data(), solo);
         for (int row = 0; row < t.c * t.h; ++row)
-          std::copy_n(out.data + static_cast<size_t>(row) * out.ld, t.w, ws.features.data() + i * feat + row * t.w);
+          std::copy_n(out + static_cast<size_t>(row) * t.ld, t.w, ws.features.data() + i * feat + row * t.w);
       }
     }
   });

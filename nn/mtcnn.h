@@ -67,8 +67,8 @@ class Mtcnn {
   };
   struct Workspace {
     std::vector<float> band, a, b, head, scratch;  // PNet
-    std::vector<Lane> lanes;                              // R/O-Net convs, one per thread
-    std::vector<float> features, hidden, heads;           // R/O-Net dense layers, whole batch
+    std::vector<Lane> lanes;                       // R/O-Net convs, one per thread
+    std::vector<float> features, hidden, heads;    // R/O-Net dense layers, whole batch
   };
 
   // One 3 x h x w image (h, w >= kPnetMin). prob: 2 x oh x ow softmax (channel 1 = face),
@@ -102,16 +102,11 @@ class Mtcnn {
     int c = 0, h = 0, w = 0, ld = 0;
   };
   static TrunkShape trunk_shape(const std::vector<Stage>& trunk, int h, int w, int threads);
-  // A trunk's output as its last stage left it: in a or b, rows ld floats apart (a wide
-  // conv's junk columns included).
-  struct Wide {
-    const float* data;
-    int ld;
-  };
   // in through the trunk; a and b (ping-pong) hold trunk_shape().act floats each, scratch
-  // the convs' workspace.
-  static Wide run_trunk(const std::vector<Stage>& trunk, const float* in, int h, int w, float* a, float* b,
-                        float* scratch, ThreadPool& pool);
+  // the convs' workspace. Returns the output as the last stage left it, in a or b: rows
+  // trunk_shape().ld floats apart (a wide conv's junk columns included).
+  static const float* run_trunk(const std::vector<Stage>& trunk, const float* in, int h, int w, float* a,
+                                float* b, float* scratch, ThreadPool& pool);
   int pnet_band_rows(int h, int w) const;
   // The trunk on each of `batch` images (parallel over images), then the dense layers on the
   // whole batch; the head outputs are left in ws.heads.
