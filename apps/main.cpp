@@ -2,10 +2,13 @@
 #include <cstdio>
 #include <cstring>
 #include <exception>
+#include <filesystem>
 #include <string>
+#include <system_error>
 
 #include "apps/cli.h"
 #include "apps/commands.h"
+#include "apps/media/plugin_loader.h"
 #include "nn/gemm.h"
 
 namespace {
@@ -28,7 +31,7 @@ constexpr const char* kUsage =
     "  report    attendance per person and unknown faces, from the logged events\n"
     "  sync      push the gallery to / pull it from ChromaDB and MongoDB\n"
     "  prune     drop attendance events and face thumbnails older than --retention DAYS\n"
-    "  version   print the version and the GEMM kernels picked for this CPU\n"
+    "  version   print the version, the GEMM kernels picked for this CPU and the media plugin's path\n"
     "\n"
     "Run 'facegate <command> --help' for the options of one command.\n";
 
@@ -71,6 +74,10 @@ int main(int argc, char** argv) {
     std::printf("facegate %s\n", FACEGATE_VERSION);
     // The GEMM tiles are picked once at start-up from the CPU's features (nn/gemm.h).
     if (cpu_supported()) std::printf("kernels: %s\n", fg::nn::gemm_kernel_name(fg::nn::gemm_kernel()));
+    // Which plugin the commands that need one would load (not loaded here).
+    const std::string plugin = fg::apps::media::plugin_path();
+    std::error_code ec;
+    std::printf("media plugin: %s%s\n", plugin.c_str(), std::filesystem::exists(plugin, ec) ? "" : " (not found)");
     return 0;
   }
   for (const Command& c : kCommands) {

@@ -14,10 +14,14 @@ namespace {
 
 constexpr const char* kFileName = "libfacegate_media.so";
 
-std::string beside_executable() {
+// The plugin beside the running executable (a build tree) and where `cmake --install` puts it
+// relative to the executable (PREFIX/bin/facegate, PREFIX/lib/facegate/); empty if unknown.
+std::vector<std::string> near_executable() {
   std::error_code ec;
   const std::filesystem::path exe = std::filesystem::read_symlink("/proc/self/exe", ec);
-  return ec ? std::string() : (exe.parent_path() / kFileName).string();
+  if (ec) return {"", ""};
+  const std::filesystem::path dir = exe.parent_path();
+  return {(dir / kFileName).string(), (dir.parent_path() / "lib" / "facegate" / kFileName).string()};
 }
 
 Media* load(const std::string& path, const std::string& purpose) {
@@ -42,7 +46,7 @@ Media* load(const std::string& path, const std::string& purpose) {
 
 std::string plugin_path() {
   if (const char* env = std::getenv("FACEGATE_MEDIA_PLUGIN"); env && *env) return env;
-  std::vector<std::string> candidates = {beside_executable()};
+  std::vector<std::string> candidates = near_executable();
 #ifdef FG_MEDIA_PLUGIN_BUILD_PATH
   candidates.push_back(FG_MEDIA_PLUGIN_BUILD_PATH);
 #endif

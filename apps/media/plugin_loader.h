@@ -16,8 +16,9 @@ class PluginError : public std::runtime_error {
 };
 
 // Where the plugin is looked for: $FACEGATE_MEDIA_PLUGIN when set (that file only), else
-// libfacegate_media.so beside the running executable, else (for test programs, which live
-// elsewhere) the one this build made. The first that exists; the last when none does.
+// libfacegate_media.so beside the running executable, else in ../lib/facegate/ from it (the
+// installed layout), else (for test programs, which live elsewhere) the one this build made.
+// The first that exists; the one beside the executable when none does.
 std::string plugin_path();
 
 // The plugin, loaded on first use and kept for the life of the process. `purpose` says what

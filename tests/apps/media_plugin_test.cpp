@@ -6,6 +6,7 @@
 
 #include <cstdio>
 #include <cstdlib>
+#include <filesystem>
 #include <fstream>
 #include <string>
 #include <vector>
@@ -90,6 +91,24 @@ TEST(MediaPlugin, FacegateLinksNoOpenCvIo) {
   const std::string ldd = fg::test::read_text(dir + "/ldd");
   EXPECT_NE(ldd.find("libopencv_core"), std::string::npos) << ldd;
   for (const char* lib : kOpenCvIo) EXPECT_EQ(ldd.find(lib), std::string::npos) << bin << " needs " << lib;
+}
+
+// The install rule puts the plugin where the installed binary looks for it, and `facegate
+// version` names that file rather than the build tree's.
+TEST(MediaPlugin, InstalledBinaryFindsTheInstalledPlugin) {
+  const std::string dir = fg::test::scratch_dir("media-plugin-install");
+  const std::string prefix = dir + "/prefix";
+  ASSERT_EQ(fg::test::run("cmake --install " + fg::test::sh_quote(FG_TEST_BUILD_DIR) + " --prefix " +
+                          fg::test::sh_quote(prefix) + " > " + dir + "/install.log 2>&1"),
+            0)
+      << fg::test::read_text(dir + "/install.log");
+  const std::string plugin = prefix + "/lib/facegate/libfacegate_media.so";
+  ASSERT_EQ(fg::test::run("env -u FACEGATE_MEDIA_PLUGIN " + fg::test::sh_quote(prefix + "/bin/facegate") +
+                          " version > " + dir + "/version 2>&1"),
+            0);
+  const std::string version = fg::test::read_text(dir + "/version");
+  EXPECT_NE(version.find("media plugin: " + plugin + "\n"), std::string::npos) << version;
+  std::filesystem::remove_all(dir);
 }
 
 }  // namespace
