@@ -80,6 +80,7 @@ struct Detector::State {
   nn::ThreadPool pool;
   nn::Mtcnn::Workspace ws;
   std::vector<float> level, out;
+  std::vector<uint32_t> sums;  // the frame's summed-area table
 };
 
 Detector::Detector(const std::string& weights_path, const Options& options) {
@@ -102,7 +103,7 @@ std::vector<Face> Detector::detect(const cv::Mat& image) {
 
   std::vector<Face> faces;
   {
-    const IntegralImage integral(rgb);
+    const IntegralImage integral(rgb, state_->sums);
     rgb.release();
     Runner r{state_->net, state_->pool, state_->ws, state_->level, state_->out};
     std::vector<Candidate> c = propose(integral, opt, r);

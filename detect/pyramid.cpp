@@ -40,15 +40,20 @@ std::vector<double> pyramid_scales(int h, int w, int min_face, double factor) {
   return scales;
 }
 
-IntegralImage::IntegralImage(const cv::Mat& rgb) : rows_(rgb.rows), cols_(rgb.cols) {
+IntegralImage::IntegralImage(const cv::Mat& rgb, std::vector<uint32_t>& storage) : rows_(rgb.rows), cols_(rgb.cols) {
   if (rgb.type() != CV_8UC3 || rgb.empty())
     throw std::invalid_argument("IntegralImage: need a non-empty 8-bit 3-channel image");
   const size_t stride = (static_cast<size_t>(cols_) + 1) * 3;
-  sum_.assign((static_cast<size_t>(rows_) + 1) * stride, 0);
+  if (storage.size() < (static_cast<size_t>(rows_) + 1) * stride) storage.resize((static_cast<size_t>(rows_) + 1) * stride);
+  uint32_t* sum = storage.data();
+  sum_ = sum;
+  // Every entry is written below but row 0 and column 0, the zeros the sums start from.
+  std::fill(sum, sum + stride, 0u);
   for (int y = 0; y < rows_; ++y) {
     const uint8_t* px = rgb.ptr<uint8_t>(y);
-    const uint32_t* above = sum_.data() + static_cast<size_t>(y) * stride;
-    uint32_t* row = sum_.data() + static_cast<size_t>(y + 1) * stride;
+    const uint32_t* above = sum + static_cast<size_t>(y) * stride;
+    uint32_t* row = sum + static_cast<size_t>(y + 1) * stride;
+    row[0] = row[1] = row[2] = 0;
     uint32_t run[3] = {0, 0, 0};
     for (int x = 0; x < cols_; ++x)
       for (int c = 0; c < 3; ++c) {
@@ -74,8 +79,8 @@ void IntegralImage::resize_normalized(int y0, int y1, int x0, int x1, int oh, in
   for (int oy = 0; oy < oh; ++oy) {
     const int top = ry[2 * oy], bottom = ry[2 * oy + 1];
     const float kh = static_cast<float>(bottom - top);
-    const uint32_t* s0 = sum_.data() + top * stride;
-    const uint32_t* s1 = sum_.data() + bottom * stride;
+    const uint32_t* s0 = sum_ + top * stride;
+    const uint32_t* s1 = sum_ + bottom * stride;
     float* row[3];
     for (int c = 0; c < 3; ++c) row[c] = chw + c * plane + static_cast<size_t>(oy) * ow;
     for (int ox = 0; ox < ow; ++ox) {

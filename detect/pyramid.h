@@ -19,7 +19,10 @@ std::vector<double> pyramid_scales(int h, int w, int min_face, double factor);
 // the scale. Sums wrap modulo 2^32; a window's sum is below 2^32, so differences are exact.
 class IntegralImage {
  public:
-  explicit IntegralImage(const cv::Mat& rgb);  // CV_8UC3
+  // rgb: CV_8UC3. The table lives in `storage`, grown when too small and otherwise reused as
+  // it is: a detector keeps one across frames, so that a frame neither zero-fills nor
+  // page-faults in a fresh 3.7 MB (640x480) table.
+  IntegralImage(const cv::Mat& rgb, std::vector<uint32_t>& storage);
   int rows() const { return rows_; }
   int cols() const { return cols_; }
 
@@ -29,7 +32,7 @@ class IntegralImage {
 
  private:
   int rows_ = 0, cols_ = 0;
-  std::vector<uint32_t> sum_;  // (rows + 1) x (cols + 1) x 3
+  const uint32_t* sum_ = nullptr;  // (rows + 1) x (cols + 1) x 3
 };
 
 }  // namespace fg::detect

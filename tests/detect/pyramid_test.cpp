@@ -50,7 +50,10 @@ TEST(PyramidScales, FollowTheReference) {
 
 TEST(IntegralImage, ResizeEqualsDirectAverage) {
   const cv::Mat img = random_rgb(97, 131, 5);
-  const IntegralImage ii(img);
+  // Reused storage, larger than the table and full of another frame's sums: the table must
+  // not depend on what was there.
+  std::vector<uint32_t> storage(1 << 16, 0xdeadbeefu);
+  const IntegralImage ii(img, storage);
   struct Case {
     int y0, y1, x0, x1, oh, ow;
   };
@@ -86,7 +89,8 @@ TEST(IntegralImage, MatchesTorchAreaInterpolationBitForBit) {
       "    y.contiguous().numpy().astype('<f4').tofile(f'{d}/out_{oh}x{ow}.bin')\n";
   std::ofstream(dir + "/ref.py") << script;
   ASSERT_EQ(test::run(test::torch_python() + " " + test::sh_quote(dir + "/ref.py") + " " + test::sh_quote(dir)), 0);
-  const IntegralImage ii(img);
+  std::vector<uint32_t> storage;
+  const IntegralImage ii(img, storage);
   for (const auto& s : sizes) {
     std::vector<float> got(size_t{3} * s[0] * s[1]);
     ii.resize_normalized(0, h, 0, w, s[0], s[1], got.data());
