@@ -199,25 +199,29 @@ int ResNet50::run_front(const float* img, int end, Lane& ws, ThreadPool& pool) c
   int h = stem_.shape().out_h(s);
   max_pool2d(kStemPool, ws.b.get(), 64, h, h, ws.a.get(), pool);
   h = kStemPool.out_dim(h);
-  // x lives in a; each block writes its output back into a.
-  for (int i = 0; i < end; ++i) {
-    h = run_block(blocks_[i], ws.a.get(), 1, h, ws.b.get(), ws.c.get(), ws.d.get(), ws.scratch.get(), pool);
-    std::swap(ws.a, ws.b);
-  }
+  // x lives in a; each block leaves its output at x.
+  float* x = ws.a.get();
+  float* b = ws.b.get();
+  for (int i = 0; i < end; ++i) h = run_block(blocks_[i], x, b, 1, h, ws.c.get(), ws.d.get(), ws.scratch.get(), pool);
+  if (x != ws.a.get()) std::swap(ws.a, ws.b);
   return h;
 }
 
-int ResNet50::run_block(const Block& blk, const float* x, int count, int h, float* b, float* c, float* d,
-                        float* scratch, ThreadPool& pool) const {
+int ResNet50::run_block(const Block& blk, float*& x, float*& b, int count, int h, float* c, float* d, float* scratch,
+                        ThreadPool& pool) const {
   const int oh = blk.conv2.shape().out_h(h);
   blk.conv1.forward_batch(x, count, h, h, nullptr, Act::relu, b, scratch, pool);
   blk.conv2.forward_batch(b, count, h, h, nullptr, Act::relu, c, scratch, pool);
-  const float* identity = x;
-  if (blk.has_downsample) {
-    blk.downsample.forward_batch(x, count, h, h, nullptr, Act::none, d, scratch, pool);
-    identity = d;
+  if (!blk.has_downsample) {
+    // conv3 adds onto x in place: each output float is read as the residual and written by
+    // the same tile, so its store finds the line in L1 instead of fetching it from L3 (stage
+    // 1's output is 800 KB a plane set). Stage 1's conv3 alone measured 10-20% faster.
+    blk.conv3.forward_batch(c, count, oh, oh, x, Act::relu, x, scratch, pool);
+    return oh;
   }
-  blk.conv3.forward_batch(c, count, oh, oh, identity, Act::relu, b, scratch, pool);
+  blk.downsample.forward_batch(x, count, h, h, nullptr, Act::none, d, scratch, pool);
+  blk.conv3.forward_batch(c, count, oh, oh, d, Act::relu, b, scratch, pool);
+  std::swap(x, b);
   return oh;
 }
 
@@ -247,13 +251,12 @@ void ResNet50::forward_chunk(const float* imgs, int count, float* emb, Lane& ws)
     front_floats = static_cast<size_t>(blocks_[kChunkFrom].conv1.shape().in_c) * h * h;
     std::copy(ws.a.get(), ws.a.get() + front_floats, ws.chunk.get() + j * front_floats);
   }
-  // The chunk's buffer and b swap roles after each block, as a and b do per image.
+  // The chunk's buffer and b trade places after each block with a downsample, as a and b do
+  // per image.
   float* x = ws.chunk.get();
   float* b = ws.b.get();
-  for (size_t i = kChunkFrom; i < blocks_.size(); ++i) {
-    h = run_block(blocks_[i], x, count, h, b, ws.c.get(), ws.d.get(), ws.scratch.get(), pool);
-    std::swap(x, b);
-  }
+  for (size_t i = kChunkFrom; i < blocks_.size(); ++i)
+    h = run_block(blocks_[i], x, b, count, h, ws.c.get(), ws.d.get(), ws.scratch.get(), pool);
   for (int j = 0; j < count; ++j)
     embed(x + static_cast<size_t>(j) * kFeatures * h * h, h, emb + static_cast<size_t>(j) * dim_, ws, pool);
 }

@@ -61,8 +61,9 @@ class ResNet50 {
   void forward_chunk(const float* images, int count, float* out, Lane& lane) const;
   // The stem and blocks [0, end) on one image; returns the output's side, output in lane.a.
   int run_front(const float* image, int end, Lane& lane, ThreadPool& pool) const;
-  // One block on `count` images of side h at x; output in b (c, d: its temporaries).
-  int run_block(const Block& blk, const float* x, int count, int h, float* b, float* c, float* d, float* scratch,
+  // One block on `count` images of side h at x; leaves its output at x, swapping x and b when
+  // the block cannot work in place (c, d: its temporaries).
+  int run_block(const Block& blk, float*& x, float*& b, int count, int h, float* c, float* d, float* scratch,
                 ThreadPool& pool) const;
   // Global average pool, head and L2 norm of one image's last feature map (side h).
   void embed(const float* features, int h, float* out, Lane& lane, ThreadPool& pool) const;
