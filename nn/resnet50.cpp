@@ -31,6 +31,11 @@ constexpr int kChunk = 4;
 // 9.2 MB more, stream from memory per image), for 8.5 MiB more resident. Stage 4's 4x4 maps
 // measured slower with Winograd.
 constexpr int kWinogradEnd = 3 + 4 + 6;
+// Blocks before this one, always run one image at a time, fold their downsample into conv3:
+// relu(W3 c + b3 + Wd x + bd) is one 1x1 conv over the channels of c followed by those of x
+// (subsampled to c's grid), with weights [W3 | Wd] and bias b3 + bd. No downsample output to
+// write and read back as the residual (stage 1's is 800 KB), one GEMM instead of two.
+constexpr int kFusedDownsampleEnd = kChunkFrom;
 
 Conv2dShape conv_shape(int in_c, int out_c, int k, int stride) {
   Conv2dShape s;
@@ -61,6 +66,23 @@ void for_each_conv(Fn&& fn) {
   }
 }
 
+// conv3 and the downsample of one block as one 1x1 conv over conv3's input channels followed
+// by the downsample's (kFusedDownsampleEnd).
+Conv2d fuse_downsample(const weights::WeightsFile& f, const std::string& conv3, int c_c, const weights::TensorView& dw,
+                       const weights::TensorView& db) {
+  const int out_c = static_cast<int>(dw.shape[0]), x_c = static_cast<int>(dw.shape[1]);
+  const auto& w3 = f.tensor(conv3 + ".weight", {out_c, c_c, 1, 1});
+  const auto& b3 = f.tensor(conv3 + ".bias", {out_c});
+  std::vector<float> w(static_cast<size_t>(out_c) * (c_c + x_c)), b(out_c);
+  for (int o = 0; o < out_c; ++o) {
+    std::copy_n(w3.data + static_cast<size_t>(o) * c_c, c_c, w.begin() + static_cast<size_t>(o) * (c_c + x_c));
+    std::copy_n(dw.data + static_cast<size_t>(o) * x_c, x_c, w.begin() + static_cast<size_t>(o) * (c_c + x_c) + c_c);
+    b[o] = b3.data[o] + db.data[o];
+  }
+  release_packed_pages(w3);
+  return Conv2d(conv_shape(c_c + x_c, out_c, 1, 1), w.data(), b.data());
+}
+
 }  // namespace
 
 ResNet50::ResNet50(const weights::WeightsFile& f) {
@@ -76,11 +98,19 @@ ResNet50::ResNet50(const weights::WeightsFile& f) {
   }
   std::set<std::string> used;
   blocks_.resize(kBlocks);
+  std::string conv3_name;  // and input channels of the conv3 whose block's downsample comes next
+  int conv3_in = 0;
   for_each_conv([&](int block, const std::string& role, const std::string& name, const Conv2dShape& cs) {
     const auto& w = f.tensor(name + ".weight", {cs.out_c, cs.in_c, cs.kh, cs.kw});
     const auto& b = f.tensor(name + ".bias", {cs.out_c});
     used.insert(w.name);
     used.insert(b.name);
+    if (role == "downsample" && block < kFusedDownsampleEnd) {
+      blocks_[block].conv3 = fuse_downsample(f, conv3_name, conv3_in, w, b);
+      blocks_[block].has_downsample = blocks_[block].fused_downsample = true;
+      release_packed_pages(w);
+      return;
+    }
     const bool winograd = block >= 0 && block < kWinogradEnd && winograd_supports(cs);
     Conv2d conv(cs, w.data, b.data, winograd ? ConvAlgo::winograd : ConvAlgo::im2col);
     release_packed_pages(w);
@@ -92,6 +122,8 @@ ResNet50::ResNet50(const weights::WeightsFile& f) {
       blocks_[block].conv2 = std::move(conv);
     } else if (role == "conv3") {
       blocks_[block].conv3 = std::move(conv);
+      conv3_name = name;
+      conv3_in = cs.in_c;
     } else {
       blocks_[block].downsample = std::move(conv);
       blocks_[block].has_downsample = true;
@@ -148,11 +180,14 @@ std::unique_ptr<ResNet50::Workspace> ResNet50::make_workspace(int threads) const
       ab = std::max(ab, out);
       if (chunked) chunk = std::max(chunk, out);  // the chunk buffer and b trade places
     }
-    c = std::max(c, out_floats(blk.conv2, h, batch));
-    if (blk.has_downsample) d = std::max(d, out_floats(blk.downsample, h, batch));
+    // A fused downsample's input is conv2's output with the subsampled x after it.
+    c = std::max(c, blk.fused_downsample ? static_cast<size_t>(batch) * blk.conv3.shape().in_c * oh * oh
+                                         : out_floats(blk.conv2, h, batch));
+    if (blk.has_downsample && !blk.fused_downsample) d = std::max(d, out_floats(blk.downsample, h, batch));
     for (const size_t need : {blk.conv1.workspace_floats(h, h, batch), blk.conv2.workspace_floats(h, h, batch),
                               blk.conv3.workspace_floats(oh, oh, batch),
-                              blk.has_downsample ? blk.downsample.workspace_floats(h, h, batch) : size_t{0}})
+                              blk.has_downsample && !blk.fused_downsample ? blk.downsample.workspace_floats(h, h, batch)
+                                                                          : size_t{0}})
       scratch = std::max(scratch, need);
     h = oh;
   }
@@ -219,8 +254,27 @@ int ResNet50::run_block(const Block& blk, float*& x, float*& b, int count, int h
     blk.conv3.forward_batch(c, count, oh, oh, x, Act::relu, x, scratch, pool);
     return oh;
   }
-  blk.downsample.forward_batch(x, count, h, h, nullptr, Act::none, d, scratch, pool);
-  blk.conv3.forward_batch(c, count, oh, oh, d, Act::relu, b, scratch, pool);
+  if (blk.fused_downsample) {
+    // One image (blocks before kChunkFrom): x, subsampled by conv2's stride, becomes the
+    // channels after conv2's output in c.
+    const int stride = blk.conv2.shape().stride_h;
+    const int planes = blk.conv2.shape().out_c, x_c = blk.conv1.shape().in_c;
+    float* xs = c + static_cast<size_t>(planes) * oh * oh;
+    if (stride == 1) {
+      std::copy_n(x, static_cast<size_t>(x_c) * h * h, xs);
+    } else {
+      for (int ch = 0; ch < x_c; ++ch)
+        for (int y = 0; y < oh; ++y) {
+          const float* src = x + (static_cast<size_t>(ch) * h + y * stride) * h;
+          float* dst = xs + (static_cast<size_t>(ch) * oh + y) * oh;
+          for (int i = 0; i < oh; ++i) dst[i] = src[i * stride];
+        }
+    }
+    blk.conv3.forward_batch(c, 1, oh, oh, nullptr, Act::relu, b, scratch, pool);
+  } else {
+    blk.downsample.forward_batch(x, count, h, h, nullptr, Act::none, d, scratch, pool);
+    blk.conv3.forward_batch(c, count, oh, oh, d, Act::relu, b, scratch, pool);
+  }
   std::swap(x, b);
   return oh;
 }

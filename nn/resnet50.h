@@ -56,6 +56,7 @@ class ResNet50 {
   struct Block {
     Conv2d conv1, conv2, conv3, downsample;
     bool has_downsample = false;
+    bool fused_downsample = false;  // folded into conv3, whose input is then [c; subsampled x]
   };
   void forward_image(const float* image, float* out, Lane& lane, ThreadPool& pool) const;
   void forward_chunk(const float* images, int count, float* out, Lane& lane) const;
