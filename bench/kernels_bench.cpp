@@ -138,6 +138,10 @@ const ConvBench kConvs[] = {
     {"l4_1x1_512-2048_4", 512, 2048, 1, 1, 4},
     {"l4_1x1_2048-512_4", 2048, 512, 1, 1, 4},
     {"l4_ds_1x1s2_1024-2048_7", 1024, 2048, 1, 2, 7},
+    // Stages 1-2 run conv3 and the downsample of their first block as one 1x1 conv over both
+    // inputs' channels (nn/resnet50.cpp): 64 + 64 and 128 + 256.
+    {"l1_conv3+ds_1x1_128-256_28", 128, 256, 1, 1, 28},
+    {"l2_conv3+ds_1x1_384-512_14", 384, 512, 1, 1, 14},
 };
 
 Conv2dShape shape_of(const ConvBench& c) {
