@@ -138,10 +138,12 @@ const ConvBench kConvs[] = {
     {"l4_1x1_512-2048_4", 512, 2048, 1, 1, 4},
     {"l4_1x1_2048-512_4", 2048, 512, 1, 1, 4},
     {"l4_ds_1x1s2_1024-2048_7", 1024, 2048, 1, 2, 7},
-    // Stages 1-2 run conv3 and the downsample of their first block as one 1x1 conv over both
-    // inputs' channels (nn/resnet50.cpp): 64 + 64 and 128 + 256.
+    // Each stage runs conv3 and the downsample of its first block as one 1x1 conv over both
+    // inputs' channels (nn/resnet50.cpp): 64 + 64, 128 + 256, 256 + 512, 512 + 1024.
     {"l1_conv3+ds_1x1_128-256_28", 128, 256, 1, 1, 28},
     {"l2_conv3+ds_1x1_384-512_14", 384, 512, 1, 1, 14},
+    {"l3_conv3+ds_1x1_768-1024_7", 768, 1024, 1, 1, 7},
+    {"l4_conv3+ds_1x1_1536-2048_4", 1536, 2048, 1, 1, 4},
 };
 
 Conv2dShape shape_of(const ConvBench& c) {

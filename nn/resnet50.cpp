@@ -31,11 +31,6 @@ constexpr int kChunk = 4;
 // 9.2 MB more, stream from memory per image), for 8.5 MiB more resident. Stage 4's 4x4 maps
 // measured slower with Winograd.
 constexpr int kWinogradEnd = 3 + 4 + 6;
-// Blocks before this one, always run one image at a time, fold their downsample into conv3:
-// relu(W3 c + b3 + Wd x + bd) is one 1x1 conv over the channels of c followed by those of x
-// (subsampled to c's grid), with weights [W3 | Wd] and bias b3 + bd. No downsample output to
-// write and read back as the residual (stage 1's is 800 KB), one GEMM instead of two.
-constexpr int kFusedDownsampleEnd = kChunkFrom;
 
 Conv2dShape conv_shape(int in_c, int out_c, int k, int stride) {
   Conv2dShape s;
@@ -66,8 +61,10 @@ void for_each_conv(Fn&& fn) {
   }
 }
 
-// conv3 and the downsample of one block as one 1x1 conv over conv3's input channels followed
-// by the downsample's (kFusedDownsampleEnd).
+// A stage's first block runs its downsample and conv3 as one conv: relu(W3 c + b3 + Wd x + bd)
+// is a 1x1 conv over the channels of c followed by those of x (subsampled to c's grid), with
+// weights [W3 | Wd] and bias b3 + bd. No downsample output (stage 1's is 800 KB) written and
+// read back as the residual, one GEMM and one epilogue instead of two.
 Conv2d fuse_downsample(const weights::WeightsFile& f, const std::string& conv3, int c_c, const weights::TensorView& dw,
                        const weights::TensorView& db) {
   const int out_c = static_cast<int>(dw.shape[0]), x_c = static_cast<int>(dw.shape[1]);
@@ -105,9 +102,9 @@ ResNet50::ResNet50(const weights::WeightsFile& f) {
     const auto& b = f.tensor(name + ".bias", {cs.out_c});
     used.insert(w.name);
     used.insert(b.name);
-    if (role == "downsample" && block < kFusedDownsampleEnd) {
+    if (role == "downsample") {
       blocks_[block].conv3 = fuse_downsample(f, conv3_name, conv3_in, w, b);
-      blocks_[block].has_downsample = blocks_[block].fused_downsample = true;
+      blocks_[block].has_downsample = true;
       release_packed_pages(w);
       return;
     }
@@ -120,13 +117,10 @@ ResNet50::ResNet50(const weights::WeightsFile& f) {
       blocks_[block].conv1 = std::move(conv);
     } else if (role == "conv2") {
       blocks_[block].conv2 = std::move(conv);
-    } else if (role == "conv3") {
+    } else {
       blocks_[block].conv3 = std::move(conv);
       conv3_name = name;
       conv3_in = cs.in_c;
-    } else {
-      blocks_[block].downsample = std::move(conv);
-      blocks_[block].has_downsample = true;
     }
   });
   const auto& w = f.tensor("head.fc.weight", {dim_, kFeatures});
@@ -158,8 +152,8 @@ std::vector<std::pair<std::string, weights::Shape>> ResNet50::tensor_shapes(int 
 
 std::unique_ptr<ResNet50::Workspace> ResNet50::make_workspace(int threads) const {
   // Walk the shapes once to size every buffer for its largest use (run_front, run_block):
-  // a and b hold block inputs and outputs, b also conv1's; c conv2's; d the downsample's.
-  size_t ab = 0, c = 0, d = 0, scratch = 0, chunk = 0;
+  // a and b hold block inputs and outputs, b also conv1's; c conv3's input.
+  size_t ab = 0, c = 0, scratch = 0, chunk = 0;
   const auto out_floats = [](const Conv2d& conv, int in_h, int batch) {
     const auto& s = conv.shape();
     return static_cast<size_t>(batch) * s.out_c * s.out_h(in_h) * s.out_w(in_h);
@@ -180,14 +174,10 @@ std::unique_ptr<ResNet50::Workspace> ResNet50::make_workspace(int threads) const
       ab = std::max(ab, out);
       if (chunked) chunk = std::max(chunk, out);  // the chunk buffer and b trade places
     }
-    // A fused downsample's input is conv2's output with the subsampled x after it.
-    c = std::max(c, blk.fused_downsample ? static_cast<size_t>(batch) * blk.conv3.shape().in_c * oh * oh
-                                         : out_floats(blk.conv2, h, batch));
-    if (blk.has_downsample && !blk.fused_downsample) d = std::max(d, out_floats(blk.downsample, h, batch));
+    // With a downsample, conv3's input is each image's conv2 output followed by its x.
+    c = std::max(c, static_cast<size_t>(batch) * blk.conv3.shape().in_c * oh * oh);
     for (const size_t need : {blk.conv1.workspace_floats(h, h, batch), blk.conv2.workspace_floats(h, h, batch),
-                              blk.conv3.workspace_floats(oh, oh, batch),
-                              blk.has_downsample && !blk.fused_downsample ? blk.downsample.workspace_floats(h, h, batch)
-                                                                          : size_t{0}})
+                              blk.conv3.workspace_floats(oh, oh, batch)})
       scratch = std::max(scratch, need);
     h = oh;
   }
@@ -198,7 +188,6 @@ std::unique_ptr<ResNet50::Workspace> ResNet50::make_workspace(int threads) const
     lane.a = buffer(ab);
     lane.b = buffer(ab);
     lane.c = buffer(c);
-    lane.d = buffer(d);
     lane.scratch = buffer(scratch);
     lane.pooled = buffer(kFeatures);
     if (chunks) lane.chunk = buffer(chunk);
@@ -237,12 +226,12 @@ int ResNet50::run_front(const float* img, int end, Lane& ws, ThreadPool& pool) c
   // x lives in a; each block leaves its output at x.
   float* x = ws.a.get();
   float* b = ws.b.get();
-  for (int i = 0; i < end; ++i) h = run_block(blocks_[i], x, b, 1, h, ws.c.get(), ws.d.get(), ws.scratch.get(), pool);
+  for (int i = 0; i < end; ++i) h = run_block(blocks_[i], x, b, 1, h, ws.c.get(), ws.scratch.get(), pool);
   if (x != ws.a.get()) std::swap(ws.a, ws.b);
   return h;
 }
 
-int ResNet50::run_block(const Block& blk, float*& x, float*& b, int count, int h, float* c, float* d, float* scratch,
+int ResNet50::run_block(const Block& blk, float*& x, float*& b, int count, int h, float* c, float* scratch,
                         ThreadPool& pool) const {
   const int oh = blk.conv2.shape().out_h(h);
   blk.conv1.forward_batch(x, count, h, h, nullptr, Act::relu, b, scratch, pool);
@@ -254,27 +243,27 @@ int ResNet50::run_block(const Block& blk, float*& x, float*& b, int count, int h
     blk.conv3.forward_batch(c, count, oh, oh, x, Act::relu, x, scratch, pool);
     return oh;
   }
-  if (blk.fused_downsample) {
-    // One image (blocks before kChunkFrom): x, subsampled by conv2's stride, becomes the
-    // channels after conv2's output in c.
-    const int stride = blk.conv2.shape().stride_h;
-    const int planes = blk.conv2.shape().out_c, x_c = blk.conv1.shape().in_c;
-    float* xs = c + static_cast<size_t>(planes) * oh * oh;
+  // conv3's input per image: conv2's output, then x subsampled by conv2's stride. The images'
+  // conv2 outputs move apart to make room, the last first (they only move up).
+  const size_t n = static_cast<size_t>(oh) * oh;
+  const int planes = blk.conv2.shape().out_c, x_c = blk.conv1.shape().in_c, stride = blk.conv2.shape().stride_h;
+  const size_t c_floats = planes * n, image_floats = (planes + x_c) * n;
+  for (int j = count - 1; j > 0; --j) std::copy_backward(c + j * c_floats, c + (j + 1) * c_floats, c + j * image_floats + c_floats);
+  for (int j = 0; j < count; ++j) {
+    const float* xj = x + static_cast<size_t>(j) * x_c * h * h;
+    float* xs = c + j * image_floats + c_floats;
     if (stride == 1) {
-      std::copy_n(x, static_cast<size_t>(x_c) * h * h, xs);
-    } else {
-      for (int ch = 0; ch < x_c; ++ch)
-        for (int y = 0; y < oh; ++y) {
-          const float* src = x + (static_cast<size_t>(ch) * h + y * stride) * h;
-          float* dst = xs + (static_cast<size_t>(ch) * oh + y) * oh;
-          for (int i = 0; i < oh; ++i) dst[i] = src[i * stride];
-        }
+      std::copy_n(xj, static_cast<size_t>(x_c) * h * h, xs);
+      continue;
     }
-    blk.conv3.forward_batch(c, 1, oh, oh, nullptr, Act::relu, b, scratch, pool);
-  } else {
-    blk.downsample.forward_batch(x, count, h, h, nullptr, Act::none, d, scratch, pool);
-    blk.conv3.forward_batch(c, count, oh, oh, d, Act::relu, b, scratch, pool);
+    for (int ch = 0; ch < x_c; ++ch)
+      for (int y = 0; y < oh; ++y) {
+        const float* src = xj + (static_cast<size_t>(ch) * h + y * stride) * h;
+        float* dst = xs + (static_cast<size_t>(ch) * oh + y) * oh;
+        for (int i = 0; i < oh; ++i) dst[i] = src[i * stride];
+      }
   }
+  blk.conv3.forward_batch(c, count, oh, oh, nullptr, Act::relu, b, scratch, pool);
   std::swap(x, b);
   return oh;
 }
@@ -310,7 +299,7 @@ void ResNet50::forward_chunk(const float* imgs, int count, float* emb, Lane& ws)
   float* x = ws.chunk.get();
   float* b = ws.b.get();
   for (size_t i = kChunkFrom; i < blocks_.size(); ++i)
-    h = run_block(blocks_[i], x, b, count, h, ws.c.get(), ws.d.get(), ws.scratch.get(), pool);
+    h = run_block(blocks_[i], x, b, count, h, ws.c.get(), ws.scratch.get(), pool);
   for (int j = 0; j < count; ++j)
     embed(x + static_cast<size_t>(j) * kFeatures * h * h, h, emb + static_cast<size_t>(j) * dim_, ws, pool);
 }

@@ -38,7 +38,7 @@ class ResNet50 {
   // Buffers are left uninitialised: memory a layer never reaches (most of the stem's im2col
   // area, for one) is never touched, so it never becomes resident.
   struct Lane {
-    std::unique_ptr<float[]> a, b, c, d, scratch, pooled, chunk;
+    std::unique_ptr<float[]> a, b, c, scratch, pooled, chunk;
     std::unique_ptr<ThreadPool> solo;  // 1 thread: the lane's kernels run inline
   };
   struct Workspace {
@@ -54,17 +54,18 @@ class ResNet50 {
 
  private:
   struct Block {
-    Conv2d conv1, conv2, conv3, downsample;
+    Conv2d conv1, conv2, conv3;
+    // The downsample is folded into conv3, whose input per image is then conv2's output
+    // followed by the block's input subsampled to its grid.
     bool has_downsample = false;
-    bool fused_downsample = false;  // folded into conv3, whose input is then [c; subsampled x]
   };
   void forward_image(const float* image, float* out, Lane& lane, ThreadPool& pool) const;
   void forward_chunk(const float* images, int count, float* out, Lane& lane) const;
   // The stem and blocks [0, end) on one image; returns the output's side, output in lane.a.
   int run_front(const float* image, int end, Lane& lane, ThreadPool& pool) const;
   // One block on `count` images of side h at x; leaves its output at x, swapping x and b when
-  // the block cannot work in place (c, d: its temporaries).
-  int run_block(const Block& blk, float*& x, float*& b, int count, int h, float* c, float* d, float* scratch,
+  // the block cannot work in place (c: its temporary).
+  int run_block(const Block& blk, float*& x, float*& b, int count, int h, float* c, float* scratch,
                 ThreadPool& pool) const;
   // Global average pool, head and L2 norm of one image's last feature map (side h).
   void embed(const float* features, int h, float* out, Lane& lane, ThreadPool& pool) const;
