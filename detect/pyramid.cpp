@@ -44,7 +44,8 @@ IntegralImage::IntegralImage(const cv::Mat& rgb, std::vector<uint32_t>& storage)
   if (rgb.type() != CV_8UC3 || rgb.empty())
     throw std::invalid_argument("IntegralImage: need a non-empty 8-bit 3-channel image");
   const size_t stride = (static_cast<size_t>(cols_) + 1) * 3;
-  if (storage.size() < (static_cast<size_t>(rows_) + 1) * stride) storage.resize((static_cast<size_t>(rows_) + 1) * stride);
+  const size_t floats = (static_cast<size_t>(rows_) + 1) * stride;
+  if (storage.size() < floats) storage.resize(floats);
   uint32_t* sum = storage.data();
   sum_ = sum;
   // Every entry is written below but row 0 and column 0, the zeros the sums start from.

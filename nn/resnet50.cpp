@@ -80,6 +80,32 @@ Conv2d fuse_downsample(const weights::WeightsFile& f, const std::string& conv3, 
   return Conv2d(conv_shape(c_c + x_c, out_c, 1, 1), w.data(), b.data());
 }
 
+// The input of a fused conv3 (fuse_downsample) for `count` images: conv2's outputs lie at c,
+// one after the other; each moves up to make room for its image's x (x_c channels of side h)
+// subsampled by conv2's stride after it. The last image moves first, so none overwrites
+// another's before it has moved.
+void stack_conv3_input(const float* x, int count, int x_c, int h, const Conv2dShape& conv2, float* c) {
+  const int oh = conv2.out_h(h), stride = conv2.stride_h;
+  const size_t n = static_cast<size_t>(oh) * oh, conv2_floats = conv2.out_c * n;
+  const size_t image_floats = conv2_floats + x_c * n;
+  for (int j = count - 1; j > 0; --j)
+    std::copy_backward(c + j * conv2_floats, c + (j + 1) * conv2_floats, c + j * image_floats + conv2_floats);
+  for (int j = 0; j < count; ++j) {
+    const float* xj = x + static_cast<size_t>(j) * x_c * h * h;
+    float* xs = c + j * image_floats + conv2_floats;
+    if (stride == 1) {
+      std::copy_n(xj, static_cast<size_t>(x_c) * h * h, xs);
+      continue;
+    }
+    for (int ch = 0; ch < x_c; ++ch)
+      for (int y = 0; y < oh; ++y) {
+        const float* src = xj + (static_cast<size_t>(ch) * h + y * stride) * h;
+        float* dst = xs + (static_cast<size_t>(ch) * oh + y) * oh;
+        for (int i = 0; i < oh; ++i) dst[i] = src[i * stride];
+      }
+  }
+}
+
 }  // namespace
 
 ResNet50::ResNet50(const weights::WeightsFile& f) {
@@ -95,7 +121,8 @@ ResNet50::ResNet50(const weights::WeightsFile& f) {
   }
   std::set<std::string> used;
   blocks_.resize(kBlocks);
-  std::string conv3_name;  // and input channels of the conv3 whose block's downsample comes next
+  // The last conv3 seen: a block's downsample comes right after its conv3 and fuses with it.
+  std::string conv3_name;
   int conv3_in = 0;
   for_each_conv([&](int block, const std::string& role, const std::string& name, const Conv2dShape& cs) {
     const auto& w = f.tensor(name + ".weight", {cs.out_c, cs.in_c, cs.kh, cs.kw});
@@ -243,26 +270,7 @@ int ResNet50::run_block(const Block& blk, float*& x, float*& b, int count, int h
     blk.conv3.forward_batch(c, count, oh, oh, x, Act::relu, x, scratch, pool);
     return oh;
   }
-  // conv3's input per image: conv2's output, then x subsampled by conv2's stride. The images'
-  // conv2 outputs move apart to make room, the last first (they only move up).
-  const size_t n = static_cast<size_t>(oh) * oh;
-  const int planes = blk.conv2.shape().out_c, x_c = blk.conv1.shape().in_c, stride = blk.conv2.shape().stride_h;
-  const size_t c_floats = planes * n, image_floats = (planes + x_c) * n;
-  for (int j = count - 1; j > 0; --j) std::copy_backward(c + j * c_floats, c + (j + 1) * c_floats, c + j * image_floats + c_floats);
-  for (int j = 0; j < count; ++j) {
-    const float* xj = x + static_cast<size_t>(j) * x_c * h * h;
-    float* xs = c + j * image_floats + c_floats;
-    if (stride == 1) {
-      std::copy_n(xj, static_cast<size_t>(x_c) * h * h, xs);
-      continue;
-    }
-    for (int ch = 0; ch < x_c; ++ch)
-      for (int y = 0; y < oh; ++y) {
-        const float* src = xj + (static_cast<size_t>(ch) * h + y * stride) * h;
-        float* dst = xs + (static_cast<size_t>(ch) * oh + y) * oh;
-        for (int i = 0; i < oh; ++i) dst[i] = src[i * stride];
-      }
-  }
+  stack_conv3_input(x, count, blk.conv1.shape().in_c, h, blk.conv2.shape(), c);
   blk.conv3.forward_batch(c, count, oh, oh, nullptr, Act::relu, b, scratch, pool);
   std::swap(x, b);
   return oh;
