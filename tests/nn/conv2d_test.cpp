@@ -234,9 +234,12 @@ void check_batch_equals_images() {
   struct Case {
     int in_c, out_c, k, stride, pad, side, threads;
     bool residual;
+    int batch = 3;
   };
   const Case cases[] = {
       {61, 101, 1, 1, 0, 7, 1, true},   // 1x1 on the input, 49 columns: a tail panel per image
+      {61, 101, 1, 1, 0, 7, 2, true, 7},  // 7 images, 2 threads: odd panels paired across images, one alone
+      {19, 43, 1, 1, 0, 6, 1, true, 2},   // 36 columns: a 4-column tail per image
       {29, 37, 1, 1, 0, 4, 2, false},   // 1x1, 16 columns: one panel per image, pairs across images
       {17, 23, 1, 1, 0, 13, 2, true},   // 169 columns: the odd panel left over is the 9-column tail
       {13, 29, 3, 1, 1, 5, 2, true},    // im2col, more rows than columns: panels packed first
@@ -251,7 +254,7 @@ void check_batch_equals_images() {
     s.kh = s.kw = c.k;
     s.stride_h = s.stride_w = c.stride;
     s.pad_h = s.pad_w = c.pad;
-    const int h = c.side, batch = 3;
+    const int h = c.side, batch = c.batch;
     const size_t in_n = size_t(s.in_c) * h * h, out_n = size_t(s.out_c) * s.out_h(h) * s.out_w(h);
     const auto in = random_floats(batch * in_n, rng);
     const auto weight = random_floats(size_t(s.out_c) * s.in_c * c.k * c.k, rng);
