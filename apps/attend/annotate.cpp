@@ -33,15 +33,16 @@ Annotator::Annotator(bool display, std::string output, double fps)
     return;
   }
   try {
-    media::plugin("show the --display window").open_window(kWindow);
-    window_ = true;
+    media::Media& media = media::plugin("show the --display window");
+    media.open_window(kWindow);
+    window_ = &media;
   } catch (const cv::Exception& e) {
     std::fprintf(stderr, "facegate attend: --display: cannot open a window (%s); running headless\n", e.what());
   }
 }
 
 Annotator::~Annotator() {
-  if (window_) media::plugin("close the --display window").close_window(kWindow);
+  if (window_) window_->close_window(kWindow);
 }
 
 void Annotator::add(cv::Mat& frame, const std::vector<Mark>& marks, double fps) {
@@ -66,7 +67,7 @@ void Annotator::add(cv::Mat& frame, const std::vector<Mark>& marks, double fps) 
     writer_->write(frame);
   }
   if (window_) {
-    const int key = media::plugin("show the --display window").show(kWindow, frame);
+    const int key = window_->show(kWindow, frame);
     if (key == 27 || key == 'q') quit_ = true;
   }
 }

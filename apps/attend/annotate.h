@@ -27,7 +27,7 @@ class Annotator {
   Annotator(bool display, std::string output, double fps);
   ~Annotator();
 
-  bool active() const { return window_ || !output_.empty(); }
+  bool active() const { return window_ != nullptr || !output_.empty(); }
   // Draws on `frame` and shows/writes it. Throws std::runtime_error if the output file cannot
   // be opened (or the media plugin, which writes and shows it, cannot be loaded).
   void add(cv::Mat& frame, const std::vector<Mark>& marks, double fps);
@@ -35,7 +35,8 @@ class Annotator {
   bool quit() const { return quit_; }
 
  private:
-  bool window_ = false, quit_ = false;
+  media::Media* window_ = nullptr;  // the plugin showing the window; null when headless
+  bool quit_ = false;
   std::string output_;
   double fps_;
   std::unique_ptr<media::VideoSink> writer_;
