@@ -3,13 +3,18 @@
 // an empty string when the thing is absent, so a test can GTEST_SKIP() with the reason.
 #pragma once
 
+#include <gtest/gtest.h>
+
+#include <cstdio>
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
 #include <iterator>
+#include <mutex>
 #include <string>
 #include <sys/wait.h>
 #include <unistd.h>
+#include <vector>
 
 namespace fg::test {
 
@@ -52,12 +57,48 @@ inline std::string torch_python() {
   return found;
 }
 
-// A fresh, empty directory under the system temp dir, unique to this test process + name.
+// The scratch directories this test process made, removed when it exits: every CTest run
+// would otherwise leave its databases and converted weights in /tmp. They are kept, and
+// listed on stderr, when a test failed or $FACEGATE_KEEP_SCRATCH is set, to be looked at.
+class ScratchDirs {
+ public:
+  static ScratchDirs& instance() {
+    static ScratchDirs dirs;
+    return dirs;
+  }
+  void add(const std::string& dir) {
+    std::lock_guard<std::mutex> lock(mutex_);
+    dirs_.push_back(dir);
+  }
+  ~ScratchDirs() {
+    if (::getpid() != owner_) return;  // a forked child that exits leaves its parent's alone
+    const auto* unit = ::testing::UnitTest::GetInstance();
+    const bool keep = std::getenv("FACEGATE_KEEP_SCRATCH") || (unit && unit->Failed());
+    for (const std::string& dir : dirs_) {
+      if (keep) {
+        std::fprintf(stderr, "scratch directory kept: %s\n", dir.c_str());
+        continue;
+      }
+      std::error_code ec;
+      std::filesystem::remove_all(dir, ec);
+    }
+  }
+
+ private:
+  ScratchDirs() = default;
+  const pid_t owner_ = ::getpid();
+  std::mutex mutex_;
+  std::vector<std::string> dirs_;
+};
+
+// A fresh, empty directory under the system temp dir, unique to this test process + name;
+// removed when the process exits (see ScratchDirs).
 inline std::string scratch_dir(const std::string& name) {
   namespace fs = std::filesystem;
   fs::path p = fs::temp_directory_path() / ("facegate-test-" + std::to_string(::getpid()) + "-" + name);
   fs::remove_all(p);
   fs::create_directories(p);
+  ScratchDirs::instance().add(p.string());
   return p.string();
 }
 
