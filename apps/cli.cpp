@@ -25,10 +25,13 @@ Args::Args(int argc, char** argv, const std::set<std::string>& valued, const std
     }
     if (valued.count(a)) {
       if (!inline_value) {
-        if (i + 1 >= argc) throw UsageError(a + " needs a value");
+        // "--db --model m.fgw" is a forgotten value, not a DB named "--model".
+        if (i + 1 >= argc || valued.count(argv[i + 1]) || flags.count(argv[i + 1]))
+          throw UsageError(a + " needs a value" + (i + 1 < argc ? ", got the option " + std::string(argv[i + 1]) : ""));
         value = argv[++i];
       }
-      values_[a] = value;
+      if (!values_.emplace(a, value).second)
+        throw UsageError(a + " given twice ('" + values_[a] + "' and '" + value + "'), expected once");
     } else if (flags.count(a) && !inline_value) {
       flags_.insert(a);
     } else {

@@ -1,4 +1,5 @@
 #include <cstdio>
+#include <filesystem>
 #include <map>
 #include <string>
 #include <vector>
@@ -22,10 +23,12 @@ namespace {
 constexpr const char* kHelp =
     "usage: facegate enroll GALLERY_DIR --db DB --model MODEL.fgw (--detector MTCNN.fgw | --no-detect)\n"
     "                       [--gallery N] [--probes M] [--seed S] [--report REPORT.json]\n"
-    "                       [--reindex] [--threads N]\n"
+    "                       [--reindex [--drop-failed]] [--threads N]\n"
     "\n"
     "Enrolls GALLERY_DIR/<identity name>/<images> into the database DB (created if missing):\n"
-    "one embedding per image, of its largest face. Images already in the DB (same file\n"
+    "one embedding per image, of its largest face. Images are the files named .jpg, .jpeg,\n"
+    ".png, .bmp, .webp, .tif(f) or .pbm/.pgm/.ppm/.pnm (any case); other files, and files\n"
+    "directly in GALLERY_DIR, are listed and left out. Images already in the DB (same file\n"
     "content, by sha256) are skipped, so re-running adds only new photos. Everything one\n"
     "identity gets is written in one atomic batch.\n"
     "\n"
@@ -41,10 +44,12 @@ constexpr const char* kHelp =
     "  --seed S          seed of the gallery/probe split (default 42)\n"
     "  --report FILE     write the enrollment and Top-K results as JSON\n"
     "  --reindex         the DB holds another model's embeddings: re-embed its images with\n"
-    "                    --model (from their recorded paths) instead of refusing\n";
+    "                    --model (from their recorded absolute paths) instead of refusing;\n"
+    "                    when any of them cannot be re-embedded, nothing changes\n"
+    "  --drop-failed     with --reindex: drop the images that cannot be re-embedded instead\n";
 
 struct Counts {
-  int added = 0, duplicates = 0, unreadable = 0, no_face = 0, identities_created = 0;
+  int added = 0, duplicates = 0, unreadable = 0, no_face = 0, identities_created = 0, probes_enrolled = 0;
   std::vector<std::string> empty_identities;  // ended with no image in the DB
   nlohmann::json problems = nlohmann::json::array();
 };
@@ -61,12 +66,16 @@ std::optional<EmbeddedFace> embed_one(FacePipeline& faces, const std::string& pa
   return std::move(found.front());
 }
 
-void reindex(Gallery& gallery, FacePipeline& faces) {
+// Re-embeds every stored image from its recorded path. All or nothing: when an image cannot
+// be re-embedded (moved, deleted, or no face for the new model) the DB is left as it was,
+// unless drop_failed says to drop those images.
+void reindex(Gallery& gallery, FacePipeline& faces, bool drop_failed) {
   std::vector<store::EmbeddingRecord> old;
   gallery.store().for_each_embedding([&](const store::EmbeddingRecord& r) { old.push_back(r); });
   std::fprintf(stderr, "facegate enroll: --reindex: re-embedding %zu images with %s\n", old.size(),
                faces.model_id().c_str());
   std::vector<store::EmbeddingRecord> fresh;
+  std::vector<std::string> failed;
   Progress progress("reindex", old.size());
   for (auto& r : old) {
     std::string why;
@@ -76,13 +85,35 @@ void reindex(Gallery& gallery, FacePipeline& faces) {
       if (f->face) r.box = f->face->box;
       fresh.push_back(std::move(r));
     } else {
-      std::fprintf(stderr, "\nfacegate enroll: --reindex drops %s: %s\n", r.image_path.c_str(), why.c_str());
+      failed.push_back(r.image_path + ": " + why);
     }
     progress.step();
   }
   progress.finish();
+  for (const std::string& f : failed)
+    std::fprintf(stderr, "facegate enroll: --reindex %s %s\n", drop_failed ? "drops" : "cannot re-embed", f.c_str());
+  if (!failed.empty() && !drop_failed)
+    throw std::runtime_error("--reindex: " + std::to_string(failed.size()) + " of " + std::to_string(old.size()) +
+                             " stored images cannot be re-embedded (listed above); the DB is unchanged. Put the "
+                             "files back at their recorded paths, or add --drop-failed to drop those images");
   gallery.store().change_model(faces.model_id(), fresh);
   gallery.rebuild();
+}
+
+// True when the DB holds an image with the content of `path` (false when it cannot be read).
+bool enrolled_already(Gallery& gallery, const std::string& path) {
+  try {
+    return gallery.store().has_image(convert::sha256_file(path));
+  } catch (const std::exception&) {
+    return false;
+  }
+}
+
+// The path recorded for an image: absolute, so that --reindex finds it from any directory.
+std::string recorded_path(const std::string& path) {
+  std::error_code ec;
+  const std::filesystem::path abs = std::filesystem::absolute(path, ec);
+  return ec ? path : abs.lexically_normal().string();
 }
 
 }  // namespace
@@ -90,7 +121,7 @@ void reindex(Gallery& gallery, FacePipeline& faces) {
 int cmd_enroll(int argc, char** argv) {
   std::set<std::string> valued = kFaceValued, flags = kFaceFlags;
   valued.insert({"--db", "--gallery", "--probes", "--seed", "--report"});
-  flags.insert({"--reindex", "-h", "--help"});
+  flags.insert({"--reindex", "--drop-failed", "-h", "--help"});
   cli::Args args(argc, argv, valued, flags);
   if (args.flag("-h") || args.flag("--help")) {
     std::printf("%s%s  -h, --help        show this help\n", kHelp, kFaceHelp);
@@ -113,8 +144,13 @@ int cmd_enroll(int argc, char** argv) {
   const std::string report_path = args.get("--report");
   const std::string root = args.positionals()[0];
 
+  if (args.flag("--drop-failed") && !args.flag("--reindex")) throw cli::UsageError("--drop-failed needs --reindex");
   const FaceOptions face_opts = face_options(args);  // usage errors before any work
-  const std::vector<PersonDir> people = scan_gallery(root);
+  const GalleryScan scan = scan_gallery(root);
+  const std::vector<PersonDir>& people = scan.people;
+  for (const std::string& f : scan.ignored)
+    std::fprintf(stderr, "facegate enroll: %s: not enrolled (%s)\n", f.c_str(),
+                 has_image_extension(f) ? "not in a person's folder" : "not an image file by its name");
   FacePipeline faces(face_opts);
   GalleryOptions go;
   go.create = true;
@@ -122,7 +158,7 @@ int cmd_enroll(int argc, char** argv) {
   go.allow_model_change = args.flag("--reindex");
   Gallery gallery = Gallery::open(db, go);
   const std::string db_model = gallery.store().state().model_id;
-  if (!db_model.empty() && db_model != faces.model_id()) reindex(gallery, faces);
+  if (!db_model.empty() && db_model != faces.model_id()) reindex(gallery, faces, args.flag("--drop-failed"));
 
   std::vector<Split> splits;
   size_t total = 0;
@@ -148,7 +184,7 @@ int cmd_enroll(int argc, char** argv) {
         ++counts.duplicates;
       } else if (auto f = why.empty() ? embed_one(faces, path, why) : std::nullopt) {
         store::EmbeddingRecord r;
-        r.image_path = path;
+        r.image_path = recorded_path(path);
         r.content_hash = hash;
         r.embedding = std::move(f->embedding);
         if (f->face) r.box = f->face->box;
@@ -183,7 +219,14 @@ int cmd_enroll(int argc, char** argv) {
     for (size_t i = 0; i < people.size(); ++i) {
       for (const std::string& path : splits[i].probes) {
         std::string why;
-        if (auto f = embed_one(faces, path, why)) {
+        if (enrolled_already(gallery, path)) {
+          // An earlier run (another --seed or --probes) enrolled it: finding it would prove nothing.
+          ++counts.probes_enrolled;
+          counts.problems.push_back({{"image", path},
+                                     {"identity", people[i].name},
+                                     {"probe", true},
+                                     {"error", "already enrolled by an earlier run: left out of the Top-K"}});
+        } else if (auto f = embed_one(faces, path, why)) {
           std::vector<std::string> ranked;
           for (const auto& m : gallery.index().search(f->embedding, 5)) {
             auto who = gallery.store().get_identity(m.identity_id);
@@ -210,9 +253,10 @@ int cmd_enroll(int argc, char** argv) {
                  p["error"].get<std::string>().c_str());
   }
   if (probes > 0) {
-    std::printf("\nTop-K over %d probes (seed %llu, %d per identity; %d unreadable or without a face count as misses)\n%s",
+    std::printf("\nTop-K over %d probes (seed %llu, %d per identity; %d unreadable or without a face count as misses; "
+                "%d already enrolled left out)\n%s",
                 topk.total().probes + topk.total().failed, static_cast<unsigned long long>(seed), probes,
-                topk.total().failed, topk.table().c_str());
+                topk.total().failed, counts.probes_enrolled, topk.table().c_str());
   }
   if (!report_path.empty()) {
     nlohmann::json report = {{"gallery_dir", root},
@@ -227,7 +271,10 @@ int cmd_enroll(int argc, char** argv) {
                                            {"unreadable", counts.unreadable},
                                            {"no_face", counts.no_face}}},
                              {"problems", counts.problems}};
-    if (probes > 0) report["topk"] = topk.to_json();
+    if (probes > 0) {
+      report["topk"] = topk.to_json();
+      report["topk"]["left_out_already_enrolled"] = counts.probes_enrolled;
+    }
     write_file_atomic(report_path, report.dump(2) + "\n");
   }
   if (!counts.empty_identities.empty()) {

@@ -57,7 +57,16 @@ int cmd_identify(int argc, char** argv) {
   GalleryOptions go;
   go.model_id = faces.model_id();
   std::optional<Gallery> gallery;
-  if (!db.empty()) gallery.emplace(Gallery::open(db, go));
+  if (!db.empty()) {
+    try {
+      gallery.emplace(Gallery::open(db, go));  // writable: a rebuilt index is saved for next time
+    } catch (const store::StoreError& e) {
+      // Only reading: alongside the door's attend (which holds the lock), or on a read-only DB.
+      if (e.kind() != store::ErrorKind::locked && e.kind() != store::ErrorKind::not_writable) throw;
+      go.read_only = true;
+      gallery.emplace(Gallery::open(db, go));
+    }
+  }
   std::optional<store::chroma::RemoteGallery> central;
   if (args.has("--index")) {
     const store::chroma::Endpoint where = store::chroma::parse_endpoint(args.get("--index"));

@@ -53,7 +53,7 @@ Gallery Gallery::open(const std::string& db, const GalleryOptions& o) {
   store::Store s = store::Store::open(db, so);
   const std::string index_path = db + "/facegate.index";
   if (!o.read_only) remove_dead_temporaries(index_path);
-  index::Index idx = o.read_only ? index::build(source_of(s), params_of(s))
+  index::Index idx = o.read_only ? index::open_or_build(index_path, source_of(s), params_of(s)).index
                                  : index::open_or_rebuild(index_path, source_of(s), params_of(s)).index;
   return Gallery(std::move(s), std::move(idx), index_path, o.read_only);
 }

@@ -1,6 +1,8 @@
 #include "apps/gallery_scan.h"
 
 #include <algorithm>
+#include <cctype>
+#include <iterator>
 #include <filesystem>
 #include <stdexcept>
 
@@ -26,27 +28,42 @@ uint64_t fnv1a(const std::string& s) {
 
 }  // namespace
 
-std::vector<PersonDir> scan_gallery(const std::string& root) {
+bool has_image_extension(const std::string& path) {
+  static const char* const kExtensions[] = {".jpg", ".jpeg", ".jpe", ".png", ".bmp", ".dib", ".webp", ".tif",
+                                            ".tiff", ".pbm", ".pgm", ".ppm", ".pnm", ".pam"};
+  std::string ext = fs::path(path).extension().string();
+  std::transform(ext.begin(), ext.end(), ext.begin(), [](unsigned char c) { return std::tolower(c); });
+  return std::find(std::begin(kExtensions), std::end(kExtensions), ext) != std::end(kExtensions);
+}
+
+GalleryScan scan_gallery(const std::string& root) {
   std::error_code ec;
   if (!fs::is_directory(root, ec)) throw std::runtime_error(root + ": not a directory");
-  std::vector<PersonDir> people;
+  GalleryScan scan;
   for (fs::directory_iterator it(root, ec), end; !ec && it != end; it.increment(ec)) {
-    if (!it->is_directory(ec) || hidden(it->path())) continue;
+    if (hidden(it->path())) continue;
+    if (!it->is_directory(ec)) {
+      if (it->is_regular_file(ec)) scan.ignored.push_back(it->path().string());
+      continue;
+    }
     PersonDir p;
     p.name = it->path().filename().string();
     for (fs::directory_iterator f(it->path(), ec), fend; !ec && f != fend; f.increment(ec)) {
-      if (f->is_regular_file(ec) && !hidden(f->path())) p.images.push_back(f->path().string());
+      if (!f->is_regular_file(ec) || hidden(f->path())) continue;
+      (has_image_extension(f->path().string()) ? p.images : scan.ignored).push_back(f->path().string());
     }
     if (ec) throw std::runtime_error(it->path().string() + ": cannot list: " + ec.message());
     std::sort(p.images.begin(), p.images.end());
-    people.push_back(std::move(p));
+    scan.people.push_back(std::move(p));
   }
   if (ec) throw std::runtime_error(root + ": cannot list: " + ec.message());
-  if (people.empty()) {
+  if (scan.people.empty()) {
     throw std::runtime_error(root + ": no identity folders (expected " + root + "/<name>/<images>)");
   }
-  std::sort(people.begin(), people.end(), [](const PersonDir& a, const PersonDir& b) { return a.name < b.name; });
-  return people;
+  std::sort(scan.people.begin(), scan.people.end(),
+            [](const PersonDir& a, const PersonDir& b) { return a.name < b.name; });
+  std::sort(scan.ignored.begin(), scan.ignored.end());
+  return scan;
 }
 
 Split split_images(const PersonDir& person, size_t probes, size_t max_gallery, uint64_t seed) {

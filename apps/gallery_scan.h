@@ -10,12 +10,22 @@ namespace fg::apps {
 
 struct PersonDir {
   std::string name;                 // the folder's name: the identity's name
-  std::vector<std::string> images;  // regular, non-hidden files, sorted by name
+  std::vector<std::string> images;  // non-hidden image files (by extension), sorted by name
 };
 
-// Every non-hidden sub-folder of `root`, sorted by name. Throws std::runtime_error when
-// `root` is not a readable directory or holds no sub-folder.
-std::vector<PersonDir> scan_gallery(const std::string& root);
+struct GalleryScan {
+  std::vector<PersonDir> people;     // every non-hidden sub-folder, sorted by name
+  std::vector<std::string> ignored;  // non-hidden files that are not enrolled, sorted: those
+                                     // in a person's folder that are not images by their
+                                     // extension, and any file directly in the root
+};
+
+// True when the name ends in an extension of a format read_image decodes (JPEG, PNG, BMP,
+// WebP, TIFF, PNM), in any case: README.txt or Thumbs.db must not become a probe.
+bool has_image_extension(const std::string& path);
+
+// Throws std::runtime_error when `root` is not a readable directory or holds no sub-folder.
+GalleryScan scan_gallery(const std::string& root);
 
 struct Split {
   std::vector<std::string> gallery;  // at most max_gallery (0 = no limit)

@@ -2,6 +2,7 @@
 
 #include <filesystem>
 #include <iostream>
+#include <optional>
 
 namespace fg::index {
 namespace {
@@ -51,22 +52,34 @@ Index build(const Source& source, const Params& params) {
   return index;
 }
 
-Opened open_or_rebuild(const std::string& path, const Source& source, const Params& params, const Logger& log) {
-  std::string reason;
+namespace {
+
+// The index at `path` when it serves `source` as it is; otherwise nothing, and `reason` says why.
+std::optional<Index> load_fresh(const std::string& path, const Source& source, const Params& params,
+                                std::string& reason) {
   std::error_code ec;
   if (!std::filesystem::exists(path, ec)) {
     reason = "index " + path + " is missing";
-  } else {
-    try {
-      Index index = Index::load(path, params);
-      reason = mismatch(index, source);
-      if (reason.empty()) return {std::move(index), false, ""};
-      reason = "index " + path + " is stale: " + reason;
-    } catch (const IndexError& e) {
-      reason = std::string("index is unusable: ") + e.what();
-    }
+    return std::nullopt;
   }
-  log("rebuilding the index from the DB (" + std::to_string(source.count) + " images): " + reason);
+  try {
+    Index index = Index::load(path, params);
+    reason = mismatch(index, source);
+    if (reason.empty()) return index;
+    reason = "index " + path + " is stale: " + reason;
+  } catch (const IndexError& e) {
+    reason = std::string("index is unusable: ") + e.what();
+  }
+  return std::nullopt;
+}
+
+}  // namespace
+
+Opened open_or_rebuild(const std::string& path, const Source& source, const Params& params, const Logger& log) {
+  std::string reason;
+  if (auto index = load_fresh(path, source, params, reason)) return {std::move(*index), false, ""};
+  // A new DB has nothing to rebuild: no line for it.
+  if (source.count > 0) log("rebuilding the index from the DB (" + std::to_string(source.count) + " images): " + reason);
   Index index = build(source, params);
   try {
     index.save(path);
@@ -74,6 +87,14 @@ Opened open_or_rebuild(const std::string& path, const Source& source, const Para
     log(std::string("could not save the rebuilt index: ") + e.what());
   }
   return {std::move(index), true, reason};
+}
+
+Opened open_or_build(const std::string& path, const Source& source, const Params& params, const Logger& log) {
+  std::string reason;
+  if (auto index = load_fresh(path, source, params, reason)) return {std::move(*index), false, ""};
+  if (source.count > 0)
+    log("building the index in memory from the DB (" + std::to_string(source.count) + " images): " + reason);
+  return {build(source, params), true, reason};
 }
 
 }  // namespace fg::index

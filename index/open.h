@@ -38,6 +38,11 @@ struct Opened {
 Opened open_or_rebuild(const std::string& path, const Source& source, const Params& params,
                        const Logger& log = log_to_stderr);
 
+// The same for a reader that must not write (a read-only DB, or one another process holds):
+// a stale or missing file is rebuilt in memory only.
+Opened open_or_build(const std::string& path, const Source& source, const Params& params,
+                     const Logger& log = log_to_stderr);
+
 // Builds an index from source alone.
 Index build(const Source& source, const Params& params);
 

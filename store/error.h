@@ -10,6 +10,7 @@ enum class ErrorKind {
   io,                // the filesystem or RocksDB failed (message carries RocksDB's status)
   corrupt,           // the DB directory or a record in it cannot be decoded
   locked,            // another process (or another Store in this one) has the DB open
+  not_writable,      // the DB directory cannot be written by this process (read-only mount, owner)
   not_found,         // no DB at the path, or no such identity
   schema_mismatch,   // the DB was written by another schema version
   model_mismatch,    // the DB was enrolled with another model

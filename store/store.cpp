@@ -1,12 +1,15 @@
 #include "store/store.h"
 
+#include <rocksdb/env.h>
 #include <rocksdb/options.h>
 
 #include <fcntl.h>
 #include <unistd.h>
 
 #include <algorithm>
+#include <cstdarg>
 #include <filesystem>
+#include <memory>
 #include <random>
 
 #include "store/codec.h"
@@ -35,12 +38,21 @@ std::string random_hex(size_t bytes) {
   return out;
 }
 
-rocksdb::Options db_options() {
+// Readers write nothing into the DB directory, not even RocksDB's LOG: it may be on a
+// read-only mount, or belong to another user.
+class NoLog : public rocksdb::Logger {
+ public:
+  using rocksdb::Logger::Logv;
+  void Logv(const char* /*format*/, va_list /*ap*/) override {}
+};
+
+rocksdb::Options db_options(bool read_only = false) {
   rocksdb::Options o;
   o.env = detail::owner_only_env();  // face templates: every file 0600
   o.paranoid_checks = true;
   o.info_log_level = rocksdb::WARN_LEVEL;
   o.keep_log_file_num = 2;
+  if (read_only) o.info_log = std::make_shared<NoLog>();
   return o;
 }
 
@@ -51,6 +63,11 @@ StoreError open_error(const std::string& path, const rocksdb::Status& s) {
     return StoreError(ErrorKind::locked, "DB " + path + " is already open in this process (" + msg + ")");
   if (s.IsIOError() && msg.find("While lock file") != std::string::npos)
     return StoreError(ErrorKind::locked, "DB " + path + " is in use by another process (" + msg + ")");
+  if (s.IsIOError() && (msg.find("Read-only file system") != std::string::npos ||
+                        msg.find("Permission denied") != std::string::npos))
+    return StoreError(ErrorKind::not_writable, "DB " + path + " is not writable by this user (" + msg +
+                                         "); commands that only read it (list, identify, report, export-person) "
+                                         "still work");
   if (s.IsCorruption() || s.IsNotFound() || s.IsInvalidArgument() || s.IsIOError())
     return StoreError(ErrorKind::corrupt, "DB " + path + " is corrupt or unreadable: " + msg);
   return StoreError(ErrorKind::io, "cannot open DB " + path + ": " + msg);
@@ -193,7 +210,7 @@ Store Store::open(const std::string& path, const OpenOptions& options) {
       if (std::find(present.begin(), present.end(), f) == present.end()) {
         // ListColumnFamilies reports just "default" for an unreadable MANIFEST; opening says why.
         rocksdb::DB* probe = nullptr;
-        s = rocksdb::DB::OpenForReadOnly(db_options(), path, &probe);
+        s = rocksdb::DB::OpenForReadOnly(db_options(true), path, &probe);
         if (!s.ok()) throw open_error(path, s);
         delete probe;
         throw StoreError(ErrorKind::corrupt, "DB " + path + " is not a facegate DB: it has no '" + f +
@@ -201,7 +218,7 @@ Store Store::open(const std::string& path, const OpenOptions& options) {
       }
   }
 
-  rocksdb::Options o = db_options();
+  rocksdb::Options o = db_options(options.read_only);
   o.create_if_missing = !exists;
   o.create_missing_column_families = !exists;
   std::vector<rocksdb::ColumnFamilyDescriptor> families = {

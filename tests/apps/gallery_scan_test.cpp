@@ -42,21 +42,31 @@ TEST(GalleryScan, SplitIsSeededDisjointAndComplete) {
   EXPECT_TRUE(few.gallery.empty());
 }
 
-TEST(GalleryScan, ListsPeopleAndImagesSortedSkippingHidden) {
+TEST(GalleryScan, ListsPeopleAndImagesSortedSkippingHiddenAndNonImages) {
   const std::string root = fg::test::scratch_dir("gallery-scan");
-  for (const char* f : {"raj/b.png", "raj/a.png", "amy/x.jpg", ".hidden/y.jpg", "amy/.DS_Store"}) {
+  for (const char* f : {"raj/b.png", "raj/a.PNG", "amy/x.jpg", ".hidden/y.jpg", "amy/.DS_Store", "amy/README.txt",
+                        "amy/Thumbs.db", "amy/notes"}) {
     fs::create_directories(fs::path(root + "/" + f).parent_path());
     std::ofstream(root + "/" + f) << "x";
   }
   std::ofstream(root + "/stray.jpg") << "x";
-  const auto people = fg::apps::scan_gallery(root);
-  ASSERT_EQ(people.size(), 2u);
-  EXPECT_EQ(people[0].name, "amy");
-  EXPECT_EQ(people[0].images.size(), 1u);
-  EXPECT_EQ(people[1].name, "raj");
-  EXPECT_EQ(people[1].images, (std::vector<std::string>{root + "/raj/a.png", root + "/raj/b.png"}));
-  EXPECT_THROW(fg::apps::scan_gallery(root + "/raj/a.png"), std::runtime_error);
-  fs::remove_all(root);
+  const auto scan = fg::apps::scan_gallery(root);
+  ASSERT_EQ(scan.people.size(), 2u);
+  EXPECT_EQ(scan.people[0].name, "amy");
+  EXPECT_EQ(scan.people[0].images, (std::vector<std::string>{root + "/amy/x.jpg"}));
+  EXPECT_EQ(scan.people[1].name, "raj");
+  EXPECT_EQ(scan.people[1].images, (std::vector<std::string>{root + "/raj/a.PNG", root + "/raj/b.png"}));
+  // Not enrolled, and said so: files that are not images by extension, and loose files.
+  EXPECT_EQ(scan.ignored, (std::vector<std::string>{root + "/amy/README.txt", root + "/amy/Thumbs.db",
+                                                    root + "/amy/notes", root + "/stray.jpg"}));
+  EXPECT_THROW(fg::apps::scan_gallery(root + "/raj/a.PNG"), std::runtime_error);
+}
+
+TEST(GalleryScan, ImageExtensionsAreTheDecodedFormatsInAnyCase) {
+  for (const char* f : {"a.jpg", "a.JPEG", "b/c.Png", "x.webp", "x.tif", "x.TIFF", "x.bmp", "x.ppm", "x.pgm"})
+    EXPECT_TRUE(fg::apps::has_image_extension(f)) << f;
+  for (const char* f : {"a.txt", "Thumbs.db", "noext", "a.jpg.part", "a.heic", ".png", "a.gif"})
+    EXPECT_FALSE(fg::apps::has_image_extension(f)) << f;
 }
 
 }  // namespace

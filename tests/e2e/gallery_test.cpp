@@ -212,6 +212,53 @@ TEST_F(Gallery, ModelMismatchIsRefusedUnlessReindex) {
   EXPECT_NEAR(id["faces"][0]["matches"][0]["score"].get<double>(), 1.0, 1e-5);
 }
 
+TEST_F(Gallery, ReindexFromAnotherDirectoryChangesNothingWhenAnImageIsGoneUnlessDropFailed) {
+  make_gallery("g", 2);
+  // Enrolled by a relative path: the DB records where the images are, absolutely.
+  Result r{fg::test::run("cd " + sh_quote(dir_) + " && " + fg::test::facegate_binary() + " enroll g --db db --model " +
+                         sh_quote(model_) + " --no-detect > /dev/null 2>&1"),
+           "", ""};
+  ASSERT_EQ(r.code, 0);
+  ASSERT_EQ(total_images(), 16u);
+  fs::rename(dir_ + "/g/amy/amy1.png", dir_ + "/amy1-moved.png");
+
+  const std::string other = dir_ + "/other.fgw";
+  ASSERT_EQ(run("convert " + sh_quote(other_fixture_ + "/fp16.pt") + " -o " + sh_quote(other)).code, 0);
+  const std::string reindex = "enroll " + sh_quote(dir_ + "/g") + " --db " + sh_quote(db_) + " --model " +
+                              sh_quote(other) + " --no-detect --reindex";
+  r = run(reindex);
+  EXPECT_EQ(r.code, 1);
+  EXPECT_NE(r.err.find(dir_ + "/g/amy/amy1.png: no such file"), std::string::npos) << r.err;
+  EXPECT_NE(r.err.find("1 of 16 stored images cannot be re-embedded"), std::string::npos) << r.err;
+  EXPECT_NE(r.err.find("the DB is unchanged"), std::string::npos) << r.err;
+  EXPECT_EQ(total_images(), 16u);
+  // Still the old model's DB: identify with it finds the very image.
+  const json id = identify(data_ + "/faces/people/howard/howard1.png");
+  EXPECT_NEAR(id["faces"][0]["matches"][0]["score"].get<double>(), 1.0, 1e-5);
+
+  r = run(reindex + " --drop-failed");
+  ASSERT_EQ(r.code, 0) << r.err;
+  EXPECT_NE(r.err.find("--reindex drops " + dir_ + "/g/amy/amy1.png"), std::string::npos) << r.err;
+  EXPECT_EQ(total_images(), 15u) << "every other image was found from this directory and re-embedded";
+  EXPECT_EQ(run("enroll " + sh_quote(dir_ + "/g") + " --db " + sh_quote(db_) + " --model " + sh_quote(other) +
+                " --no-detect --drop-failed").code,
+            2);
+}
+
+TEST_F(Gallery, ProbesAlreadyEnrolledByAnEarlierSplitAreLeftOutOfTopK) {
+  const std::string g = make_gallery("g", 3);
+  ASSERT_EQ(enroll(g, "--probes 1 --seed 7").code, 0);
+  const std::string report = dir_ + "/report.json";
+  Result r = enroll(g, "--probes 1 --seed 8 --report " + sh_quote(report));
+  ASSERT_EQ(r.code, 0) << r.err;
+  const json rep = json::parse(fg::test::read_text(report));
+  const int left_out = rep["topk"]["left_out_already_enrolled"];
+  EXPECT_GE(left_out, 1) << "another seed holds out images the first run enrolled";
+  EXPECT_EQ(rep["topk"]["probes"].get<int>() + left_out, 8);  // "probes" counts the failed ones too
+  EXPECT_NE(r.out.find(std::to_string(left_out) + " already enrolled left out"), std::string::npos) << r.out;
+  EXPECT_NE(r.err.find("already enrolled by an earlier run"), std::string::npos) << r.err;
+}
+
 TEST_F(Gallery, BadInput) {
   fs::create_directories(dir_ + "/empty");
   Result r = enroll(dir_ + "/empty");
@@ -222,11 +269,20 @@ TEST_F(Gallery, BadInput) {
   fs::create_directories(g + "/nobody");
   std::ofstream(g + "/nobody/notes.jpg") << "not an image";
   std::ofstream(g + "/amy/readme.txt") << "not an image either";
+  fs::copy_file(data_ + "/faces/people/amy/amy2.png", g + "/loose.png");
+  r = enroll(g, "--probes 1");
+  EXPECT_EQ(r.code, 1);
+  EXPECT_NE(r.err.find("no usable image for: amy, bernadette, howard, leonard, nobody, penny"), std::string::npos)
+      << r.err;
+  EXPECT_NE(r.err.find("notes.jpg: cannot decode"), std::string::npos) << r.err;
+  // Never read, never a probe: files that are not images by name, and files outside a person's folder.
+  EXPECT_NE(r.err.find("readme.txt: not enrolled (not an image file by its name)"), std::string::npos) << r.err;
+  EXPECT_NE(r.err.find("loose.png: not enrolled (not in a person's folder)"), std::string::npos) << r.err;
+  EXPECT_EQ(r.err.find("readme.txt: cannot"), std::string::npos) << r.err;
+  EXPECT_EQ(total_images(), 0u) << "one image per person, held out as the probe";
   r = enroll(g);
   EXPECT_EQ(r.code, 1);
   EXPECT_NE(r.err.find("no usable image for: nobody"), std::string::npos) << r.err;
-  EXPECT_NE(r.err.find("notes.jpg: cannot decode"), std::string::npos) << r.err;
-  EXPECT_NE(r.err.find("readme.txt: cannot decode"), std::string::npos) << r.err;
   EXPECT_EQ(total_images(), 8u) << "the readable images were enrolled all the same";
 
   {
@@ -234,6 +290,10 @@ TEST_F(Gallery, BadInput) {
     r = enroll(g);
     EXPECT_EQ(r.code, 1);
     EXPECT_NE(r.err.find("in use by another process"), std::string::npos) << r.err;
+    // identify only reads: it works beside the process that holds the DB (the door's attend).
+    const json id = identify(data_ + "/faces/people/amy/amy1.png");
+    ASSERT_EQ(id["faces"].size(), 1u);
+    EXPECT_EQ(id["faces"][0]["matches"][0]["name"], "amy");
   }
   EXPECT_EQ(total_images(), 8u);
 

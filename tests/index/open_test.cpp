@@ -104,6 +104,47 @@ TEST(IndexOpen, RebuildsWhenMissingThenReusesTheSavedFile) {
   EXPECT_EQ(f.answers(s, first.index)[7].at(0), "id7");
 }
 
+TEST(IndexOpen, ReadersUseAFreshFileAndOtherwiseBuildInMemoryWithoutWriting) {
+  Fixture f("index-open-reader");
+  store::Store s = store::Store::open(f.db, with_model());
+  f.enroll(s, 0, 40);
+  Opened built = index::open_or_build(f.path, source_of(s), params(), f.logger);
+  EXPECT_TRUE(built.rebuilt);
+  ASSERT_EQ(f.log.size(), 1u);
+  EXPECT_NE(f.log[0].find("in memory"), std::string::npos) << f.log[0];
+  EXPECT_FALSE(std::filesystem::exists(f.path)) << "a reader must not write the index";
+  EXPECT_EQ(built.index.size(), s.state().embedding_count);
+
+  const auto expected = f.answers(s, index::open_or_rebuild(f.path, source_of(s), params(), f.logger).index);
+  const auto saved = std::filesystem::last_write_time(f.path);
+  f.log.clear();
+  Opened loaded = index::open_or_build(f.path, source_of(s), params(), f.logger);
+  EXPECT_FALSE(loaded.rebuilt);
+  EXPECT_TRUE(f.log.empty());
+  EXPECT_EQ(f.answers(s, loaded.index), expected);
+  EXPECT_EQ(f.answers(s, built.index), expected);
+
+  // Stale (the DB moved on): built in memory, the file left as it was.
+  store::EmbeddingRecord extra;
+  extra.image_path = "extra.jpg";
+  extra.content_hash = sha(9999);
+  extra.embedding = f.g.vectors[0];
+  s.enroll(*s.find_identity_by_name("id0"), {extra});
+  Opened stale = index::open_or_build(f.path, source_of(s), params(), f.logger);
+  EXPECT_TRUE(stale.rebuilt);
+  EXPECT_NE(stale.reason.find("out of step"), std::string::npos) << stale.reason;
+  EXPECT_EQ(stale.index.size(), s.state().embedding_count);
+  EXPECT_EQ(std::filesystem::last_write_time(f.path), saved);
+}
+
+TEST(IndexOpen, AnEmptyDbIsBuiltWithoutALogLine) {
+  Fixture f("index-open-empty");
+  store::Store s = store::Store::open(f.db, with_model());
+  EXPECT_TRUE(index::open_or_rebuild(f.path, source_of(s), params(), f.logger).rebuilt);
+  EXPECT_TRUE(index::open_or_build(f.path + ".2", source_of(s), params(), f.logger).rebuilt);
+  EXPECT_TRUE(f.log.empty()) << f.log[0];
+}
+
 TEST(IndexOpen, CorruptTruncatedDeletedOrForeignFilesAreRebuiltWithTheSameAnswers) {
   Fixture f("index-open-corrupt");
   store::Store s = store::Store::open(f.db, with_model());

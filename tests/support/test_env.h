@@ -75,12 +75,12 @@ class ScratchDirs {
     const auto* unit = ::testing::UnitTest::GetInstance();
     const bool keep = std::getenv("FACEGATE_KEEP_SCRATCH") || (unit && unit->Failed());
     for (const std::string& dir : dirs_) {
-      if (keep) {
-        std::fprintf(stderr, "scratch directory kept: %s\n", dir.c_str());
-        continue;
-      }
       std::error_code ec;
-      std::filesystem::remove_all(dir, ec);
+      if (!keep) {
+        std::filesystem::remove_all(dir, ec);
+      } else if (std::filesystem::exists(dir, ec)) {
+        std::fprintf(stderr, "scratch directory kept: %s\n", dir.c_str());
+      }
     }
   }
 
