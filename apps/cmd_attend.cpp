@@ -25,6 +25,7 @@ constexpr const char* kHelp =
     "                       [--camera-id NAME] [--threshold T] [--cooldown S] [--confirm-frames N]\n"
     "                       [--events FILE.jsonl | --events -] [--display] [--output VIDEO]\n"
     "                       [--index chroma://HOST:PORT/COLLECTION] [--retention DAYS]\n"
+    "                       [--align MODE] [--min-face N] [--threads N]\n"
     "\n"
     "Attendance from a camera or a video: every frame is searched for faces, faces are\n"
     "followed from frame to frame, and once a face has been identified the same way in\n"
@@ -102,13 +103,13 @@ double percent(double part, double whole) { return whole > 0 ? 100.0 * part / wh
 }  // namespace
 
 int cmd_attend(int argc, char** argv) {
-  std::set<std::string> valued = kFaceValued, flags = kFaceFlags;
+  std::set<std::string> valued = kFaceValued, flags;
   valued.insert({"--source", "--db", "--index", "--camera-id", "--threshold", "--cooldown", "--confirm-frames", "--events",
                  "--output", "--retention"});
   flags.insert({"--display", "-h", "--help"});
   cli::Args args(argc, argv, valued, flags);
   if (args.flag("-h") || args.flag("--help")) {
-    std::printf("%s%s  -h, --help          show this help\n", kHelp, kFaceHelp);
+    std::printf("%s%s  -h, --help          show this help\n", kHelp, face_help(22, false).c_str());
     return 0;
   }
   if (!args.positionals().empty()) throw cli::UsageError("unexpected argument '" + args.positionals()[0] + "'");
@@ -116,8 +117,7 @@ int cmd_attend(int argc, char** argv) {
   if (source.empty()) throw cli::UsageError("missing --source SRC");
   const std::string db = args.get("--db");
   if (db.empty()) throw cli::UsageError("missing --db DB");
-  if (args.flag("--no-detect")) throw cli::UsageError("--no-detect: attend finds faces in frames; give --detector");
-  const FaceOptions face_opts = face_options(args);
+  const FaceOptions face_opts = face_options(args, /*no_detect_allowed=*/false);
   attend::AttendanceOptions opts;
   opts.camera = args.get("--camera-id", source);
   opts.cooldown_s = parse_seconds(args, "--cooldown", 30);

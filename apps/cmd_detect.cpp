@@ -23,7 +23,7 @@ namespace {
 constexpr const char* kHelp =
     "usage: facegate detect --detector MTCNN.fgw IMAGE... [--json] [--min-face N]\n"
     "                       [--max-faces N] [--threads N] [--save-crops DIR]\n"
-    "                       [--align box|arcface] [--model MODEL.fgw]\n"
+    "                       [--align box|arcface|dlib-chip] [--model MODEL.fgw]\n"
     "\n"
     "Finds faces with MTCNN, as facenet-pytorch's MTCNN(keep_all=True) does, from its own\n"
     "weights (facegate convert pnet.pt rnet.pt onet.pt -o mtcnn.fgw): the same boxes,\n"
@@ -47,7 +47,7 @@ constexpr const char* kHelp =
     "  --detector FILE   converted MTCNN weights (required)\n"
     "  --json            JSON lines output\n"
     "  --min-face N      smallest face searched, in pixels (default 20, at least 12)\n"
-    "  --max-faces N     keep only the N largest faces (default: all)\n"
+    "  --max-faces N     keep only the N largest faces (default, or 0: all)\n"
     "  --threads N       worker threads (default: all cores)\n"
     "  --save-crops DIR  write each face's crop (112x112; 150x150 for dlib-chip) as DIR/<image name>_<k>.png\n"
     "                    (k = 1 for the largest face; a name seen before gets -<argument #>)\n"

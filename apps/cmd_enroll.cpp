@@ -124,7 +124,7 @@ int cmd_enroll(int argc, char** argv) {
   flags.insert({"--reindex", "--drop-failed", "-h", "--help"});
   cli::Args args(argc, argv, valued, flags);
   if (args.flag("-h") || args.flag("--help")) {
-    std::printf("%s%s  -h, --help        show this help\n", kHelp, kFaceHelp);
+    std::printf("%s%s  -h, --help        show this help\n", kHelp, face_help(20, true).c_str());
     return 0;
   }
   if (args.positionals().size() != 1) throw cli::UsageError("expected one GALLERY_DIR");
@@ -178,7 +178,8 @@ int cmd_enroll(int argc, char** argv) {
       try {
         hash = convert::sha256_file(path);
       } catch (const std::exception& e) {
-        why = "cannot read";
+        const std::string what = e.what();  // "<path>: cannot read: <reason>"
+        why = what.rfind(path + ": ", 0) == 0 ? what.substr(path.size() + 2) : what;
       }
       if (why.empty() && gallery.store().has_image(hash)) {
         ++counts.duplicates;

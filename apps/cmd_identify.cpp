@@ -45,7 +45,7 @@ int cmd_identify(int argc, char** argv) {
   flags.insert({"--json", "-h", "--help"});
   cli::Args args(argc, argv, valued, flags);
   if (args.flag("-h") || args.flag("--help")) {
-    std::printf("%s%s  -h, --help        show this help\n", kHelp, kFaceHelp);
+    std::printf("%s%s  -h, --help        show this help\n", kHelp, face_help(20, true).c_str());
     return 0;
   }
   if (args.positionals().empty()) throw cli::UsageError("no images given");

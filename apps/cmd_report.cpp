@@ -1,6 +1,7 @@
 #include <climits>
 #include <cstdio>
 #include <ctime>
+#include <filesystem>
 #include <map>
 #include <string>
 #include <vector>
@@ -32,7 +33,7 @@ constexpr const char* kHelp =
     "  --csv FILE        also write the report as CSV (kind,name,id,count,first_seen,\n"
     "                    last_seen,cameras,seq), one row per person and per unknown event\n"
     "  --thumbnails DIR  save each unknown event's face as DIR/unknown-<seq>.jpg (owner-only,\n"
-    "                    0600: they are face images)\n"
+    "                    0600: they are face images; DIR is made, owner-only, when missing)\n"
     "  -h, --help        show this help\n";
 
 // Unix micros of a local or zoned ISO 8601 date/time; UsageError naming `option` otherwise.
@@ -113,6 +114,24 @@ int cmd_report(int argc, char** argv) {
   so.read_only = true;
   const store::Store s = store::Store::open(db, so);
   const std::vector<store::Event> events = s.events(since, until, args.get("--camera"));
+
+  // Where the files go is checked (DIR made, owner-only) before anything is printed, so a
+  // bad path does not stop the report half-way.
+  namespace fs = std::filesystem;
+  std::error_code ec;
+  if (!thumbs.empty()) {
+    fs::create_directories(thumbs, ec);
+    if (!fs::is_directory(thumbs, ec))
+      throw std::runtime_error(thumbs + ": cannot create the --thumbnails directory" +
+                               (ec ? ": " + ec.message() : ": a file of that name exists"));
+    if (fs::is_empty(thumbs, ec)) fs::permissions(thumbs, fs::perms::owner_all, fs::perm_options::replace, ec);
+  }
+  if (args.has("--csv")) {
+    const fs::path parent = fs::path(args.get("--csv")).parent_path();
+    if (!parent.empty() && !fs::is_directory(parent, ec))
+      throw std::runtime_error(args.get("--csv") + ": cannot write the --csv file: " + parent.string() +
+                               " is not a directory");
+  }
 
   std::map<std::string, Person> people;  // by name, for a readable order
   std::vector<const store::Event*> unknown;

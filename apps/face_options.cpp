@@ -1,3 +1,4 @@
+#include <algorithm>
 #include <stdexcept>
 
 #include "apps/face_options.h"
@@ -6,14 +7,29 @@ namespace fg::apps {
 
 const std::set<std::string> kFaceValued = {"--model", "--detector", "--align", "--min-face", "--threads"};
 const std::set<std::string> kFaceFlags = {"--no-detect"};
-const char* const kFaceHelp =
-    "  --model FILE      embedding model (facegate convert model.pt -o FILE)\n"
-    "  --detector FILE   MTCNN weights (facegate convert pnet.pt rnet.pt onet.pt -o FILE);\n"
-    "                    the largest face of each image is used\n"
-    "  --no-detect       images are already face crops: embed each whole image\n"
-    "  --align MODE      box, arcface or dlib-chip; default: the model's 'alignment' metadata\n"
-    "  --min-face N      smallest face searched, in pixels (default 20)\n"
-    "  --threads N       worker threads (default: all cores)\n";
+
+std::string face_help(int column, bool no_detect) {
+  struct Line {
+    const char* option;
+    const char* text;
+  };
+  static const Line kLines[] = {
+      {"--model FILE", "embedding model (facegate convert model.pt -o FILE)"},
+      {"--detector FILE", "MTCNN weights (facegate convert pnet.pt rnet.pt onet.pt -o FILE)"},
+      {"--no-detect", "images are already face crops: embed each whole image"},
+      {"--align MODE", "box, arcface or dlib-chip; default: the model's 'alignment' metadata"},
+      {"--min-face N", "smallest face searched, in pixels (default 20)"},
+      {"--threads N", "worker threads (default: all cores)"},
+  };
+  std::string out;
+  for (const Line& l : kLines) {
+    if (!no_detect && std::string(l.option) == "--no-detect") continue;
+    std::string head = std::string("  ") + l.option;
+    head.resize(std::max<size_t>(head.size() + 1, static_cast<size_t>(column)), ' ');
+    out += head + l.text + '\n';
+  }
+  return out;
+}
 
 std::optional<detect::Alignment> alignment_option(const cli::Args& args) {
   if (!args.has("--align")) return std::nullopt;
@@ -25,12 +41,13 @@ std::optional<detect::Alignment> alignment_option(const cli::Args& args) {
   }
 }
 
-FaceOptions face_options(const cli::Args& args) {
+FaceOptions face_options(const cli::Args& args, bool no_detect_allowed) {
   FaceOptions o;
   o.model = args.get("--model");
   if (o.model.empty()) throw cli::UsageError("missing --model MODEL.fgw");
   const bool no_detect = args.flag("--no-detect");
   o.detector = args.get("--detector");
+  if (!no_detect_allowed && o.detector.empty()) throw cli::UsageError("missing --detector MTCNN.fgw");
   if (no_detect == !o.detector.empty()) {
     throw cli::UsageError("give either --detector MTCNN.fgw or --no-detect");
   }

@@ -11,16 +11,18 @@
 
 namespace fg::apps {
 
-// Option names for cli::Args.
+// Option names for cli::Args (kFaceFlags: --no-detect, for the commands that allow it).
 extern const std::set<std::string> kFaceValued;
 extern const std::set<std::string> kFaceFlags;
-// The lines of --help that describe them.
-extern const char* const kFaceHelp;
+// The lines of --help that describe them, descriptions from `column`; --no-detect's only
+// when `no_detect`.
+std::string face_help(int column, bool no_detect);
 
 // --align MODE, if given; UsageError for an unknown mode.
 std::optional<detect::Alignment> alignment_option(const cli::Args& args);
 
-// Requires --model and exactly one of --detector FILE / --no-detect.
-FaceOptions face_options(const cli::Args& args);
+// Requires --model and exactly one of --detector FILE / --no-detect (only --detector when
+// !no_detect_allowed).
+FaceOptions face_options(const cli::Args& args, bool no_detect_allowed = true);
 
 }  // namespace fg::apps

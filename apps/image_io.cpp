@@ -1,5 +1,7 @@
 #include "apps/image_io.h"
 
+#include <cerrno>
+#include <cstring>
 #include <filesystem>
 #include <fstream>
 
@@ -30,6 +32,14 @@ cv::Mat read_image(const std::string& path, std::string& why) {
   // Decoded from these bytes, the ones sized, so the file cannot change in between.
   std::string bytes(size_t(file_bytes), '\0');
   std::ifstream in(path, std::ios::binary);
+  if (!in) {
+    why = std::string("cannot read: ") + std::strerror(errno);
+    return {};
+  }
+  if (file_bytes == 0) {
+    why = "empty file";
+    return {};
+  }
   in.read(bytes.data(), std::streamsize(bytes.size()));
   bytes.resize(size_t(in.gcount()));
   const auto size = image_size(bytes);

@@ -71,6 +71,15 @@ int main(int argc, char** argv) {
   }
   const std::string name = argv[1];
   if (name == "version" || name == "--version") {
+    if (argc > 2 && (!std::strcmp(argv[2], "--help") || !std::strcmp(argv[2], "-h"))) {
+      std::printf("usage: facegate version\n\nPrints the version, the GEMM kernels picked for this CPU and the "
+                  "path of the media plugin the commands would load.\n");
+      return 0;
+    }
+    if (argc > 2) {
+      std::fprintf(stderr, "facegate version: unexpected argument '%s' (see 'facegate version --help')\n", argv[2]);
+      return 2;
+    }
     std::printf("facegate %s\n", FACEGATE_VERSION);
     // The GEMM tiles are picked once at start-up from the CPU's features (nn/gemm.h).
     if (cpu_supported()) std::printf("kernels: %s\n", fg::nn::gemm_kernel_name(fg::nn::gemm_kernel()));

@@ -188,6 +188,7 @@ Store Store::open(const std::string& path, const OpenOptions& options) {
     throw StoreError(ErrorKind::io, "DB path " + path + " is not a directory");
   if (options.create_if_missing && !options.read_only) clear_interrupted_creation(path);
   const bool exists = fs::exists(fs::path(path) / "CURRENT", ec);
+  if (ec) throw StoreError(ErrorKind::io, "cannot open DB " + path + ": " + ec.message());  // e.g. another user's
   if (!exists) {
     if (!options.create_if_missing || options.read_only)
       throw StoreError(ErrorKind::not_found, "no facegate DB at " + path);

@@ -338,12 +338,15 @@ TEST_F(Attend, BadSourcesAndALockedDbAreClearErrors) {
 
   r = run_facegate(attend_args(g_suite->dir + "/script.avi", "--no-detect"), dir_);
   EXPECT_EQ(r.code, 2);
+  EXPECT_NE(r.err.find("unknown option --no-detect"), std::string::npos) << r.err;
   r = run_facegate("attend --db " + sh_quote(db_), dir_);
   EXPECT_EQ(r.code, 2);
   EXPECT_NE(r.err.find("missing --source"), std::string::npos) << r.err;
   r = run_facegate("attend --help", dir_);
   EXPECT_EQ(r.code, 0);
   EXPECT_NE(r.out.find("cosine similarity"), std::string::npos);
+  EXPECT_NE(r.out.find("  --detector FILE     MTCNN weights"), std::string::npos) << r.out;
+  EXPECT_EQ(r.out.find("--no-detect"), std::string::npos) << "attend always detects: " << r.out;
 }
 
 TEST_F(Attend, LiveSourceDropsFramesRatherThanQueueing) {

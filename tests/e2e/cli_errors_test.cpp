@@ -151,6 +151,14 @@ TEST_F(CliErrors, UsageErrorsExitTwo) {
   EXPECT_EQ(facegate("embed --model", dir_).code, 2);
   EXPECT_EQ(facegate("embed --model x.fgw --threads zero a.png", dir_).code, 2);
   EXPECT_EQ(facegate("frobnicate", dir_).code, 2);
+  EXPECT_EQ(facegate("version --bogus", dir_).code, 2);
+  EXPECT_EQ(facegate("version extra", dir_).code, 2);
+  const auto help = facegate("version --help", dir_);
+  EXPECT_EQ(help.code, 0);
+  EXPECT_NE(help.out.find("usage: facegate version"), std::string::npos) << help.out;
+  const auto forgotten = facegate("list --db --json", dir_);
+  EXPECT_EQ(forgotten.code, 2);
+  EXPECT_NE(forgotten.err.find("--db needs a value, got the option --json"), std::string::npos) << forgotten.err;
 }
 
 }  // namespace

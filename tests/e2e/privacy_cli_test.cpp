@@ -130,14 +130,19 @@ TEST_F(PrivacyCli, NoFaceDataInLogsOwnerOnlyFilesForgetEverywhereAndRetention) {
   ASSERT_EQ(facegate("sync --pull --db " + sh_quote(dir_ + "/copy") + chroma), 0) << log_;
   ASSERT_EQ(facegate("list --db " + sh_quote(db)), 0) << log_;
   append_old_event(db, kDay);  // an unknown face (uncalibrated, raj may pass for someone)
-  fs::create_directories(dir_ + "/thumbs");
-  ASSERT_EQ(facegate("report --db " + sh_quote(db) + " --thumbnails " + sh_quote(dir_ + "/thumbs")), 0) << log_;
+  // The folder is made when missing (owner-only), before the report prints a line.
+  const std::string thumbs_dir = dir_ + "/thumbs/today";
+  ASSERT_EQ(facegate("report --db " + sh_quote(db) + " --thumbnails " + sh_quote(thumbs_dir)), 0) << log_;
+  EXPECT_EQ(mode_of(thumbs_dir), 0700u);
   size_t thumbs = 0;
-  for (const auto& f : fs::directory_iterator(dir_ + "/thumbs")) {
+  for (const auto& f : fs::directory_iterator(thumbs_dir)) {
     EXPECT_EQ(mode_of(f.path()), 0600u) << f.path();
     ++thumbs;
   }
   EXPECT_GE(thumbs, 1u) << "an unknown face with a thumbnail: " << log_;
+  EXPECT_EQ(facegate("report --db " + sh_quote(db) + " --csv " + sh_quote(dir_ + "/missing/r.csv")), 1);
+  EXPECT_EQ(log_.find("events:"), std::string::npos) << "nothing printed before the error: " << log_;
+  EXPECT_NE(log_.find("missing is not a directory"), std::string::npos) << log_;
 
   // Owner-only, with umask 022.
   EXPECT_EQ(mode_of(db), 0700u);

@@ -1,6 +1,7 @@
 #include "tools/convert/sha256.h"
 
 #include <array>
+#include <cerrno>
 #include <cstdint>
 #include <cstring>
 #include <fstream>
@@ -95,7 +96,7 @@ class Sha256 {
 
 std::string sha256_file(const std::string& path) {
   std::ifstream in(path, std::ios::binary);
-  if (!in) throw std::runtime_error(path + ": cannot read");
+  if (!in) throw std::runtime_error(path + ": cannot read: " + std::strerror(errno));
   Sha256 h;
   std::vector<char> buf(1 << 20);
   while (in) {
