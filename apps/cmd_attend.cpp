@@ -163,6 +163,7 @@ int cmd_attend(int argc, char** argv) {
                capture.size().height, capture.fps(), opts.threshold,
                args.has("--threshold") ? "--threshold" : calibrated ? "calibrated" : "default, not calibrated",
                opts.cooldown_s, opts.tracker.confirm_frames);
+  if (!args.has("--threshold") && !calibrated) std::fprintf(stderr, "facegate attend: %s\n", kUncalibratedWarning);
 
   const auto start = std::chrono::steady_clock::now();
   auto last_prune = start;
@@ -199,6 +200,9 @@ int cmd_attend(int argc, char** argv) {
                static_cast<long long>(c.suppressed), elapsed > 0 ? cs.frames / elapsed : 0.0,
                percent(t.detect, elapsed), percent(t.embed, elapsed), percent(t.search, elapsed),
                percent(t.record, elapsed));
+  if (!opts.live && cs.unreadable > 0)
+    std::fprintf(stderr, "facegate attend: warning: %lld frames of '%s' could not be decoded: the file may be damaged\n",
+                 static_cast<long long>(cs.unreadable), source.c_str());
   if (!capture.error().empty()) return 1;
   if (cs.frames == 0 && !g_signal) {
     std::fprintf(stderr, "facegate attend: source '%s' gave no frames\n", source.c_str());

@@ -1,5 +1,6 @@
 #include <cmath>
 #include <cstdio>
+#include <filesystem>
 #include <stdexcept>
 #include <string>
 #include <vector>
@@ -81,6 +82,10 @@ int cmd_calibrate(int argc, char** argv) {
   if (args.has("--plot") && plot.empty()) throw cli::UsageError("--plot needs a file name");
   const int threads = args.get_int("--threads", cli::default_threads(), 1, 256);
   const bool dry_run = args.flag("--dry-run");
+  const std::filesystem::path plot_dir = std::filesystem::path(plot).parent_path();
+  std::error_code ec;
+  if (!plot.empty() && !plot_dir.empty() && !std::filesystem::is_directory(plot_dir, ec))
+    throw std::runtime_error(plot + ": cannot write the --plot file: " + plot_dir.string() + " is not a directory");
 
   store::OpenOptions options;
   options.read_only = dry_run;
@@ -103,15 +108,17 @@ int cmd_calibrate(int argc, char** argv) {
     std::printf("note: %zu impostor scores cannot measure a FAR of %g (that needs %.0f or more images);\n"
                 "      the threshold sits just above the highest impostor score\n",
                 s.impostor.size(), far, std::ceil(1.0 / far));
-  if (!plot.empty()) {
-    write_calibration_plot(c, plot);
-    std::printf("plot written to %s\n", plot.c_str());
-  }
+  // The threshold first: a plot that cannot be written must not cost the calibration.
   if (dry_run) {
     std::printf("dry run: threshold not stored\n");
   } else {
     db.set_threshold(c.threshold);
     std::printf("threshold stored in %s\n", path.c_str());
+  }
+  std::fflush(stdout);
+  if (!plot.empty()) {
+    write_calibration_plot(c, plot);
+    std::printf("plot written to %s\n", plot.c_str());
   }
   return 0;
 }

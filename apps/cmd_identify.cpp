@@ -72,7 +72,11 @@ int cmd_identify(int argc, char** argv) {
     const store::chroma::Endpoint where = store::chroma::parse_endpoint(args.get("--index"));
     central.emplace(store::chroma::Client(where), where.collection, static_cast<uint32_t>(faces.dim()), faces.model_id());
   }
-  float threshold = gallery ? gallery->threshold() : kDefaultThreshold;
+  bool calibrated = false;
+  float threshold = gallery ? gallery->threshold(&calibrated) : kDefaultThreshold;
+  if (gallery && gallery->store().state().embedding_count == 0 && !central)
+    throw std::runtime_error("DB " + db + " has no enrolled images: run facegate enroll first");
+  if (!args.has("--threshold") && !calibrated) std::fprintf(stderr, "facegate identify: %s\n", kUncalibratedWarning);
   if (args.has("--threshold")) {
     try {
       size_t used = 0;

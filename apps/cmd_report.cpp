@@ -108,6 +108,9 @@ int cmd_report(int argc, char** argv) {
   if (db.empty()) throw cli::UsageError("missing --db DB");
   const int64_t since = args.has("--since") ? parse_time("--since", args.get("--since")) : INT64_MIN;
   const int64_t until = args.has("--until") ? parse_time("--until", args.get("--until")) : INT64_MAX;
+  if (since >= until)
+    throw cli::UsageError("--since " + args.get("--since") + " is not before --until " + args.get("--until") +
+                          ": no event can be in between");
   const std::string thumbs = args.get("--thumbnails");
 
   store::OpenOptions so;

@@ -32,8 +32,16 @@ int64_t now_us() {
 Capture::Capture(const std::string& source, const std::atomic<bool>& stop) : stop_(stop), source_(source) {
   const bool camera = all_digits(source);
   live_ = camera || source.find("://") != std::string::npos;
-  if (!live_ && source.find('%') == std::string::npos && !std::filesystem::exists(source)) {
-    throw std::runtime_error("cannot open source '" + source + "': no such file");
+  if (!live_ && source.find('%') == std::string::npos) {
+    std::error_code ec;
+    const auto status = std::filesystem::status(source, ec);
+    if (status.type() == std::filesystem::file_type::not_found)
+      throw std::runtime_error("cannot open source '" + source + "': no such file");
+    if (status.type() == std::filesystem::file_type::directory)
+      throw std::runtime_error("cannot open source '" + source + "': a directory, expected a video file");
+    if (ec) throw std::runtime_error("cannot open source '" + source + "': " + ec.message());
+    if (std::filesystem::file_size(source, ec) == 0 && !ec)
+      throw std::runtime_error("cannot open source '" + source + "': empty file");
   }
   try {
     media::Media& media = media::plugin("read video");
@@ -43,7 +51,9 @@ Capture::Capture(const std::string& source, const std::atomic<bool>& stop) : sto
   }
   if (!cap_) {
     throw std::runtime_error("cannot open source '" + source + "': " +
-                             (camera ? "no such camera, or it is busy" : "not a video OpenCV can read"));
+                             (camera ? "no such camera, or it is busy"
+                              : live_ ? "the stream cannot be reached or is not a video OpenCV can read"
+                                      : "not a video OpenCV can read (unreadable, damaged, or another format)"));
   }
   fps_ = cap_->fps();
   if (!(fps_ > 0 && fps_ < 1000)) fps_ = 0;

@@ -1,4 +1,7 @@
 // libfacegate_media.so: media.h implemented with OpenCV's imgcodecs, videoio and highgui.
+#include <cstdlib>
+
+#include <opencv2/core/utils/logger.hpp>
 #include <opencv2/highgui.hpp>
 #include <opencv2/imgcodecs.hpp>
 #include <opencv2/videoio.hpp>
@@ -70,6 +73,11 @@ class OpenCvMedia final : public Media {
 }  // namespace fg::apps::media
 
 extern "C" __attribute__((visibility("default"))) fg::apps::media::Media* facegate_media_v1() {
+  // facegate reports what failed in its own words; OpenCV's and FFmpeg's logs (GStreamer
+  // warnings, "raised OpenCV exception", a line per damaged packet) would bury them. Set
+  // before the first capture opens: FFmpeg's level is read then. A user's own setting wins.
+  ::setenv("OPENCV_FFMPEG_LOGLEVEL", "-8", /*overwrite=*/0);  // AV_LOG_QUIET
+  if (!::getenv("OPENCV_LOG_LEVEL")) cv::utils::logging::setLogLevel(cv::utils::logging::LOG_LEVEL_SILENT);
   static fg::apps::media::OpenCvMedia media;
   return &media;
 }

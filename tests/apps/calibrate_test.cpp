@@ -296,6 +296,13 @@ TEST(CalibrateCommand, UsageAndDbErrors) {
   const std::string dir = fg::test::scratch_dir("calibrate-missing");
   EXPECT_THROW(run_calibrate({"--db", dir + "/no-db"}), fg::store::StoreError);
   EXPECT_FALSE(fs::exists(dir + "/no-db"));
+  // A plot that cannot be written is found out before any work.
+  try {
+    run_calibrate({"--db", dir + "/no-db", "--plot", dir + "/missing/p.png"});
+    ADD_FAILURE() << "no error";
+  } catch (const std::runtime_error& e) {
+    EXPECT_NE(std::string(e.what()).find("missing is not a directory"), std::string::npos) << e.what();
+  }
   fs::remove_all(dir);
 }
 

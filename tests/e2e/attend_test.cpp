@@ -245,6 +245,10 @@ TEST_F(Attend, ScriptedVideoGivesExactlyTheExpectedEventsEvenWithACorruptFrame) 
   expect_script_events(json_lines(r.out));
   EXPECT_NE(r.err.find("--display: no display here"), std::string::npos) << r.err;
   EXPECT_NE(r.err.find("89 frames (0 dropped, 1 unreadable)"), std::string::npos) << r.err;
+  EXPECT_NE(r.err.find("warning: 1 frames of '" + corrupt + "' could not be decoded: the file may be damaged"),
+            std::string::npos)
+      << r.err;
+  EXPECT_EQ(r.err.find("[mjpeg"), std::string::npos) << "FFmpeg's own log stays quiet: " << r.err;
   EXPECT_EQ(stored_events().size(), 10u);
 
   r = run_facegate("report --db " + sh_quote(db_) + " --camera door --csv " + sh_quote(dir_ + "/report.csv") +
@@ -335,6 +339,17 @@ TEST_F(Attend, BadSourcesAndALockedDbAreClearErrors) {
   }
   EXPECT_TRUE(stored_events().empty()) << "no run got as far as an event";
   for (const std::string& out : {r.out, r.err}) EXPECT_EQ(out.find("Segmentation"), std::string::npos);
+
+  for (const auto& [source, why] : std::vector<std::pair<std::string, std::string>>{
+           {dir_, "a directory, expected a video file"},
+           {"rtsp://127.0.0.1:9/none", "the stream cannot be reached"}}) {
+    r = attend(source);
+    EXPECT_EQ(r.code, 1) << source;
+    EXPECT_NE(r.err.find("cannot open source '" + source + "': " + why), std::string::npos) << r.err;
+    // One line of ours, not OpenCV's or GStreamer's logs around it.
+    EXPECT_EQ(r.err.find("[ WARN"), std::string::npos) << r.err;
+    EXPECT_EQ(r.err.find("[ERROR"), std::string::npos) << r.err;
+  }
 
   r = run_facegate(attend_args(g_suite->dir + "/script.avi", "--no-detect"), dir_);
   EXPECT_EQ(r.code, 2);

@@ -151,6 +151,7 @@ TEST_F(CliErrors, UsageErrorsExitTwo) {
   EXPECT_EQ(facegate("embed --model", dir_).code, 2);
   EXPECT_EQ(facegate("embed --model x.fgw --threads zero a.png", dir_).code, 2);
   EXPECT_EQ(facegate("frobnicate", dir_).code, 2);
+  EXPECT_EQ(facegate("report --db x --since 2026-12-01 --until 2026-11-01", dir_).code, 2);
   EXPECT_EQ(facegate("version --bogus", dir_).code, 2);
   EXPECT_EQ(facegate("version extra", dir_).code, 2);
   const auto help = facegate("version --help", dir_);

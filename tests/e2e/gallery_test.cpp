@@ -280,6 +280,10 @@ TEST_F(Gallery, BadInput) {
   EXPECT_NE(r.err.find("loose.png: not enrolled (not in a person's folder)"), std::string::npos) << r.err;
   EXPECT_EQ(r.err.find("readme.txt: cannot"), std::string::npos) << r.err;
   EXPECT_EQ(total_images(), 0u) << "one image per person, held out as the probe";
+  r = run("identify --no-detect --db " + sh_quote(db_) + " --model " + sh_quote(model_) + " " +
+          sh_quote(data_ + "/faces/people/amy/amy1.png"));
+  EXPECT_EQ(r.code, 1);
+  EXPECT_NE(r.err.find("has no enrolled images: run facegate enroll first"), std::string::npos) << r.err;
   r = enroll(g);
   EXPECT_EQ(r.code, 1);
   EXPECT_NE(r.err.find("no usable image for: nobody"), std::string::npos) << r.err;
