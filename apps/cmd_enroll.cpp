@@ -171,6 +171,7 @@ int cmd_enroll(int argc, char** argv) {
   Progress progress("enroll", total);
   for (size_t i = 0; i < people.size(); ++i) {
     const PersonDir& person = people[i];
+    const std::optional<store::Identity> existing = gallery.store().find_identity_by_name(person.name);
     std::vector<store::EmbeddingRecord> records;
     for (const std::string& path : splits[i].gallery) {
       std::string why;
@@ -181,8 +182,19 @@ int cmd_enroll(int argc, char** argv) {
         const std::string what = e.what();  // "<path>: cannot read: <reason>"
         why = what.rfind(path + ": ", 0) == 0 ? what.substr(path.size() + 2) : what;
       }
-      if (why.empty() && gallery.store().has_image(hash)) {
+      const std::optional<store::Duplicate> enrolled =
+          why.empty() ? gallery.store().find_image(hash) : std::nullopt;
+      if (enrolled) {
         ++counts.duplicates;
+        if (!existing || enrolled->owner_id != existing->id) {
+          // The same photo in two people's folders: one of them is misfiled.
+          const auto owner = gallery.store().get_identity(enrolled->owner_id);
+          counts.problems.push_back(
+              {{"image", path},
+               {"identity", person.name},
+               {"error", "the same photo is already enrolled as '" + (owner ? owner->name : enrolled->owner_id) +
+                             "' (" + enrolled->image_path + "): not added to '" + person.name + "'"}});
+        }
       } else if (auto f = why.empty() ? embed_one(faces, path, why) : std::nullopt) {
         store::EmbeddingRecord r;
         r.image_path = recorded_path(path);
@@ -197,7 +209,6 @@ int cmd_enroll(int argc, char** argv) {
       }
       progress.step(person.name);
     }
-    std::optional<store::Identity> existing = gallery.store().find_identity_by_name(person.name);
     if (!records.empty()) {
       store::Identity who = existing ? *existing : store::Identity{};
       who.name = person.name;

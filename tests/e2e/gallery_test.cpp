@@ -112,6 +112,17 @@ TEST_F(Gallery, ReEnrollAddsNothingAndNewPhotosAddOnlyThem) {
     const std::string name = row["name"];
     EXPECT_EQ(row["images"], (name == "amy" || name == "raj") ? 4 : 3) << name;
   }
+
+  // A photo filed under a second person: skipped, and the message says whose it is.
+  fs::create_directories(g + "/impostor");
+  fs::copy_file(g + "/amy/amy1.png", g + "/impostor/me.png");
+  r = enroll(g);
+  EXPECT_EQ(r.code, 1);
+  EXPECT_NE(r.err.find("impostor/me.png: the same photo is already enrolled as 'amy' (" + g +
+                       "/amy/amy1.png): not added to 'impostor'"),
+            std::string::npos)
+      << r.err;
+  EXPECT_NE(r.err.find("no usable image for: impostor"), std::string::npos) << r.err;
 }
 
 TEST_F(Gallery, IdentifyFindsTheEnrolledImageAndForgetRemovesIt) {
