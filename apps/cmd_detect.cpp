@@ -140,7 +140,7 @@ int cmd_detect(int argc, char** argv) {
   int failures = 0;
   for (size_t i = 0; i < paths.size(); ++i) {
     std::string why;
-    const cv::Mat img = read_image(paths[i], why);
+    const cv::Mat img = read_image_warning("detect", paths[i], why);
     std::vector<detect::Face> faces;
     if (why.empty()) {
       try {

@@ -84,7 +84,7 @@ int cmd_embed(int argc, char** argv) {
     FacePipeline pipeline(o);
     for (const std::string& path : paths) {
       std::string why;
-      const cv::Mat img = read_image(path, why);
+      const cv::Mat img = read_image_warning("embed", path, why);
       const auto faces = img.empty() ? std::vector<EmbeddedFace>{} : pipeline.faces(img, true);
       if (faces.empty()) {
         emit(path, nullptr, 0, nullptr, img.empty() ? why : "no face found");
@@ -101,7 +101,7 @@ int cmd_embed(int argc, char** argv) {
       std::vector<cv::Mat> images;
       std::vector<std::string> errors(end - start);
       for (size_t i = start; i < end; ++i) {
-        cv::Mat img = read_image(paths[i], errors[i - start]);
+        cv::Mat img = read_image_warning("embed", paths[i], errors[i - start]);
         if (!img.empty()) images.push_back(std::move(img));
       }
       out.resize(images.size() * embedder.dim());

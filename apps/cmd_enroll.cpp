@@ -56,7 +56,7 @@ struct Counts {
 
 // Reads, detects and embeds one image; on failure records why and returns nothing.
 std::optional<EmbeddedFace> embed_one(FacePipeline& faces, const std::string& path, std::string& why) {
-  const cv::Mat img = read_image(path, why);
+  const cv::Mat img = read_image_warning("enroll", path, why);
   if (img.empty()) return std::nullopt;
   std::vector<EmbeddedFace> found = faces.faces(img, true);
   if (found.empty()) {

@@ -90,7 +90,7 @@ int cmd_identify(int argc, char** argv) {
   int failures = 0;
   for (const std::string& path : args.positionals()) {
     std::string why;
-    const cv::Mat img = read_image(path, why);
+    const cv::Mat img = read_image_warning("identify", path, why);
     std::vector<EmbeddedFace> found;
     if (!img.empty()) found = faces.faces(img, false);
     nlohmann::json line = {{"image", path}};

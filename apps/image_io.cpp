@@ -1,6 +1,7 @@
 #include "apps/image_io.h"
 
 #include <cerrno>
+#include <cstdio>
 #include <cstring>
 #include <filesystem>
 #include <fstream>
@@ -12,7 +13,7 @@
 
 namespace fg::apps {
 
-cv::Mat read_image(const std::string& path, std::string& why) {
+cv::Mat read_image(const std::string& path, std::string& why, std::string* damaged) {
   namespace fs = std::filesystem;
   std::error_code ec;
   if (!fs::is_regular_file(path, ec)) {
@@ -63,7 +64,7 @@ cv::Mat read_image(const std::string& path, std::string& why) {
   cv::Mat img;
   try {
     if (format == "JPEG") {
-      img = media::decode_jpeg(bytes, detail);
+      img = media::decode_jpeg(bytes, detail, damaged);
     } else if (format == "PNG") {
       img = media::decode_png(bytes, detail);
     } else {
@@ -79,6 +80,14 @@ cv::Mat read_image(const std::string& path, std::string& why) {
   if (img.empty()) {
     why = "cannot decode: corrupt or unsupported " + format + " data" + (detail.empty() ? "" : " (" + detail + ")");
   }
+  return img;
+}
+
+cv::Mat read_image_warning(const char* command, const std::string& path, std::string& why) {
+  std::string damaged;
+  cv::Mat img = read_image(path, why, &damaged);
+  if (!img.empty() && !damaged.empty())
+    std::fprintf(stderr, "facegate %s: %s: warning: %s\n", command, path.c_str(), damaged.c_str());
   return img;
 }
 

@@ -19,6 +19,12 @@ inline constexpr uint64_t kMaxImageFileBytes = uint64_t{256} << 20;
 // PNM/PAM files are decoded, and only when their header declares at most kMaxImagePixels.
 // JPEG and PNG are decoded natively, exactly as cv::imdecode(IMREAD_COLOR) would; the other
 // formats by OpenCV in the media plugin, and `why` names the plugin when it cannot be loaded.
-cv::Mat read_image(const std::string& path, std::string& why);
+// A JPEG that decodes only in part (cut short, or corrupt data worked around) is returned as
+// OpenCV would return it, and `damaged`, if given, says what is wrong with it.
+cv::Mat read_image(const std::string& path, std::string& why, std::string* damaged = nullptr);
+
+// read_image for a command that goes on with a damaged image: says so on stderr as
+// "facegate COMMAND: PATH: warning: ...".
+cv::Mat read_image_warning(const char* command, const std::string& path, std::string& why);
 
 }  // namespace fg::apps

@@ -2,6 +2,7 @@
 
 #include <csetjmp>
 #include <cstdio>  // jpeglib.h needs FILE
+#include <string>
 #include <vector>
 
 #include <jpeglib.h>
@@ -18,6 +19,7 @@ struct ErrorManager {
   jpeg_error_mgr pub;
   std::jmp_buf jump;
   char message[JMSG_LENGTH_MAX];
+  char first_warning[JMSG_LENGTH_MAX];
 };
 
 void on_fatal_error(j_common_ptr cinfo) {
@@ -26,8 +28,12 @@ void on_fatal_error(j_common_ptr cinfo) {
   std::longjmp(err->jump, 1);
 }
 
-// Warnings (corrupt data libjpeg works around) are counted by libjpeg but not printed.
-void on_output_message(j_common_ptr) {}
+// Warnings (corrupt data libjpeg works around) are counted by libjpeg and not printed; the
+// first one (the only one libjpeg passes on at trace level 0) is kept for the caller.
+void on_output_message(j_common_ptr cinfo) {
+  auto* err = reinterpret_cast<ErrorManager*>(cinfo->err);
+  (*cinfo->err->format_message)(cinfo, err->first_warning);
+}
 
 // A memory source that suspends (returns FALSE) at the end of the data instead of inventing
 // an end-of-image marker, as OpenCV's does: that decides which rows a cut file yields.
@@ -114,7 +120,7 @@ long read_pixels(Decoder& d, cv::Mat& out, unsigned char* cmyk_row) {
 
 }  // namespace
 
-cv::Mat decode_jpeg(const std::string& bytes, std::string& why) {
+cv::Mat decode_jpeg(const std::string& bytes, std::string& why, std::string* damaged) {
   Decoder d;
   if (!read_header(d, bytes)) {
     why = d.err.message;
@@ -133,6 +139,13 @@ cv::Mat decode_jpeg(const std::string& bytes, std::string& why) {
   if (rows <= 0) {
     why = rows < 0 ? d.err.message : "no row could be decoded (data cut short?)";
     return {};
+  }
+  if (damaged) {
+    if (rows < img.rows)
+      *damaged = "JPEG data ends at row " + std::to_string(rows) + " of " + std::to_string(img.rows) +
+                 " (the rows below repeat the last one)";
+    else if (d.err.pub.num_warnings > 0)
+      *damaged = std::string("corrupt JPEG data, decoded as libjpeg could (") + d.err.first_warning + ")";
   }
   for (int y = int(rows); y < img.rows; ++y) img.row(int(rows) - 1).copyTo(img.row(y));
   apply_exif_orientation(img, orientation);

@@ -124,6 +124,23 @@ TEST(NativeDecode, JpegCutShortGivesOpenCvsRows) {
   EXPECT_EQ(why, "cannot decode: corrupt or unsupported JPEG data (no row could be decoded (data cut short?))");
 }
 
+TEST(NativeDecode, JpegDamageIsReportedWithTheImage) {
+  const std::string full = jpeg(64, 160, {});
+  std::string why, damaged;
+  EXPECT_FALSE(read_image(write("whole.jpg", full), why, &damaged).empty()) << why;
+  EXPECT_EQ(damaged, "");
+  const std::string cut = full.substr(0, full.size() / 2);
+  EXPECT_FALSE(read_image(write("half.jpg", cut), why, &damaged).empty()) << why;
+  EXPECT_EQ(damaged.rfind("JPEG data ends at row ", 0), 0u) << damaged;
+  expect_as_opencv("half.jpg", cut);
+  // Cut, then closed with an end-of-image marker: libjpeg fills the rest and warns.
+  damaged.clear();
+  const std::string closed = cut + "\xff\xd9"s;
+  EXPECT_FALSE(read_image(write("closed.jpg", closed), why, &damaged).empty()) << why;
+  EXPECT_EQ(damaged.rfind("corrupt JPEG data, decoded as libjpeg could (", 0), 0u) << damaged;
+  expect_as_opencv("closed.jpg", closed);
+}
+
 // A JPEG with an APP1 segment made of `prefix` + `tiff` right after SOI (after `before`).
 std::string with_app1(const std::string& jpg, const std::string& tiff, const std::string& prefix = "Exif\0\0"s,
                       const std::string& before = "") {
