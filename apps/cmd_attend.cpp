@@ -38,7 +38,7 @@ constexpr const char* kHelp =
     "dropped (and counted), never queued. A file is read frame by frame and its cooldown\n"
     "runs on the video's own clock, so the result does not depend on the machine's speed.\n"
     "Stops at the end of a file, on SIGINT/SIGTERM (Ctrl-C), or Esc in the window, with a\n"
-    "summary on stderr. Headless unless --display.\n"
+    "summary on stderr and exit status 0 (1 when the source fails). Headless unless --display.\n"
     "\n"
     "--events streams one JSON line per event:\n"
     "  {\"time\": ISO 8601 with zone, \"camera\", \"kind\": \"attendance\" | \"unknown\",\n"
@@ -95,7 +95,7 @@ double parse_seconds(const cli::Args& args, const std::string& name, double fall
     if (used == text.size() && s >= 0 && s <= 1e7) return s;
   } catch (const std::exception&) {
   }
-  throw cli::UsageError(name + ": got '" + text + "', expected seconds >= 0");
+  throw cli::UsageError(name + ": got '" + text + "', expected seconds from 0 to 10000000");
 }
 
 double percent(double part, double whole) { return whole > 0 ? 100.0 * part / whole : 0.0; }

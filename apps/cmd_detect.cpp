@@ -1,4 +1,8 @@
+#include <unistd.h>
+
+#include <cerrno>
 #include <cstdio>
+#include <cstring>
 #include <filesystem>
 #include <set>
 #include <stdexcept>
@@ -131,7 +135,13 @@ int cmd_detect(int argc, char** argv) {
   const detect::Alignment mode = crop_alignment(args);
   if (args.has("--save-crops")) {
     if (crops.empty()) throw cli::UsageError("--save-crops needs a directory");
-    std::filesystem::create_directories(crops);
+    std::error_code ec;
+    std::filesystem::create_directories(crops, ec);
+    if (!std::filesystem::is_directory(crops, ec))
+      throw std::runtime_error("--save-crops " + crops + ": cannot create the directory" +
+                               (ec ? ": " + ec.message() : ": a file of that name exists"));
+    if (::access(crops.c_str(), W_OK) != 0)
+      throw std::runtime_error("--save-crops " + crops + ": cannot write there: " + std::strerror(errno));
   }
 
   detect::Detector detector(weights, opt);
@@ -149,10 +159,15 @@ int cmd_detect(int argc, char** argv) {
         why = e.what();
       }
     }
+    // A crop that cannot be written is an error of its own: the detections still print.
     if (why.empty() && !crops.empty()) {
       std::string stem = std::filesystem::path(paths[i]).stem().string();
       if (!stems.insert(stem).second) stem += "-" + std::to_string(i + 1);
-      why = save_crops(crops, stem, img, faces, mode);
+      const std::string crop_error = save_crops(crops, stem, img, faces, mode);
+      if (!crop_error.empty()) {
+        ++failures;
+        std::fprintf(stderr, "facegate detect: %s: %s\n", paths[i].c_str(), crop_error.c_str());
+      }
     }
     if (!why.empty()) {
       ++failures;

@@ -39,7 +39,7 @@ constexpr const char* kHelp =
     "\n"
     "options:\n"
     "  --db DIR          the facegate database (RocksDB directory)\n"
-    "  --gallery N       enroll at most N images per identity (default: all)\n"
+    "  --gallery N       enroll at most N images per identity in this run (default: all)\n"
     "  --probes M        hold out M images per identity for the Top-K evaluation (default 0)\n"
     "  --seed S          seed of the gallery/probe split (default 42)\n"
     "  --report FILE     write the enrollment and Top-K results as JSON\n"

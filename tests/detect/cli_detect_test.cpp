@@ -146,6 +146,13 @@ TEST_F(CliDetect, BadUsageAndMissingWeights) {
   EXPECT_EQ(lines(r.err).size(), 1u) << r.err;
   EXPECT_NE(r.err.find(missing), std::string::npos) << r.err;
   EXPECT_TRUE(r.out.empty());
+  // --save-crops naming a file: said before any detection, with the option's name.
+  const std::string file = dir_ + "/a-file";
+  std::ofstream(file) << "x";
+  r = run("detect --detector " + sh_quote(weights_) + " --save-crops " + sh_quote(file) + " " + img);
+  EXPECT_EQ(r.code, 1);
+  EXPECT_NE(r.err.find("--save-crops " + file + ": cannot create the directory"), std::string::npos) << r.err;
+  EXPECT_TRUE(r.out.empty());
 }
 
 TEST_F(CliDetect, HelpSaysHowLargeImagesAreHandled) {
