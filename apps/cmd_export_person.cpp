@@ -17,7 +17,8 @@ constexpr const char* kHelp =
     "name) to OUT.json: the identity record, every enrolled image's source path, content hash\n"
     "and face box, its embedding with the model id it came from, and the person's attendance\n"
     "events with their face thumbnails (JPEG, base64 in the JSON). Unknown-face events are not\n"
-    "attributed to anyone and are not included.\n"
+    "attributed to anyone and are not included. For an identity forgotten without\n"
+    "--purge-events (by id, or by the name its kept events carry) that is its events.\n"
     "OUT is written whole or not at all (temporary file, fsync, rename), owner-only (0600).\n"
     "Reads the DB without locking it, so it works while attend runs.\n"
     "\n"
@@ -50,8 +51,10 @@ int cmd_export_person(int argc, char** argv) {
   } else {
     write_file_atomic(out, text, /*owner_only=*/true);
   }
-  std::fprintf(stderr, "facegate export-person: %s (%s): %zu images, %zu events -> %s\n",
-               doc["identity"]["name"].get<std::string>().c_str(), doc["identity"]["id"].get<std::string>().c_str(),
+  const nlohmann::json& name = doc["identity"]["name"];
+  std::fprintf(stderr, "facegate export-person: %s (%s%s): %zu images, %zu events -> %s\n",
+               name.is_null() ? "no name" : name.get<std::string>().c_str(),
+               doc["identity"]["id"].get<std::string>().c_str(), doc["identity"].contains("forgotten") ? ", forgotten" : "",
                doc["images"].size(), doc["events"].size(), out == "-" ? "stdout" : out.c_str());
   return 0;
 }

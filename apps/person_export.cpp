@@ -1,6 +1,7 @@
 #include "apps/person_export.h"
 
 #include <climits>
+#include <set>
 #include <stdexcept>
 
 #include "apps/attend/events.h"
@@ -22,26 +23,60 @@ std::string base64(const std::vector<uint8_t>& bytes) {
   return out;
 }
 
+namespace {
+
+std::string when(int64_t us) { return attend::iso8601(us, attend::local_utc_offset(us)); }
+
+// The ids of forgotten identities that `id_or_name` names: the id itself, or the ids of the
+// kept events that carry the name.
+std::set<std::string> forgotten_ids(const store::Store& store, const std::string& id_or_name) {
+  std::set<std::string> ids;
+  if (store.is_forgotten(id_or_name)) ids.insert(id_or_name);
+  for (const store::Event& e : store.events(INT64_MIN, INT64_MAX))
+    if (e.identity_id && e.name == id_or_name && store.is_forgotten(*e.identity_id)) ids.insert(*e.identity_id);
+  return ids;
+}
+
+}  // namespace
+
 nlohmann::json export_person(const store::Store& store, const std::string& id_or_name, int64_t now_us) {
   using nlohmann::json;
   const auto who = store.find_identity(id_or_name);
-  if (!who) throw std::runtime_error(store.state().path + ": no identity with id or name '" + id_or_name + "'");
+  json identity;
+  std::string id;
+  if (who) {
+    id = who->id;
+    identity = {{"id", who->id},
+                {"name", who->name},
+                {"created", when(who->created_us)},
+                {"created_us", who->created_us},
+                {"extra", who->extra_json.empty() ? json(nullptr) : json::parse(who->extra_json, nullptr, false)}};
+  } else {
+    // Forgotten without --purge-events: the identity and its images are gone, its events
+    // (with the name they were logged under) are kept as history, and they are still the
+    // person's data.
+    const std::set<std::string> ids = forgotten_ids(store, id_or_name);
+    if (ids.size() > 1)
+      throw std::runtime_error(store.state().path + ": '" + id_or_name + "' names " + std::to_string(ids.size()) +
+                               " forgotten identities: give one of their ids (" + *ids.begin() + ", ...)");
+    if (ids.empty())
+      throw std::runtime_error(store.state().path + ": no identity with id or name '" + id_or_name + "'");
+    id = *ids.begin();
+    int64_t forgotten_us = 0;
+    for (const store::Tombstone& t : store.tombstones())
+      if (t.identity_id == id) forgotten_us = t.forgotten_us;
+    identity = {{"id", id}, {"name", nullptr}, {"forgotten", when(forgotten_us)}, {"forgotten_us", forgotten_us}};
+  }
   const int32_t zone = attend::local_utc_offset(now_us);
 
-  json identity = {{"id", who->id},
-                   {"name", who->name},
-                   {"created", attend::iso8601(who->created_us, attend::local_utc_offset(who->created_us))},
-                   {"created_us", who->created_us},
-                   {"extra", who->extra_json.empty() ? json(nullptr) : json::parse(who->extra_json, nullptr, false)}};
-
   json images = json::array();
-  for (const store::EmbeddingRecord& e : store.embeddings_of(who->id)) {
+  for (const store::EmbeddingRecord& e : who ? store.embeddings_of(id) : std::vector<store::EmbeddingRecord>{}) {
     json box = nullptr;
     if (e.box) box = {(*e.box)[0], (*e.box)[1], (*e.box)[2], (*e.box)[3]};
     images.push_back({{"label", e.label},
                       {"image_path", e.image_path},
                       {"content_hash", e.content_hash},
-                      {"enrolled", attend::iso8601(e.enrolled_us, attend::local_utc_offset(e.enrolled_us))},
+                      {"enrolled", when(e.enrolled_us)},
                       {"enrolled_us", e.enrolled_us},
                       {"box", box},
                       {"model_id", e.model_id.empty() ? store.state().model_id : e.model_id},
@@ -50,7 +85,8 @@ nlohmann::json export_person(const store::Store& store, const std::string& id_or
 
   json events = json::array();
   for (const store::Event& e : store.events(INT64_MIN, INT64_MAX)) {
-    if (e.identity_id != who->id) continue;
+    if (e.identity_id != id) continue;
+    if (identity["name"].is_null()) identity["name"] = e.name;
     events.push_back({{"seq", e.seq},
                       {"time", attend::iso8601(e.time_us, e.utc_offset_s)},
                       {"time_us", e.time_us},

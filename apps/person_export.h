@@ -1,7 +1,9 @@
 // Right of access: everything a facegate DB holds about one person, as one JSON document.
 //
 //   {"format": "facegate-person-export", "version": 1, "exported_at": ISO 8601, "db": path,
-//    "identity": {"id", "name", "created", "created_us", "extra": JSON | null},
+//    "identity": {"id", "name", "created", "created_us", "extra": JSON | null}
+//                (forgotten, events kept: {"id", "name": the events' | null, "forgotten",
+//                "forgotten_us"}),
 //    "images": [{"label", "image_path", "content_hash", "enrolled", "enrolled_us",
 //                "box": [x1, y1, x2, y2] | null, "model_id", "embedding": [floats]}],
 //    "events": [{"seq", "time", "time_us", "utc_offset_s", "camera", "kind", "name", "score",
@@ -21,7 +23,8 @@
 
 namespace fg::apps {
 
-// Throws std::runtime_error when the DB has no identity with that id or name.
+// A forgotten identity whose events were kept is found by its id or by the name its events
+// carry. Throws std::runtime_error when the DB has nothing under that id or name.
 nlohmann::json export_person(const store::Store& store, const std::string& id_or_name, int64_t now_us);
 
 std::string base64(const std::vector<uint8_t>& bytes);

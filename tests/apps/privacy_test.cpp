@@ -109,6 +109,24 @@ TEST_F(AppsPrivacy, ExportPersonHoldsEverythingAboutThePersonAndNothingAboutOthe
 
   EXPECT_EQ(apps::export_person(s, ann_id, kNow)["identity"]["name"], "Ann") << "by id too";
   EXPECT_THROW(apps::export_person(s, "Nobody", kNow), std::runtime_error);
+
+  // Forgotten, events kept as history: they are still Ann's data, found by id or by name.
+  s.forget(ann_id, /*purge_events=*/false);
+  for (const std::string& key : {std::string("Ann"), ann_id}) {
+    const json gone = apps::export_person(s, key, kNow + kDay);
+    EXPECT_EQ(gone["identity"]["id"], ann_id) << key;
+    EXPECT_EQ(gone["identity"]["name"], "Ann") << key;
+    EXPECT_TRUE(gone["identity"].contains("forgotten")) << key;
+    EXPECT_TRUE(gone["images"].empty()) << key;
+    ASSERT_EQ(gone["events"].size(), 2u) << key;
+    EXPECT_TRUE(gone["events"][0]["thumbnail_jpeg_base64"].is_null()) << "forget stripped it";
+    EXPECT_EQ(gone.dump().find(bob_id), std::string::npos);
+  }
+  s.forget(ann_id, /*purge_events=*/true);
+  EXPECT_THROW(apps::export_person(s, "Ann", kNow), std::runtime_error) << "nothing left under the name";
+  const json bare = apps::export_person(s, ann_id, kNow);
+  EXPECT_TRUE(bare["identity"]["name"].is_null());
+  EXPECT_TRUE(bare["events"].empty());
 }
 
 TEST_F(AppsPrivacy, RetentionDropsWhatIsOlderAndSaysSo) {
