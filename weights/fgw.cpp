@@ -5,6 +5,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <cstdint>
 #include <cstdio>
@@ -12,6 +13,9 @@
 #include <filesystem>
 #include <fstream>
 #include <sstream>
+#include <vector>
+
+#include "weights/crc32c.h"
 
 namespace fg::weights {
 namespace {
@@ -64,8 +68,29 @@ class Cursor {
   uint64_t pos_ = 0;
 };
 
+// The v1 header's fields, then (v2) the checksum and a reserved zero.
+constexpr uint64_t kFieldsBytes = 4 + 4 + 8 * 4;
+constexpr uint64_t kChecksumBytes = 8;
+
 [[noreturn]] void fail(const std::string& path, const std::string& what) {
   throw WeightsError(path + ": " + what);
+}
+
+// The CRC-32C register over the file's first `end` bytes but the checksum field. The bytes
+// past the header are read with pread, not through the mapping: the packing that follows
+// touches the mapping a layer at a time and drops it as it goes, which keeps the resident
+// size down; reading it all here first would add the whole file to the peak.
+uint32_t file_crc(const std::string& path, int fd, const uint8_t* header, uint64_t end) {
+  uint32_t state = crc32c_update(~0u, header, kFieldsBytes);
+  std::vector<unsigned char> buf(size_t{768} << 10);  // a multiple of the CRC's three streams
+  for (uint64_t at = kFieldsBytes + kChecksumBytes; at < end;) {
+    const ssize_t got = ::pread(fd, buf.data(), std::min<uint64_t>(buf.size(), end - at), static_cast<off_t>(at));
+    if (got < 0 && errno == EINTR) continue;
+    if (got <= 0) fail(path, std::string("cannot read: ") + (got < 0 ? std::strerror(errno) : "file shrank"));
+    state = crc32c_update(state, buf.data(), static_cast<size_t>(got));
+    at += static_cast<uint64_t>(got);
+  }
+  return state;
 }
 
 const char* type_name(const MetaValue& v) {
@@ -78,6 +103,8 @@ const char* type_name(const MetaValue& v) {
 }
 
 }  // namespace
+
+uint32_t crc32c(const void* data, size_t n) { return ~crc32c_update(~0u, data, n); }
 
 std::string shape_str(const Shape& s) {
   std::string out = "[";
@@ -94,21 +121,22 @@ int64_t numel(const Shape& s) {
 WeightsFile WeightsFile::open(const std::string& path) {
   WeightsFile f;
   f.path_ = path;
-  int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
-  if (fd < 0) fail(path, std::string("cannot open: ") + std::strerror(errno));
+  // Open until the checksum is read through it: the very file that was mapped.
+  struct Fd {
+    int fd;
+    ~Fd() {
+      if (fd >= 0) ::close(fd);
+    }
+  } file{::open(path.c_str(), O_RDONLY | O_CLOEXEC)};
+  if (file.fd < 0) fail(path, std::string("cannot open: ") + std::strerror(errno));
   struct stat st {};
-  if (::fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {
-    ::close(fd);
-    fail(path, "not a regular file");
-  }
+  if (::fstat(file.fd, &st) != 0 || !S_ISREG(st.st_mode)) fail(path, "not a regular file");
   f.map_size_ = static_cast<size_t>(st.st_size);
   if (f.map_size_ < 32) {
-    ::close(fd);
     fail(path, "truncated: file is " + std::to_string(f.map_size_) +
                    " bytes, a weights file header alone is 32");
   }
-  f.map_ = ::mmap(nullptr, f.map_size_, PROT_READ, MAP_PRIVATE, fd, 0);
-  ::close(fd);
+  f.map_ = ::mmap(nullptr, f.map_size_, PROT_READ, MAP_PRIVATE, file.fd, 0);
   if (f.map_ == MAP_FAILED) {
     f.map_ = nullptr;
     fail(path, std::string("mmap failed: ") + std::strerror(errno));
@@ -128,6 +156,11 @@ WeightsFile WeightsFile::open(const std::string& path) {
   const uint64_t tensor_count = c.read<uint64_t>("header");
   const uint64_t data_offset = c.read<uint64_t>("header");
   const uint64_t data_size = c.read<uint64_t>("header");
+  uint32_t stored_checksum = 0;
+  if (f.version_ >= 2) {
+    stored_checksum = c.read<uint32_t>("header");
+    if (c.read<uint32_t>("header") != 0) fail(path, "corrupt header: its reserved field is not zero");
+  }
   if (meta_count > kMaxMetaEntries) {
     fail(path, "header declares " + std::to_string(meta_count) + " metadata entries (limit " +
                    std::to_string(kMaxMetaEntries) + ")");
@@ -205,6 +238,21 @@ WeightsFile WeightsFile::open(const std::string& path) {
     f.tensors_.push_back(std::move(t));
   }
   if (c.pos() > data_offset) fail(path, "corrupt header: tables overlap the data section");
+  // Checked once the structure is known to be sound, so that what is wrong with a damaged
+  // table is still named; the checksum catches the rest, a flipped bit in a weight included.
+  if (f.version_ >= 2) {
+    const uint64_t end = data_offset + data_size;
+    if (f.map_size_ != end)
+      fail(path, "file has " + std::to_string(f.map_size_) + " bytes, its data ends at byte " + std::to_string(end) +
+                     ": bytes were added after it");
+    const uint32_t got = ~file_crc(path, file.fd, base, end);
+    if (got != stored_checksum) {
+      char m[160];
+      std::snprintf(m, sizeof m, "checksum mismatch: the contents give CRC-32C %08x, the header says %08x: "
+                    "the file is damaged (convert it again)", got, stored_checksum);
+      fail(path, m);
+    }
+  }
   return f;
 }
 
@@ -327,8 +375,9 @@ uint64_t WeightsWriter::write(const std::string& path) const {
     for (int64_t d : e.shape) tables.put<uint64_t>(static_cast<uint64_t>(d));
     tables.put<uint64_t>(offsets[i]);
   }
-  const uint64_t header_size = 4 + 4 + 8 * 4;
+  const uint64_t header_size = kFieldsBytes + kChecksumBytes;
   const uint64_t data_offset = align_up(header_size + tables.bytes().size());
+  std::vector<char> zeros(kAlign, 0);
 
   ByteSink head;
   for (char ch : kMagic) head.put<char>(ch);
@@ -337,6 +386,17 @@ uint64_t WeightsWriter::write(const std::string& path) const {
   head.put<uint64_t>(tensors_.size());
   head.put<uint64_t>(data_offset);
   head.put<uint64_t>(data_size);
+  // Over every byte of the file but the checksum's own 8, in file order.
+  uint32_t state = crc32c_update(~0u, head.bytes().data(), head.bytes().size());
+  state = crc32c_update(state, tables.bytes().data(), tables.bytes().size());
+  state = crc32c_update(state, zeros.data(), data_offset - header_size - tables.bytes().size());
+  for (size_t i = 0; i < tensors_.size(); ++i) {
+    const uint64_t bytes = tensors_[i].data.size() * sizeof(float);
+    state = crc32c_update(state, tensors_[i].data.data(), bytes);
+    state = crc32c_update(state, zeros.data(), align_up(offsets[i] + bytes) - offsets[i] - bytes);
+  }
+  head.put<uint32_t>(~state);
+  head.put<uint32_t>(0);
 
   // Written beside the target and renamed only once complete, so a crash or a full disk
   // never leaves a half-written weights file under the final name.
@@ -345,7 +405,6 @@ uint64_t WeightsWriter::write(const std::string& path) const {
   if (!out) throw WeightsError(path + ": cannot create: " + std::strerror(errno));
   bool ok = std::fwrite(head.bytes().data(), 1, head.bytes().size(), out) == head.bytes().size() &&
             std::fwrite(tables.bytes().data(), 1, tables.bytes().size(), out) == tables.bytes().size();
-  std::vector<char> zeros(kAlign, 0);
   uint64_t pos = header_size + tables.bytes().size();
   ok = ok && std::fwrite(zeros.data(), 1, data_offset - pos, out) == data_offset - pos;
   pos = 0;

@@ -3,6 +3,7 @@
 // Layout, all integers little-endian:
 //   header   char[4] magic "FGW\0" | u32 version | u64 meta_count | u64 tensor_count
 //            | u64 data_offset (from file start, multiple of 64) | u64 data_size
+//            | (v2) u32 checksum | u32 zero
 //   metadata meta_count x { str key | u32 type | value }
 //            type 0 = string (str), 1 = int64 (i64), 2 = float64 (f64),
 //            3 = float32 array (u64 n, n x f32)
@@ -12,10 +13,16 @@
 //   data     data_size bytes; each tensor's bytes start 64-byte aligned
 // where str = u32 byte length + UTF-8 bytes (no terminator).
 //
+// v2's checksum is the CRC-32C (Castagnoli, as iSCSI and ext4 use) of every byte of the file
+// but the checksum field's own 8, in file order; a v2 file ends where its data ends. The
+// loader checks it after the structure, so a damaged table is still named.
+//
 // Tensor names keep PyTorch's state_dict names (`layer1.0.conv1.weight`) so every number can be
-// traced back to the checkpoint. Version history: v1 is the first and only version.
+// traced back to the checkpoint. Version history: v1, no checksum (still read); v2 (written
+// since 2026-11-30) adds the checksum.
 #pragma once
 
+#include <cstddef>
 #include <cstdint>
 #include <map>
 #include <stdexcept>
@@ -25,7 +32,7 @@
 
 namespace fg::weights {
 
-constexpr uint32_t kVersion = 1;
+constexpr uint32_t kVersion = 2;
 constexpr uint32_t kMinVersion = 1;
 constexpr uint64_t kAlign = 64;
 
@@ -38,6 +45,9 @@ constexpr uint64_t kMaxMetaEntries = 4096;
 constexpr uint64_t kMaxNameBytes = 4096;           // tensor names and metadata keys
 constexpr uint64_t kMaxMetaStringBytes = 1u << 20;  // a metadata string value
 constexpr uint64_t kMaxMetaFloats = 1u << 20;       // a metadata float array
+
+// CRC-32C (Castagnoli) of `n` bytes: the checksum of a v2 file.
+uint32_t crc32c(const void* data, size_t n);
 
 // Anything wrong with a weights file; the message names the file (and tensor) and says
 // what it got and what it expected.
@@ -61,7 +71,8 @@ struct TensorView {
 // A validated, read-only mapping of a weights file. Move-only; views die with it.
 class WeightsFile {
  public:
-  // Maps and validates `path`: magic, version, table bounds, alignment, duplicate names.
+  // Maps and validates `path`: magic, version, table bounds, alignment, duplicate names, and
+  // (v2) the checksum.
   static WeightsFile open(const std::string& path);
 
   WeightsFile(WeightsFile&& o) noexcept;

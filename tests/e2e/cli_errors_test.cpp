@@ -112,7 +112,7 @@ TEST_F(CliErrors, WeightsFromTheFuture) {
   std::string bytes = fg::test::read_text(fgw);
   bytes[4] = 99;
   write_bytes(fgw, bytes);
-  expect_embed_fails(fgw, "file is v99, this build reads v1..v1");
+  expect_embed_fails(fgw, "file is v99, this build reads v1..v2");
 }
 
 TEST_F(CliErrors, TruncatedWeights) {

@@ -54,6 +54,14 @@ std::string open_error(const std::string& path) {
   return "";
 }
 
+TEST(FgwLimits, VersionOneFilesWithoutAChecksumAreStillRead) {
+  const std::string v1 = write_fgw("v1.fgw", 1, 1, str("arch") + u32(0) + str("old") + tensor_entry("w", {2}), 64);
+  const WeightsFile f = WeightsFile::open(v1);
+  EXPECT_EQ(f.version(), 1u);
+  EXPECT_EQ(f.meta_string("arch"), "old");
+  EXPECT_EQ(f.tensors().at(0).numel(), 2);
+}
+
 TEST(FgwLimits, TensorAndMetadataCountsAreLimited) {
   const std::string many = write_fgw("many.fgw", 0, fg::weights::kMaxTensors + 1, "", 0);
   EXPECT_EQ(open_error(many), many + ": header declares 65537 tensors (limit 65536)");

@@ -84,7 +84,7 @@ TEST(Fgw, RejectsBadMagicFutureVersionAndTruncation) {
   bad = good;
   bad[4] = 7;
   spit(path, bad);
-  EXPECT_NE(error_of([&] { WeightsFile::open(path); }).find("file is v7, this build reads v1..v1"), std::string::npos);
+  EXPECT_NE(error_of([&] { WeightsFile::open(path); }).find("file is v7, this build reads v1..v2"), std::string::npos);
 
   for (size_t cut = 0; cut < good.size(); cut += 7) {
     spit(path, good.substr(0, cut));
@@ -92,6 +92,35 @@ TEST(Fgw, RejectsBadMagicFutureVersionAndTruncation) {
     EXPECT_NE(e.find("truncated"), std::string::npos) << "cut " << cut << ": " << e;
     EXPECT_NE(e.find(path), std::string::npos) << e;
   }
+}
+
+TEST(Fgw, TheChecksumCatchesAnyChangedByteAndBytesAddedAfterTheData) {
+  const std::string dir = fg::test::scratch_dir("fgw-checksum");
+  const std::string path = write_sample(dir);
+  const std::string good = slurp(path);
+  ASSERT_EQ(WeightsFile::open(path).version(), 2u);
+  const size_t in_meta = good.find("test-net") + 2;
+  ASSERT_NE(good.find("test-net"), std::string::npos);
+  uint64_t data_offset = 0;
+  std::memcpy(&data_offset, good.data() + 24, 8);
+  ASSERT_EQ(good[data_offset - 1], '\0') << "padding before the data";
+  // A metadata letter, the checksum itself, padding before the data, a weight's low bit.
+  for (size_t at : {in_meta, size_t{40}, size_t(data_offset - 1), size_t(data_offset + 4)}) {
+    std::string bad = good;
+    bad[at] ^= 1;
+    spit(path, bad);
+    const std::string e = error_of([&] { WeightsFile::open(path); });
+    EXPECT_NE(e.find(path + ": checksum mismatch: the contents give CRC-32C "), std::string::npos) << at << ": " << e;
+    EXPECT_NE(e.find("convert it again"), std::string::npos) << e;
+  }
+  spit(path, good + "x");
+  EXPECT_NE(error_of([&] { WeightsFile::open(path); }).find("bytes were added after it"), std::string::npos);
+  std::string reserved = good;
+  reserved[44] = 1;
+  spit(path, reserved);
+  EXPECT_NE(error_of([&] { WeightsFile::open(path); }).find("reserved field is not zero"), std::string::npos);
+  spit(path, good);
+  EXPECT_NO_THROW(WeightsFile::open(path));
 }
 
 TEST(Fgw, RejectsDuplicateTensorNames) {
