@@ -1,7 +1,10 @@
+#include <algorithm>
 #include <atomic>
+#include <cctype>
 #include <chrono>
 #include <csignal>
 #include <cstdio>
+#include <filesystem>
 #include <string>
 
 #include "apps/attend/annotate.h"
@@ -58,7 +61,7 @@ constexpr const char* kHelp =
     "  --confirm-frames N  agreeing frames before a face is decided (default 3)\n"
     "  --events FILE       append events as JSON lines to FILE ('-' = stdout)\n"
     "  --display           show the annotated video in a window (needs a display)\n"
-    "  --output VIDEO      write the annotated video (.avi: MJPG, else MPEG-4)\n"
+    "  --output VIDEO      write the annotated video: VIDEO.avi (MJPG) or VIDEO.mp4 (MPEG-4)\n"
     "  --retention DAYS    drop events (and their face thumbnails) older than DAYS from DB at\n"
     "                      start and every 10 minutes while running; prints what it dropped\n"
     "                      (facegate prune does the same from cron)\n";
@@ -98,6 +101,21 @@ double parse_seconds(const cli::Args& args, const std::string& name, double fall
   throw cli::UsageError(name + ": got '" + text + "', expected seconds from 0 to 10000000");
 }
 
+// --output's name and folder, checked before the source is opened: the writer itself only
+// opens at the first frame, and OpenCV says nothing about why it cannot.
+void check_output(const std::string& output) {
+  namespace fs = std::filesystem;
+  std::string ext = fs::path(output).extension().string();
+  std::transform(ext.begin(), ext.end(), ext.begin(), [](unsigned char c) { return std::tolower(c); });
+  if (ext != ".avi" && ext != ".mp4")
+    throw cli::UsageError("--output " + output + ": expected a .avi (MJPG) or .mp4 (MPEG-4) file name");
+  std::error_code ec;
+  if (fs::is_directory(output, ec)) throw std::runtime_error("--output " + output + ": is a directory");
+  const fs::path dir = fs::path(output).parent_path();
+  if (!dir.empty() && !fs::is_directory(dir, ec))
+    throw std::runtime_error("--output " + output + ": " + dir.string() + " is not a directory");
+}
+
 double percent(double part, double whole) { return whole > 0 ? 100.0 * part / whole : 0.0; }
 
 }  // namespace
@@ -123,6 +141,7 @@ int cmd_attend(int argc, char** argv) {
   opts.cooldown_s = parse_seconds(args, "--cooldown", 30);
   opts.tracker.confirm_frames = args.get_int("--confirm-frames", 3, 1, 1000);
   const std::optional<double> retention = parse_retention(args);
+  if (args.has("--output")) check_output(args.get("--output"));
 
   FacePipeline faces(face_opts);
   GalleryOptions go;

@@ -156,7 +156,11 @@ int cmd_enroll(int argc, char** argv) {
   go.create = true;
   go.model_id = faces.model_id();
   go.allow_model_change = args.flag("--reindex");
-  Gallery gallery = Gallery::open(db, go);
+  std::error_code ec;
+  const bool new_db = !std::filesystem::exists(std::filesystem::path(db) / "CURRENT", ec);
+  const bool dir_existed = std::filesystem::exists(db, ec);
+  std::optional<Gallery> opened = Gallery::open(db, go);
+  Gallery& gallery = *opened;
   const std::string db_model = gallery.store().state().model_id;
   if (!db_model.empty() && db_model != faces.model_id()) reindex(gallery, faces, args.flag("--drop-failed"));
 
@@ -288,6 +292,16 @@ int cmd_enroll(int argc, char** argv) {
       report["topk"]["left_out_already_enrolled"] = counts.probes_enrolled;
     }
     write_file_atomic(report_path, report.dump(2) + "\n");
+  }
+  if (new_db && st.identity_count == 0) {
+    // A run that enrolled nobody leaves no empty DB behind.
+    opened.reset();
+    if (dir_existed) {  // the empty directory the user made stays
+      for (const auto& e : std::filesystem::directory_iterator(db, ec)) std::filesystem::remove_all(e.path(), ec);
+    } else {
+      std::filesystem::remove_all(db, ec);
+    }
+    std::fprintf(stderr, "facegate enroll: nothing was enrolled, so the new DB %s was not kept\n", db.c_str());
   }
   if (!counts.empty_identities.empty()) {
     std::string names;

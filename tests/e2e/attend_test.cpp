@@ -351,6 +351,14 @@ TEST_F(Attend, BadSourcesAndALockedDbAreClearErrors) {
     EXPECT_EQ(r.err.find("[ERROR"), std::string::npos) << r.err;
   }
 
+  r = attend(g_suite->dir + "/script.avi", "--output " + sh_quote(dir_ + "/out.xyz"));
+  EXPECT_EQ(r.code, 2);
+  EXPECT_NE(r.err.find("out.xyz: expected a .avi (MJPG) or .mp4 (MPEG-4) file name"), std::string::npos) << r.err;
+  r = attend(g_suite->dir + "/script.avi", "--output " + sh_quote(dir_ + "/missing/out.avi"));
+  EXPECT_EQ(r.code, 1);
+  EXPECT_NE(r.err.find("missing is not a directory"), std::string::npos) << r.err;
+  EXPECT_EQ(r.err.find("stopped"), std::string::npos) << "refused before the source was opened: " << r.err;
+
   r = run_facegate(attend_args(g_suite->dir + "/script.avi", "--no-detect"), dir_);
   EXPECT_EQ(r.code, 2);
   EXPECT_NE(r.err.find("unknown option --no-detect"), std::string::npos) << r.err;

@@ -290,8 +290,15 @@ TEST_F(Gallery, BadInput) {
   EXPECT_NE(r.err.find("readme.txt: not enrolled (not an image file by its name)"), std::string::npos) << r.err;
   EXPECT_NE(r.err.find("loose.png: not enrolled (not in a person's folder)"), std::string::npos) << r.err;
   EXPECT_EQ(r.err.find("readme.txt: cannot"), std::string::npos) << r.err;
-  EXPECT_EQ(total_images(), 0u) << "one image per person, held out as the probe";
-  r = run("identify --no-detect --db " + sh_quote(db_) + " --model " + sh_quote(model_) + " " +
+  // One image per person, held out as the probe: nobody enrolled, and no empty DB left.
+  EXPECT_FALSE(fs::exists(db_));
+  EXPECT_NE(r.err.find("nothing was enrolled, so the new DB " + db_ + " was not kept"), std::string::npos) << r.err;
+  {
+    fg::store::OpenOptions o;
+    o.create_if_missing = true;
+    fg::store::Store::open(dir_ + "/empty-db", o);
+  }
+  r = run("identify --no-detect --db " + sh_quote(dir_ + "/empty-db") + " --model " + sh_quote(model_) + " " +
           sh_quote(data_ + "/faces/people/amy/amy1.png"));
   EXPECT_EQ(r.code, 1);
   EXPECT_NE(r.err.find("has no enrolled images: run facegate enroll first"), std::string::npos) << r.err;
