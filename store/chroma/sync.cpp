@@ -242,6 +242,8 @@ PullResult pull(Client& client, const std::string& name, const std::string& db, 
                                                 (mine ? mine->id + " '" + mine->name + "'" : named->id + " '" + nm + "'"));
     }
   }
+  size_t done = 0;
+  size_t shown = 0;  // percent
   for (auto& [id, images] : by_identity) {
     std::sort(images.begin(), images.end(), [](const GalleryImage& a, const GalleryImage& b) { return a.position < b.position; });
     // Images this DB holds already (its own, pushed earlier) are not added again: enrolled
@@ -263,6 +265,12 @@ PullResult pull(Client& client, const std::string& name, const std::string& db, 
     who.id = id;
     who.name = images.front().name;
     result.added += store.enroll(who, std::move(records)).added.size();
+    // One line per percent: a long pull shows progress without a line per identity.
+    const size_t percent = ++done * 100 / by_identity.size();
+    if (progress && percent > shown) {
+      shown = percent;
+      progress("pulled " + std::to_string(done) + "/" + std::to_string(by_identity.size()) + " identities");
+    }
   }
   std::set<std::string> ids;
   for (const auto& kv : by_identity) ids.insert(kv.first);

@@ -17,6 +17,7 @@
 #include <opencv2/imgcodecs.hpp>
 #include <opencv2/imgproc.hpp>
 #include <opencv2/videoio.hpp>
+#include <random>
 #include <regex>
 #include <set>
 #include <sstream>
@@ -436,6 +437,62 @@ TEST_F(KillPoints, SyncPushKilledAnywhereThenRerunMakesTheRemoteEqualLocal) {
     }
     kill_and_rerun(copy, base + std::to_string(n == 1 ? 1 : 3), "deleted", n);
   }
+}
+
+TEST_F(KillPoints, SyncPullKilledAnywhereThenRerunGivesTheUninterruptedGallery) {
+  FG_REQUIRE_CHROMA(url);
+  // Many identities of one image each, so that the pull's writes (one durable batch per
+  // identity) last long enough to be killed in their midst: a synthetic gallery, pushed once.
+  constexpr int kIdentities = 300;
+  const std::string source = dir_ + "/source";
+  {
+    fg::store::OpenOptions o;
+    o.create_if_missing = true;
+    o.model_id = "synthetic:1";
+    fg::store::Store s = fg::store::Store::open(source, o);
+    std::mt19937 rng(5);
+    std::normal_distribution<float> normal;
+    for (int i = 0; i < kIdentities; ++i) {
+      fg::store::EmbeddingRecord r;
+      r.image_path = "p/" + std::to_string(i) + ".jpg";
+      char hash[65];
+      std::snprintf(hash, sizeof hash, "%064x", i + 1);
+      r.content_hash = hash;
+      r.embedding.resize(16);
+      for (float& x : r.embedding) x = normal(rng);
+      fg::store::Identity who;
+      who.name = "person" + std::to_string(i);
+      s.enroll(who, {r});
+    }
+  }
+  const std::string collection = "pull" + std::to_string(::getpid());
+  Result r = run("sync --push --db " + sh_quote(source) + " --chroma " + sh_quote(url) + " --collection " + collection);
+  ASSERT_EQ(r.code, 0) << r.err;
+  const auto pull = [&](const std::string& db) {
+    return "sync --pull --db " + sh_quote(db) + " --chroma " + sh_quote(url) + " --collection " + collection;
+  };
+  r = run(pull(dir_ + "/whole"));
+  ASSERT_EQ(r.code, 0) << r.err;
+  const GalleryContents want = gallery_of(dir_ + "/whole");
+  ASSERT_EQ(want.size(), size_t{kIdentities});
+
+  // After the nth of the hundred "pulled k/300" lines: while writing identity 3n + 1.
+  int landed = 0;
+  for (const int n : {1, 30, 60}) {
+    SCOPED_TRACE("pull killed after progress line " + std::to_string(n));
+    const std::string db = dir_ + "/pulled" + std::to_string(n), err = dir_ + "/pull.err";
+    {
+      Child child(pull(db), dir_ + "/pull.out", err);
+      ASSERT_TRUE(child.wait_for([&] { return lines_of(read_text(err), "facegate sync: pulled ").size() >= size_t(n); }))
+          << read_text(err);
+      landed += child.kill9();
+    }
+    expect_db_sound(db);
+    r = run(pull(db));
+    ASSERT_EQ(r.code, 0) << r.err;
+    expect_same_gallery(want, gallery_of(db));
+  }
+  EXPECT_GE(landed, 2) << "the pull mostly finished before the kill: it needs more identities";
 }
 
 }  // namespace
