@@ -65,6 +65,18 @@ struct Fixture {
     }
   }
 
+  // Opens the index of a store that has none with `open` (open_or_rebuild or open_or_build):
+  // a new one, said in one log line naming `why`.
+  template <typename Open>
+  Opened open_new(const store::Store& s, Open open, const std::string& why) {
+    Opened o = open(path, source_of(s), params(), logger);
+    EXPECT_TRUE(o.rebuilt);
+    EXPECT_EQ(log.size(), 1u);
+    EXPECT_NE(log.empty() ? std::string::npos : log[0].find(why), std::string::npos) << (log.empty() ? "" : log[0]);
+    EXPECT_EQ(o.index.size(), s.state().embedding_count);
+    return o;
+  }
+
   // Top-3 names for a fixed set of queries, through the store's id -> name mapping.
   std::vector<std::vector<std::string>> answers(const store::Store& s, const index::Index& idx) const {
     std::mt19937 rng(5);
@@ -90,11 +102,7 @@ TEST(IndexOpen, RebuildsWhenMissingThenReusesTheSavedFile) {
   Fixture f("index-open-missing");
   store::Store s = store::Store::open(f.db, with_model());
   f.enroll(s, 0, 40);
-  Opened first = index::open_or_rebuild(f.path, source_of(s), params(), f.logger);
-  EXPECT_TRUE(first.rebuilt);
-  ASSERT_EQ(f.log.size(), 1u);
-  EXPECT_NE(f.log[0].find("is missing"), std::string::npos) << f.log[0];
-  EXPECT_EQ(first.index.size(), s.state().embedding_count);
+  Opened first = f.open_new(s, index::open_or_rebuild, "is missing");
   EXPECT_EQ(first.index.identity_count(), 40u);
 
   Opened second = index::open_or_rebuild(f.path, source_of(s), params(), f.logger);
@@ -108,12 +116,8 @@ TEST(IndexOpen, ReadersUseAFreshFileAndOtherwiseBuildInMemoryWithoutWriting) {
   Fixture f("index-open-reader");
   store::Store s = store::Store::open(f.db, with_model());
   f.enroll(s, 0, 40);
-  Opened built = index::open_or_build(f.path, source_of(s), params(), f.logger);
-  EXPECT_TRUE(built.rebuilt);
-  ASSERT_EQ(f.log.size(), 1u);
-  EXPECT_NE(f.log[0].find("in memory"), std::string::npos) << f.log[0];
+  Opened built = f.open_new(s, index::open_or_build, "in memory");
   EXPECT_FALSE(std::filesystem::exists(f.path)) << "a reader must not write the index";
-  EXPECT_EQ(built.index.size(), s.state().embedding_count);
 
   const auto expected = f.answers(s, index::open_or_rebuild(f.path, source_of(s), params(), f.logger).index);
   const auto saved = std::filesystem::last_write_time(f.path);
