@@ -7,6 +7,7 @@
 #include <cerrno>
 #include <cstdio>
 #include <cstring>
+#include <filesystem>
 #include <stdexcept>
 
 namespace fg::apps {
@@ -39,6 +40,13 @@ void write_file_atomic(const std::string& path, const std::string& contents, boo
     std::remove(tmp.c_str());
     throw std::runtime_error(path + ": cannot write: " + std::strerror(why));
   }
+}
+
+void check_output_folder(const std::string& option, const std::string& path) {
+  const std::filesystem::path dir = std::filesystem::path(path).parent_path();
+  std::error_code ec;
+  if (!dir.empty() && !std::filesystem::is_directory(dir, ec))
+    throw std::runtime_error(option + " " + path + ": " + dir.string() + " is not a directory");
 }
 
 }  // namespace fg::apps

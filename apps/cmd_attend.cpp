@@ -7,6 +7,7 @@
 #include <filesystem>
 #include <string>
 
+#include "apps/atomic_file.h"
 #include "apps/attend/annotate.h"
 #include "apps/attend/attendance.h"
 #include "apps/attend/capture.h"
@@ -111,9 +112,7 @@ void check_output(const std::string& output) {
     throw cli::UsageError("--output " + output + ": expected a .avi (MJPG) or .mp4 (MPEG-4) file name");
   std::error_code ec;
   if (fs::is_directory(output, ec)) throw std::runtime_error("--output " + output + ": is a directory");
-  const fs::path dir = fs::path(output).parent_path();
-  if (!dir.empty() && !fs::is_directory(dir, ec))
-    throw std::runtime_error("--output " + output + ": " + dir.string() + " is not a directory");
+  check_output_folder("--output", output);
 }
 
 double percent(double part, double whole) { return whole > 0 ? 100.0 * part / whole : 0.0; }

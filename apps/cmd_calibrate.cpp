@@ -1,10 +1,10 @@
 #include <cmath>
 #include <cstdio>
-#include <filesystem>
 #include <stdexcept>
 #include <string>
 #include <vector>
 
+#include "apps/atomic_file.h"
 #include "apps/calibrate.h"
 #include "apps/cli.h"
 #include "apps/commands.h"
@@ -82,10 +82,7 @@ int cmd_calibrate(int argc, char** argv) {
   if (args.has("--plot") && plot.empty()) throw cli::UsageError("--plot needs a file name");
   const int threads = args.get_int("--threads", cli::default_threads(), 1, 256);
   const bool dry_run = args.flag("--dry-run");
-  const std::filesystem::path plot_dir = std::filesystem::path(plot).parent_path();
-  std::error_code ec;
-  if (!plot.empty() && !plot_dir.empty() && !std::filesystem::is_directory(plot_dir, ec))
-    throw std::runtime_error(plot + ": cannot write the --plot file: " + plot_dir.string() + " is not a directory");
+  if (!plot.empty()) check_output_folder("--plot", plot);
 
   store::OpenOptions options;
   options.read_only = dry_run;

@@ -145,6 +145,7 @@ int cmd_enroll(int argc, char** argv) {
   const std::string root = args.positionals()[0];
 
   if (args.flag("--drop-failed") && !args.flag("--reindex")) throw cli::UsageError("--drop-failed needs --reindex");
+  if (!report_path.empty()) check_output_folder("--report", report_path);
   const FaceOptions face_opts = face_options(args);  // usage errors before any work
   const GalleryScan scan = scan_gallery(root);
   const std::vector<PersonDir>& people = scan.people;

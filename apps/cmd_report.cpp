@@ -129,12 +129,7 @@ int cmd_report(int argc, char** argv) {
                                (ec ? ": " + ec.message() : ": a file of that name exists"));
     if (fs::is_empty(thumbs, ec)) fs::permissions(thumbs, fs::perms::owner_all, fs::perm_options::replace, ec);
   }
-  if (args.has("--csv")) {
-    const fs::path parent = fs::path(args.get("--csv")).parent_path();
-    if (!parent.empty() && !fs::is_directory(parent, ec))
-      throw std::runtime_error(args.get("--csv") + ": cannot write the --csv file: " + parent.string() +
-                               " is not a directory");
-  }
+  if (args.has("--csv")) check_output_folder("--csv", args.get("--csv"));
 
   std::map<std::string, Person> people;  // by name, for a readable order
   std::vector<const store::Event*> unknown;

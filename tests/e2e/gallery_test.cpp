@@ -293,6 +293,11 @@ TEST_F(Gallery, BadInput) {
   // One image per person, held out as the probe: nobody enrolled, and no empty DB left.
   EXPECT_FALSE(fs::exists(db_));
   EXPECT_NE(r.err.find("nothing was enrolled, so the new DB " + db_ + " was not kept"), std::string::npos) << r.err;
+  r = enroll(g, "--report " + sh_quote(dir_ + "/nowhere/r.json"));
+  EXPECT_EQ(r.code, 1);
+  EXPECT_NE(r.err.find("--report " + dir_ + "/nowhere/r.json: " + dir_ + "/nowhere is not a directory"), std::string::npos)
+      << r.err;
+  EXPECT_FALSE(fs::exists(db_)) << "refused before any work";
   {
     fg::store::OpenOptions o;
     o.create_if_missing = true;
