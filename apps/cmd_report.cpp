@@ -16,8 +16,8 @@ namespace fg::apps {
 namespace {
 
 constexpr const char* kHelp =
-    "usage: facegate report --db DB [--since T] [--until T] [--camera C] [--csv FILE]\n"
-    "                       [--thumbnails DIR]\n"
+    "usage: facegate report --db DB [--since T] [--until T] [--camera C] [--per-day]\n"
+    "                       [--csv FILE] [--thumbnails DIR]\n"
     "\n"
     "Attendance from the events facegate attend recorded: per person the first and last time\n"
     "seen and the number of attendance events, then every unknown face, for review. Reads the\n"
@@ -30,8 +30,11 @@ constexpr const char* kHelp =
     "  --since T         events at or after T\n"
     "  --until T         events before T\n"
     "  --camera C        only this camera's events\n"
+    "  --per-day         also attendance per local day and person: count, first and last\n"
+    "                    seen that day (the day where the event was logged)\n"
     "  --csv FILE        also write the report as CSV (kind,name,id,count,first_seen,\n"
-    "                    last_seen,cameras,seq), one row per person and per unknown event\n"
+    "                    last_seen,cameras,seq), one row per person ('attendance'), per\n"
+    "                    day and person with --per-day ('day'), and per unknown event\n"
     "  --thumbnails DIR  save each unknown event's face as DIR/unknown-<seq>.jpg (owner-only,\n"
     "                    0600: they are face images; DIR is made, owner-only, when missing)\n"
     "  -h, --help        show this help\n";
@@ -95,10 +98,20 @@ std::string join_cameras(const std::map<std::string, int>& cameras) {
 
 std::string when(const store::Event& e) { return attend::iso8601(e.time_us, e.utc_offset_s); }
 
+void add(Person& p, const store::Event& e) {
+  p.name = e.name;
+  p.id = e.identity_id.value_or("");
+  ++p.count;
+  if (!p.first) p.first = &e;
+  p.last = &e;
+  ++p.cameras[e.camera];
+}
+
 }  // namespace
 
 int cmd_report(int argc, char** argv) {
-  cli::Args args(argc, argv, {"--db", "--since", "--until", "--camera", "--csv", "--thumbnails"}, {"-h", "--help"});
+  cli::Args args(argc, argv, {"--db", "--since", "--until", "--camera", "--csv", "--thumbnails"},
+                 {"--per-day", "-h", "--help"});
   if (args.flag("-h") || args.flag("--help")) {
     std::printf("%s", kHelp);
     return 0;
@@ -131,20 +144,18 @@ int cmd_report(int argc, char** argv) {
   }
   if (args.has("--csv")) check_output_folder("--csv", args.get("--csv"));
 
+  const bool per_day = args.flag("--per-day");
   std::map<std::string, Person> people;  // by name, for a readable order
+  std::map<std::pair<std::string, std::string>, Person> days;  // by (date, name)
   std::vector<const store::Event*> unknown;
   for (const store::Event& e : events) {
     if (e.kind == store::EventKind::unknown) {
       unknown.push_back(&e);
       continue;
     }
-    Person& p = people[e.name];
-    p.name = e.name;
-    p.id = e.identity_id.value_or("");
-    ++p.count;
-    if (!p.first) p.first = &e;
-    p.last = &e;
-    ++p.cameras[e.camera];
+    add(people[e.name], e);
+    // The local date the event was logged with: ISO 8601's first ten characters.
+    if (per_day) add(days[{when(e).substr(0, 10), e.name}], e);
   }
 
   std::printf("%zu events: attendance of %zu people, %zu unknown\n", events.size(), people.size(), unknown.size());
@@ -152,6 +163,12 @@ int cmd_report(int argc, char** argv) {
   for (const auto& [name, p] : people) {
     std::printf("%-24s %6lld  %-29s  %-29s  %s\n", name.c_str(), static_cast<long long>(p.count), when(*p.first).c_str(),
                 when(*p.last).c_str(), join_cameras(p.cameras).c_str());
+  }
+  if (!days.empty()) std::printf("\nattendance per day:\n%-10s  %-24s %6s  %-10s  %-10s\n", "date", "name", "count",
+                                 "first seen", "last seen");
+  for (const auto& [key, d] : days) {
+    std::printf("%-10s  %-24s %6lld  %-10s  %-10s\n", key.first.c_str(), d.name.c_str(), static_cast<long long>(d.count),
+                when(*d.first).substr(11, 8).c_str(), when(*d.last).substr(11, 8).c_str());
   }
   if (!unknown.empty()) std::printf("\nunknown faces:\n%-29s  %-16s %6s %6s %8s\n", "time", "camera", "score", "frames", "seq");
   for (const store::Event* e : unknown) {
@@ -169,6 +186,10 @@ int cmd_report(int argc, char** argv) {
     for (const auto& [name, p] : people) {
       csv += "attendance," + csv_field(name) + "," + csv_field(p.id) + "," + std::to_string(p.count) + "," +
              when(*p.first) + "," + when(*p.last) + "," + csv_field(join_cameras(p.cameras)) + ",\n";
+    }
+    for (const auto& [key, d] : days) {
+      csv += "day," + csv_field(d.name) + "," + csv_field(d.id) + "," + std::to_string(d.count) + "," + when(*d.first) +
+             "," + when(*d.last) + "," + csv_field(join_cameras(d.cameras)) + ",\n";
     }
     for (const store::Event* e : unknown) {
       csv += "unknown,,,1," + when(*e) + "," + when(*e) + "," + csv_field(e->camera) + "," + std::to_string(e->seq) + "\n";

@@ -14,6 +14,7 @@
 #include <opencv2/imgproc.hpp>
 #include <opencv2/videoio.hpp>
 #include <regex>
+#include <set>
 #include <sstream>
 
 #include "store/store.h"
@@ -262,6 +263,37 @@ TEST_F(Attend, ScriptedVideoGivesExactlyTheExpectedEventsEvenWithACorruptFrame) 
   EXPECT_NE(csv.find(",4,"), std::string::npos) << "amy: 2 events a run, 2 runs: " << csv;
   EXPECT_NE(csv.find("unknown,,,1,"), std::string::npos) << csv;
   EXPECT_FALSE(cv::imread(dir_ + "/unknown-4.jpg").empty()) << "the unknown face's thumbnail, for review";
+
+  // --per-day: one row per (local day, person). One of amy's events copied two days back is
+  // a day of its own; per person the day rows add up to the attendance row.
+  {
+    fg::store::Event back;
+    for (const auto& e : stored_events())
+      if (e.kind == fg::store::EventKind::attendance && e.name == "amy") back = e;
+    back.time_us -= int64_t{2} * 86'400'000'000;
+    fg::store::Store::open(db_).append_event(back, /*sync=*/true);
+  }
+  r = run_facegate("report --db " + sh_quote(db_) + " --camera door --per-day --csv " + sh_quote(dir_ + "/days.csv"),
+                   dir_);
+  ASSERT_EQ(r.code, 0) << r.err;
+  EXPECT_NE(r.out.find("attendance per day:"), std::string::npos) << r.out;
+  std::map<std::string, int> person_total, day_total;
+  std::set<std::string> amy_days, day_keys;
+  std::istringstream rows(fg::test::read_text(dir_ + "/days.csv"));
+  for (std::string line; std::getline(rows, line);) {
+    std::vector<std::string> f;
+    std::istringstream fields(line);
+    for (std::string x; std::getline(fields, x, ',');) f.push_back(x);
+    if (f.size() < 6 || (f[0] != "attendance" && f[0] != "day")) continue;
+    (f[0] == "day" ? day_total : person_total)[f[1]] += std::stoi(f[3]);
+    if (f[0] != "day") continue;
+    EXPECT_EQ(f[4].substr(0, 10), f[5].substr(0, 10)) << "first and last seen on the row's day: " << line;
+    EXPECT_TRUE(day_keys.insert(f[4].substr(0, 10) + " " + f[1]).second) << "one row per day and person: " << line;
+    if (f[1] == "amy") amy_days.insert(f[4].substr(0, 10));
+  }
+  EXPECT_EQ(day_total, person_total);
+  EXPECT_EQ(person_total["amy"], 5);
+  EXPECT_GE(amy_days.size(), 2u);
 
   r = run_facegate("report --db " + sh_quote(db_) + " --camera elsewhere", dir_);
   EXPECT_NE(r.out.find("0 events"), std::string::npos) << r.out;
