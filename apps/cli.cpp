@@ -1,5 +1,8 @@
 #include "apps/cli.h"
 
+#include <algorithm>
+#include <cctype>
+#include <filesystem>
 #include <thread>
 
 namespace fg::cli {
@@ -60,6 +63,12 @@ int Args::get_int(const std::string& name, int fallback, int lo, int hi) const {
                      std::to_string(hi));
   }
   return static_cast<int>(v);
+}
+
+std::string lowercase_extension(const std::string& path) {
+  std::string ext = std::filesystem::path(path).extension().string();
+  std::transform(ext.begin(), ext.end(), ext.begin(), [](unsigned char c) { return std::tolower(c); });
+  return ext;
 }
 
 int default_threads() {

@@ -37,4 +37,7 @@ class Args {
 // Threads to use by default: the machine's cores.
 int default_threads();
 
+// The extension of a file name given on the command line, lowercased (".JPG" -> ".jpg").
+std::string lowercase_extension(const std::string& path);
+
 }  // namespace fg::cli

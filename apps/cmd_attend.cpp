@@ -1,6 +1,4 @@
-#include <algorithm>
 #include <atomic>
-#include <cctype>
 #include <chrono>
 #include <csignal>
 #include <cstdio>
@@ -106,8 +104,7 @@ double parse_seconds(const cli::Args& args, const std::string& name, double fall
 // opens at the first frame, and OpenCV says nothing about why it cannot.
 void check_output(const std::string& output) {
   namespace fs = std::filesystem;
-  std::string ext = fs::path(output).extension().string();
-  std::transform(ext.begin(), ext.end(), ext.begin(), [](unsigned char c) { return std::tolower(c); });
+  const std::string ext = cli::lowercase_extension(output);
   if (ext != ".avi" && ext != ".mp4")
     throw cli::UsageError("--output " + output + ": expected a .avi (MJPG) or .mp4 (MPEG-4) file name");
   std::error_code ec;

@@ -1,10 +1,11 @@
 #include "apps/gallery_scan.h"
 
 #include <algorithm>
-#include <cctype>
-#include <iterator>
 #include <filesystem>
+#include <iterator>
 #include <stdexcept>
+
+#include "apps/cli.h"
 
 namespace fg::apps {
 namespace {
@@ -31,8 +32,7 @@ uint64_t fnv1a(const std::string& s) {
 bool has_image_extension(const std::string& path) {
   static const char* const kExtensions[] = {".jpg", ".jpeg", ".jpe", ".png", ".bmp", ".dib", ".webp", ".tif",
                                             ".tiff", ".pbm", ".pgm", ".ppm", ".pnm", ".pam"};
-  std::string ext = fs::path(path).extension().string();
-  std::transform(ext.begin(), ext.end(), ext.begin(), [](unsigned char c) { return std::tolower(c); });
+  const std::string ext = cli::lowercase_extension(path);
   return std::find(std::begin(kExtensions), std::end(kExtensions), ext) != std::end(kExtensions);
 }
 
