@@ -17,6 +17,7 @@
 #include "apps/face_options.h"
 #include "apps/gallery.h"
 #include "apps/retention.h"
+#include "apps/threshold.h"
 #include "store/clock.h"
 
 namespace fg::apps {
@@ -55,7 +56,8 @@ constexpr const char* kHelp =
     "                      this door's events (it is created if missing)\n"
     "  --camera-id NAME    names this camera/door in the events (default: SRC)\n"
     "  --threshold T       cosine similarity (-1..1) below which a face is unknown\n"
-    "                      (default: the DB's calibrated threshold, else 0.5)\n"
+    "                      (default: the DB's calibrated threshold, else the model's:\n"
+    "                      0.5 for resnet50-arcface, 0.91 for dlib-resnet)\n"
     "  --cooldown S        seconds between two attendance events of one person (default 30)\n"
     "  --confirm-frames N  agreeing frames before a face is decided (default 3)\n"
     "  --events FILE       append events as JSON lines to FILE ('-' = stdout)\n"
@@ -74,18 +76,6 @@ volatile std::sig_atomic_t g_signal = 0;
 extern "C" void on_signal(int sig) {
   g_signal = sig;
   g_stop = true;
-}
-
-float parse_threshold(const cli::Args& args, float fallback) {
-  if (!args.has("--threshold")) return fallback;
-  const std::string text = args.get("--threshold");
-  try {
-    size_t used = 0;
-    const float t = std::stof(text, &used);
-    if (used == text.size() && t >= -1 && t <= 1) return t;
-  } catch (const std::exception&) {
-  }
-  throw cli::UsageError("--threshold: got '" + text + "', expected a cosine in -1..1");
 }
 
 double parse_seconds(const cli::Args& args, const std::string& name, double fallback) {
@@ -149,8 +139,8 @@ int cmd_attend(int argc, char** argv) {
     const store::chroma::Endpoint where = store::chroma::parse_endpoint(args.get("--index"));
     central.emplace(store::chroma::Client(where), where.collection, static_cast<uint32_t>(faces.dim()), faces.model_id());
   }
-  bool calibrated = false;
-  opts.threshold = parse_threshold(args, gallery.threshold(&calibrated));
+  const Threshold threshold = pick_threshold(args, gallery.store().threshold(), faces.model_id());
+  opts.threshold = threshold.value;
   attend::EventLog log(gallery.store(), args.get("--events"));
   const auto prune = [&] {
     if (retention)
@@ -176,9 +166,10 @@ int cmd_attend(int argc, char** argv) {
                "confirm %d frames\n",
                opts.camera.c_str(), opts.live ? "live" : "file", source.c_str(), capture.size().width,
                capture.size().height, capture.fps(), opts.threshold,
-               args.has("--threshold") ? "--threshold" : calibrated ? "calibrated" : "default, not calibrated",
+               describe(threshold, faces.model_id()).c_str(),
                opts.cooldown_s, opts.tracker.confirm_frames);
-  if (!args.has("--threshold") && !calibrated) std::fprintf(stderr, "facegate attend: %s\n", kUncalibratedWarning);
+  const std::string warning = uncalibrated_warning(threshold, faces.model_id());
+  if (!warning.empty()) std::fprintf(stderr, "facegate attend: %s\n", warning.c_str());
 
   const auto start = std::chrono::steady_clock::now();
   auto last_prune = start;

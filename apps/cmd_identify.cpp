@@ -10,6 +10,7 @@
 #include "apps/face_options.h"
 #include "apps/gallery.h"
 #include "apps/image_io.h"
+#include "apps/threshold.h"
 #include "store/chroma/endpoint.h"
 #include "store/chroma/search.h"
 
@@ -34,7 +35,8 @@ constexpr const char* kHelp =
     "                    sync) instead of DB's index; --db then only gives the threshold\n"
     "  --top K           identities per face (default 5)\n"
     "  --threshold T     cosine similarity (-1..1) below which a face is unknown\n"
-    "                    (default: the DB's calibrated threshold, else 0.5)\n"
+    "                    (default: the DB's calibrated threshold, else the model's:\n"
+    "                    0.5 for resnet50-arcface, 0.91 for dlib-resnet)\n"
     "  --json            JSON lines output\n";
 
 }  // namespace
@@ -72,20 +74,13 @@ int cmd_identify(int argc, char** argv) {
     const store::chroma::Endpoint where = store::chroma::parse_endpoint(args.get("--index"));
     central.emplace(store::chroma::Client(where), where.collection, static_cast<uint32_t>(faces.dim()), faces.model_id());
   }
-  bool calibrated = false;
-  float threshold = gallery ? gallery->threshold(&calibrated) : kDefaultThreshold;
+  const std::optional<double> calibrated = gallery ? gallery->store().threshold() : std::nullopt;
+  const Threshold picked = pick_threshold(args, calibrated, faces.model_id());
+  const float threshold = picked.value;
   if (gallery && gallery->store().state().embedding_count == 0 && !central)
     throw std::runtime_error("DB " + db + " has no enrolled images: run facegate enroll first");
-  if (!args.has("--threshold") && !calibrated) std::fprintf(stderr, "facegate identify: %s\n", kUncalibratedWarning);
-  if (args.has("--threshold")) {
-    try {
-      size_t used = 0;
-      threshold = std::stof(args.get("--threshold"), &used);
-      if (used != args.get("--threshold").size() || threshold < -1 || threshold > 1) throw std::out_of_range("");
-    } catch (const std::exception&) {
-      throw cli::UsageError("--threshold: got '" + args.get("--threshold") + "', expected a cosine in -1..1");
-    }
-  }
+  const std::string warning = uncalibrated_warning(picked, faces.model_id());
+  if (!warning.empty()) std::fprintf(stderr, "facegate identify: %s\n", warning.c_str());
 
   int failures = 0;
   for (const std::string& path : args.positionals()) {

@@ -85,10 +85,4 @@ void Gallery::rebuild() {
   save();
 }
 
-float Gallery::threshold(bool* calibrated) const {
-  const std::optional<double> t = store_.threshold();
-  if (calibrated) *calibrated = t.has_value();
-  return t ? static_cast<float>(*t) : kDefaultThreshold;
-}
-
 }  // namespace fg::apps

@@ -11,14 +11,6 @@
 
 namespace fg::apps {
 
-// Used when the DB has no calibrated threshold yet (facegate calibrate sets one): the model
-// card's suggested same-person cosine.
-constexpr float kDefaultThreshold = 0.5f;
-// What attend and identify say when they fall back to kDefaultThreshold.
-constexpr const char* kUncalibratedWarning =
-    "warning: threshold 0.5 is the default, not calibrated for this model and gallery: strangers may be "
-    "taken for enrolled people (run facegate calibrate --db DB, or give --threshold)";
-
 struct GalleryOptions {
   bool create = false;           // create the DB if missing (enroll)
   std::string model_id;          // "" = no model check
@@ -41,9 +33,6 @@ class Gallery {
   void removed(const store::ForgetResult& result);
   // After Store::change_model: the index is rebuilt from the store.
   void rebuild();
-
-  // The calibrated threshold, else kDefaultThreshold; `calibrated` says which.
-  float threshold(bool* calibrated = nullptr) const;
 
  private:
   Gallery(store::Store store, index::Index index, std::string index_path, bool read_only);
