@@ -209,6 +209,11 @@ int cmd_attend(int argc, char** argv) {
   if (!opts.live && cs.unreadable > 0)
     std::fprintf(stderr, "facegate attend: warning: %lld frames of '%s' could not be decoded: the file may be damaged\n",
                  static_cast<long long>(cs.unreadable), source.c_str());
+  if (!opts.live && !g_signal && !annotator.quit() && capture.ended_early())
+    std::fprintf(stderr,
+                 "facegate attend: warning: '%s' ended after %lld of the %lld frames its header declares: the file may "
+                 "be cut short or damaged\n",
+                 source.c_str(), static_cast<long long>(cs.read), static_cast<long long>(cs.declared));
   if (!capture.error().empty()) return 1;
   if (cs.frames == 0 && !g_signal) {
     std::fprintf(stderr, "facegate attend: source '%s' gave no frames\n", source.c_str());

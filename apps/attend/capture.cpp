@@ -58,6 +58,7 @@ Capture::Capture(const std::string& source, const std::atomic<bool>& stop) : sto
   fps_ = cap_->fps();
   if (!(fps_ > 0 && fps_ < 1000)) fps_ = 0;
   size_ = cap_->frame_size();
+  if (!live_) stats_.declared = cap_->frame_count();
   thread_ = std::thread([this] { run(); });
 }
 
@@ -113,6 +114,7 @@ void Capture::run() {
     push(std::move(f));
   }
   std::lock_guard lock(mu_);
+  stats_.read = position;
   ended_ = true;
   cv_.notify_all();
 }
@@ -150,6 +152,12 @@ std::string Capture::error() const {
 CaptureStats Capture::stats() const {
   std::lock_guard lock(mu_);
   return stats_;
+}
+
+bool Capture::ended_early() const {
+  std::lock_guard lock(mu_);
+  // A count estimated from the duration may be a frame or two (or a percent) off.
+  return ended_ && !stop_ && stats_.declared > 0 && stats_.read < stats_.declared - 1 - stats_.declared / 100;
 }
 
 }  // namespace fg::apps::attend

@@ -24,6 +24,9 @@ class VideoSource {
   virtual double fps() const = 0;          // as the source declares it; 0 or junk when it does not
   virtual cv::Size frame_size() const = 0;
   virtual double position_ms() const = 0;  // timestamp of the last frame read (files)
+  // The frames a file's header declares (exact for AVI; some containers estimate it from the
+  // duration); 0 when unknown, as for cameras and streams.
+  virtual int64_t frame_count() const = 0;
 };
 
 // A video file being written (cv::VideoWriter).
@@ -60,7 +63,7 @@ class Media {
 
 // The plugin exports this function (extern "C"); it returns a Media that lives as long as
 // the process. The name changes whenever this interface does.
-inline constexpr const char* kEntryPoint = "facegate_media_v1";
+inline constexpr const char* kEntryPoint = "facegate_media_v2";
 using EntryPoint = Media* (*)();
 
 }  // namespace fg::apps::media

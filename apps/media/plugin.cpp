@@ -20,6 +20,10 @@ class CaptureSource final : public VideoSource {
     return {int(cap_->get(cv::CAP_PROP_FRAME_WIDTH)), int(cap_->get(cv::CAP_PROP_FRAME_HEIGHT))};
   }
   double position_ms() const override { return cap_->get(cv::CAP_PROP_POS_MSEC); }
+  int64_t frame_count() const override {
+    const double n = cap_->get(cv::CAP_PROP_FRAME_COUNT);
+    return n > 0 && n < 1e12 ? static_cast<int64_t>(n) : 0;
+  }
 
  private:
   std::unique_ptr<cv::VideoCapture> cap_;
@@ -72,7 +76,7 @@ class OpenCvMedia final : public Media {
 }  // namespace
 }  // namespace fg::apps::media
 
-extern "C" __attribute__((visibility("default"))) fg::apps::media::Media* facegate_media_v1() {
+extern "C" __attribute__((visibility("default"))) fg::apps::media::Media* facegate_media_v2() {
   // facegate reports what failed in its own words; OpenCV's and FFmpeg's logs (GStreamer
   // warnings, "raised OpenCV exception", a line per damaged packet) would bury them. Set
   // before the first capture opens: FFmpeg's level is read then. A user's own setting wins.

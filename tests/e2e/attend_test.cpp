@@ -218,6 +218,7 @@ TEST_F(Attend, ScriptedVideoGivesExactlyTheExpectedEventsEvenWithACorruptFrame) 
   EXPECT_NE(r.err.find("stopped (end of file): 90 frames (0 dropped, 0 unreadable)"), std::string::npos) << r.err;
   EXPECT_NE(r.err.find("5 events (4 attendance, 1 unknown; 1 repeats within cooldown)"), std::string::npos) << r.err;
   EXPECT_NE(r.err.find("mean "), std::string::npos) << r.err;
+  EXPECT_EQ(r.err.find("its header declares"), std::string::npos) << "a whole file is not cut short: " << r.err;
 
   const auto stored = stored_events();
   ASSERT_EQ(stored.size(), 5u);
@@ -306,6 +307,27 @@ TEST_F(Attend, ScriptedVideoGivesExactlyTheExpectedEventsEvenWithACorruptFrame) 
 
 // attend in the background on a long video where someone is decided every second of video,
 // signalled once two more events are reported.
+// A file cut short (a copy interrupted, a disk full) reads like one that ended: what it holds
+// is processed, and the warning compares the frames read with its header's count.
+TEST_F(Attend, VideoCutShortIsProcessedAndNamed) {
+  std::string bytes = fg::test::read_text(g_suite->dir + "/script.avi");
+  size_t frame45 = 0;  // the 46th JPEG's start: the file is cut inside it
+  for (size_t i = 0, seen = 0; i + 2 < bytes.size() && !frame45; ++i)
+    if (bytes[i] == '\xFF' && bytes[i + 1] == '\xD8' && bytes[i + 2] == '\xFF' && seen++ == 45) frame45 = i;
+  ASSERT_GT(frame45, 0u);
+  const std::string cut = dir_ + "/cut.avi";
+  std::ofstream(cut, std::ios::binary) << bytes.substr(0, frame45 + 200);
+  const Result r = attend(cut, "--events -");
+  ASSERT_EQ(r.code, 0) << r.err;
+  // The first four of the script's events lie before frame 45 (amy, howard, penny, raj).
+  EXPECT_EQ(json_lines(r.out).size(), 4u) << r.out;
+  EXPECT_NE(r.err.find("stopped (end of file): 45 frames"), std::string::npos) << r.err;
+  EXPECT_NE(r.err.find("warning: '" + cut + "' ended after 45 of the 90 frames its header declares: the file may be "
+                       "cut short or damaged"),
+            std::string::npos)
+      << r.err;
+}
+
 TEST_F(Attend, KillDashNineLosesNoReportedEventAndSigtermStopsCleanly) {
   std::vector<Appearance> script;
   const std::vector<std::string> people = {"amy", "howard", "penny"};
