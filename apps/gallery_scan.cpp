@@ -6,6 +6,7 @@
 #include <stdexcept>
 
 #include "apps/cli.h"
+#include "store/names.h"
 
 namespace fg::apps {
 namespace {
@@ -47,7 +48,7 @@ GalleryScan scan_gallery(const std::string& root) {
       continue;
     }
     PersonDir p;
-    p.name = it->path().filename().string();
+    p.name = store::normalize_name(it->path().filename().string());
     for (fs::directory_iterator f(it->path(), ec), fend; !ec && f != fend; f.increment(ec)) {
       if (!f->is_regular_file(ec) || hidden(f->path())) continue;
       (has_image_extension(f->path().string()) ? p.images : scan.ignored).push_back(f->path().string());
@@ -62,6 +63,17 @@ GalleryScan scan_gallery(const std::string& root) {
   }
   std::sort(scan.people.begin(), scan.people.end(),
             [](const PersonDir& a, const PersonDir& b) { return a.name < b.name; });
+  std::vector<PersonDir> merged;
+  for (PersonDir& p : scan.people) {
+    if (merged.empty() || merged.back().name != p.name) {
+      merged.push_back(std::move(p));
+      continue;
+    }
+    auto& images = merged.back().images;
+    images.insert(images.end(), p.images.begin(), p.images.end());
+    std::sort(images.begin(), images.end());
+  }
+  scan.people = std::move(merged);
   std::sort(scan.ignored.begin(), scan.ignored.end());
   return scan;
 }

@@ -9,12 +9,14 @@
 namespace fg::apps {
 
 struct PersonDir {
-  std::string name;                 // the folder's name: the identity's name
+  std::string name;                 // the folder's name in Unicode NFC (store::normalize_name):
+                                    // the identity's name
   std::vector<std::string> images;  // non-hidden image files (by extension), sorted by name
 };
 
 struct GalleryScan {
-  std::vector<PersonDir> people;     // every non-hidden sub-folder, sorted by name
+  std::vector<PersonDir> people;     // every non-hidden sub-folder, sorted by name; folders
+                                     // whose names differ only in Unicode form are one person
   std::vector<std::string> ignored;  // non-hidden files that are not enrolled, sorted: those
                                      // in a person's folder that are not images by their
                                      // extension, and any file directly in the root

@@ -32,8 +32,10 @@ std::string when(int64_t us) { return attend::iso8601(us, attend::local_utc_offs
 std::set<std::string> forgotten_ids(const store::Store& store, const std::string& id_or_name) {
   std::set<std::string> ids;
   if (store.is_forgotten(id_or_name)) ids.insert(id_or_name);
+  const std::string name = store::normalize_name(id_or_name);
   for (const store::Event& e : store.events(INT64_MIN, INT64_MAX))
-    if (e.identity_id && e.name == id_or_name && store.is_forgotten(*e.identity_id)) ids.insert(*e.identity_id);
+    if (e.identity_id && store::normalize_name(e.name) == name && store.is_forgotten(*e.identity_id))
+      ids.insert(*e.identity_id);
   return ids;
 }
 

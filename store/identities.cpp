@@ -37,6 +37,7 @@ Identity Store::Impl::prepare_new_identity(Identity identity) const {
     throw error(ErrorKind::invalid_argument,
                 "identity id '" + identity.id + "' is not 1..64 characters of [A-Za-z0-9_.:-]");
   if (identity.name.empty()) throw error(ErrorKind::invalid_argument, "identity name is empty");
+  identity.name = normalize_name(identity.name);
   if (!identity.extra_json.empty() && !nlohmann::json::accept(identity.extra_json))
     throw error(ErrorKind::invalid_argument, "extra_json of '" + identity.name + "' is not valid JSON");
   if (identity.created_us == 0) identity.created_us = detail::now_us();

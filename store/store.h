@@ -13,6 +13,7 @@
 
 #include "store/error.h"
 #include "store/ids.h"
+#include "store/names.h"
 #include "store/records.h"
 
 namespace fg::store {

@@ -10,7 +10,7 @@ SUDO=""
 [ "$(id -u)" -eq 0 ] || SUDO=sudo
 build_pkgs=(build-essential cmake pkg-config zlib1g-dev libeigen3-dev libxsimd-dev
   libopencv-dev libhnswlib-dev librocksdb-dev nlohmann-json3-dev libcpp-httplib-dev libssl-dev
-  libmongoc-dev libbson-dev libjpeg62-turbo-dev libpng-dev)
+  libmongoc-dev libbson-dev libjpeg62-turbo-dev libpng-dev libicu-dev)
 test_pkgs=(libgtest-dev libgmock-dev libbenchmark-dev python3-torch python3-torchvision
   python3-numpy python3-opencv strace clang libclang-rt-14-dev)
 pkgs=("${build_pkgs[@]}")

@@ -242,7 +242,7 @@ MongoPullResult pull(Store& store, const std::string& uri) {
     }
     const auto mine = store.get_identity(m.identity.id);
     if (mine) {
-      if (mine->name != m.identity.name) {
+      if (mine->name != normalize_name(m.identity.name)) {
         throw StoreError(ErrorKind::conflict, "MongoDB identity " + m.identity.id + " is named '" + m.identity.name +
                                                   "', the local one '" + mine->name + "'");
       }

@@ -62,6 +62,21 @@ TEST(GalleryScan, ListsPeopleAndImagesSortedSkippingHiddenAndNonImages) {
   EXPECT_THROW(fg::apps::scan_gallery(root + "/raj/a.PNG"), std::runtime_error);
 }
 
+// Two folders whose names differ only in Unicode form (one copied from a Mac, NFD; one
+// typed here, NFC) are one person, named in NFC, with the images of both.
+TEST(GalleryScan, FoldersNamedInTwoUnicodeFormsAreOnePerson) {
+  const std::string root = fg::test::scratch_dir("gallery-scan-nfc");
+  const std::string nfd = "Zoe\xCC\x88", nfc = "Zo\xC3\xAB";
+  for (const std::string& f : {nfd + "/1.jpg", nfc + "/2.jpg", std::string("amy/x.jpg")}) {
+    fs::create_directories(fs::path(root + "/" + f).parent_path());
+    std::ofstream(root + "/" + f) << "x";
+  }
+  const auto scan = fg::apps::scan_gallery(root);
+  ASSERT_EQ(scan.people.size(), 2u);
+  EXPECT_EQ(scan.people[0].name, nfc);  // byte order: "Z" before "a"
+  EXPECT_EQ(scan.people[0].images, (std::vector<std::string>{root + "/" + nfd + "/1.jpg", root + "/" + nfc + "/2.jpg"}));
+}
+
 TEST(GalleryScan, ImageExtensionsAreTheDecodedFormatsInAnyCase) {
   for (const char* f : {"a.jpg", "a.JPEG", "b/c.Png", "x.webp", "x.tif", "x.TIFF", "x.bmp", "x.ppm", "x.pgm"})
     EXPECT_TRUE(fg::apps::has_image_extension(f)) << f;

@@ -125,6 +125,28 @@ TEST_F(Gallery, ReEnrollAddsNothingAndNewPhotosAddOnlyThem) {
   EXPECT_NE(r.err.find("no usable image for: impostor"), std::string::npos) << r.err;
 }
 
+// A folder copied from a Mac names "Zoë" in decomposed Unicode (o + U+0308); the same name
+// typed on Linux is composed (U+00EB). Both are one person, found by either spelling.
+TEST_F(Gallery, OnePersonWhateverTheUnicodeFormOfTheFolderName) {
+  const std::string nfd = "Zoe\xCC\x88", nfc = "Zo\xC3\xAB";
+  fs::create_directories(dir_ + "/mac/" + nfd);
+  fs::copy_file(data_ + "/faces/people/amy/amy1.png", dir_ + "/mac/" + nfd + "/1.png");
+  fs::create_directories(dir_ + "/linux/" + nfc);
+  fs::copy_file(data_ + "/faces/people/amy/amy2.png", dir_ + "/linux/" + nfc + "/2.png");
+  Result r = enroll(dir_ + "/mac");
+  ASSERT_EQ(r.code, 0) << r.err;
+  r = enroll(dir_ + "/linux");
+  ASSERT_EQ(r.code, 0) << r.err;
+  EXPECT_NE(r.out.find("enrolled 1 new images (0 new identities)"), std::string::npos) << r.out;
+  const auto rows = list();
+  ASSERT_EQ(rows.size(), 1u);
+  EXPECT_EQ(rows[0]["name"], nfc);
+  EXPECT_EQ(rows[0]["images"], 2);
+  r = run("forget " + sh_quote(nfd) + " --db " + sh_quote(db_));
+  EXPECT_EQ(r.code, 0) << r.err;
+  EXPECT_TRUE(list().empty());
+}
+
 TEST_F(Gallery, IdentifyFindsTheEnrolledImageAndForgetRemovesIt) {
   ASSERT_EQ(enroll(make_gallery("g", 2)).code, 0);
   const std::string probe = data_ + "/faces/people/amy/amy1.png";

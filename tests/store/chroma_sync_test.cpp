@@ -241,6 +241,34 @@ TEST_F(ChromaSync, PrototypeCollectionNeedsTheModelToPull) {
   }
 }
 
+// The prototype may have written a name in decomposed Unicode (a Mac's folder name): the DB
+// keeps it composed, and a second pull finds the same person instead of a clash.
+TEST_F(ChromaSync, NamesInDecomposedUnicodeArePulledAsOnePerson) {
+  const std::string nfd = "Zoe\xCC\x88", nfc = "Zo\xC3\xAB";
+  auto c = client();
+  const auto coll = c.create_collection(collection_, {{"hnsw:space", "cosine"}});
+  c.upsert(coll, {{"65f0c0ffee0000000000abcd_0", std::vector<float>(kDim, 0.1f),
+                   chroma::record_metadata("65f0c0ffee0000000000abcd", nfd)}});
+  EXPECT_EQ(chroma::pull(c, collection_, db_, kModel, kDim, nullptr).added, 1u);
+  EXPECT_EQ(chroma::pull(c, collection_, db_, kModel, kDim, nullptr).added, 0u);
+  OpenOptions o;
+  o.read_only = true;
+  const Store s = Store::open(db_, o);
+  ASSERT_EQ(s.list_identities().size(), 1u);
+  EXPECT_EQ(s.list_identities()[0].name, nfc);
+  EXPECT_EQ(s.find_identity(nfd)->id, "65f0c0ffee0000000000abcd");
+
+  // The same name in both forms under two ids is one name given to two people.
+  c.upsert(coll, {{"65f0c0ffee0000000000abce_0", std::vector<float>(kDim, 0.3f),
+                   chroma::record_metadata("65f0c0ffee0000000000abce", nfc)}});
+  try {
+    chroma::pull(c, collection_, dir_ + "/db2", kModel, kDim, nullptr);
+    ADD_FAILURE() << "two ids for one name were pulled";
+  } catch (const ChromaError& e) {
+    EXPECT_NE(std::string(e.what()).find("belongs to two identities"), std::string::npos) << e.what();
+  }
+}
+
 TEST_F(ChromaSync, CollectionOfAnotherMetricDimensionOrModelIsRefusedAndLocalDataUntouched) {
   Store s = make_store(db_, 2, 2);
   auto c = client();

@@ -117,6 +117,32 @@ TEST(Store, CallerSuppliedIdsAndUtf8NamesAreKept) {
   EXPECT_EQ(s.state().identity_count, 2u);
 }
 
+// "José" from a folder copied off a Mac (NFD: e + U+0301) and typed on Linux (NFC: U+00E9)
+// is one person: names are stored and looked up in NFC. Bytes that are not UTF-8 are kept.
+TEST(Store, NamesAreOnePersonInComposedAndDecomposedUnicode) {
+  const std::string nfd = "Jose\xCC\x81", nfc = "Jos\xC3\xA9", latin1 = "Jos\xE9";
+  Store s = Store::open(scratch_dir("store-nfc") + "/db", create());
+  const Identity jose = s.enroll(Identity{"", nfd, 0, "", 0}, fake_records(0, 1)).identity;
+  EXPECT_EQ(jose.name, nfc);
+  EXPECT_EQ(s.get_identity(jose.id)->name, nfc);
+  ASSERT_TRUE(s.find_identity(nfc));
+  EXPECT_EQ(s.find_identity(nfc)->id, jose.id);
+  EXPECT_EQ(s.find_identity(nfd)->id, jose.id);
+  const auto e = store_error_of([&] { s.add_identity(Identity{"", nfc, 0, "", 0}); });
+  EXPECT_EQ(e.kind(), ErrorKind::conflict);
+  EXPECT_NE(std::string(e.what()).find("is already identity '" + jose.id + "'"), std::string::npos) << e.what();
+  // Latin-1 is another spelling altogether: a person of its own, its bytes untouched.
+  const Identity other = s.add_identity(Identity{"", latin1, 0, "", 0});
+  EXPECT_EQ(other.name, latin1);
+  EXPECT_EQ(s.find_identity(latin1)->id, other.id);
+  EXPECT_EQ(normalize_name("Ange\xCC\x80le \xE2\x84\xAB"), "Ang\xC3\xA8le \xC3\x85");  // NFC also maps U+212B
+  EXPECT_EQ(normalize_name("plain"), "plain");
+
+  s.forget(jose.id);
+  EXPECT_FALSE(s.find_identity(nfd));
+  EXPECT_NO_THROW(s.add_identity(Identity{"", nfd, 0, "", 0})) << "the forgotten person's name is free again";
+}
+
 TEST(Store, IdentityConflictsAndBadInputAreClearErrors) {
   Store s = Store::open(scratch_dir("store-bad") + "/db", create());
   s.add_identity(Identity{"x1", "same", 0, "", 0});
