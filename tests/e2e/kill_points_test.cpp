@@ -1,4 +1,5 @@
-// kill -9 at many points of facegate enroll, attend and sync (issue 8, storage guarantees).
+// kill -9 at many points of facegate enroll, attend and sync (issue 8, storage guarantees),
+// and at every write of forget and calibrate.
 // The kill points are "right after the Nth progress or event line" (plus, for attend, a
 // fraction of the measured time between two events), so they are the same points on a fast
 // and on a sanitizer build. After every kill: the DB opens for writing, the index agrees with
@@ -13,6 +14,7 @@
 #include <chrono>
 #include <functional>
 #include <map>
+#include <optional>
 #include <nlohmann/json.hpp>
 #include <opencv2/imgcodecs.hpp>
 #include <opencv2/imgproc.hpp>
@@ -360,6 +362,125 @@ TEST_F(KillPoints, EachEventIsSyncedToTheWalBeforeItsLineIsWritten) {
     }
   }
   EXPECT_GE(lines_checked, 3) << "no event line found in the trace " << trace;
+}
+
+// forget and calibrate each commit in one RocksDB batch, then (forget) save the index. strace
+// kills them at the Nth call of each syscall that writes, syncs, renames or removes a file,
+// for every N until a run finishes unkilled: after each kill the DB is sound and the change
+// is all there or not at all, and a re-run gives what an uninterrupted run gives.
+class KillAtEveryWrite : public KillPoints {
+ protected:
+  void SetUp() override {
+    KillPoints::SetUp();
+    if (HasFatalFailure() || IsSkipped()) return;
+    if (fg::test::run("strace -f -o /dev/null true > /dev/null 2>&1") != 0) {
+      if (fg::test::in_ci()) FAIL() << "no working strace (tools/install-deps.sh installs it; ptrace must be allowed)";
+      GTEST_SKIP() << "SKIPPED: no working strace here (apt-get install strace; ptrace must be allowed)";
+    }
+  }
+
+  struct Sweep {
+    std::string name;
+    std::function<std::string(const std::string& db)> args;
+    std::function<void(const std::string& db)> after_kill;  // all there or not at all
+    std::function<void(const std::string& db)> finished;    // as an uninterrupted run leaves it
+  };
+
+  // Runs the command on a fresh copy of the photos' DB at every kill point, then again
+  // unkilled on the same DB. Returns the number of runs killed.
+  int sweep(const Sweep& w) {
+    int killed = 0, n_db = 0;
+    for (const std::string call : {"write", "pwrite64", "writev", "fsync", "fdatasync", "rename", "renameat2", "unlink",
+                                   "unlinkat", "ftruncate", "fallocate"}) {
+      for (int n = 1;; ++n) {
+        SCOPED_TRACE(w.name + " killed at " + call + " #" + std::to_string(n));
+        const std::string db = dir_ + "/" + w.name + std::to_string(n_db++);
+        fs::copy(g_suite->photos_db, db, fs::copy_options::recursive);
+        // LeakSanitizer cannot run under ptrace.
+        const Result r = run_facegate(w.args(db), dir_,
+                                      "env ASAN_OPTIONS=detect_leaks=0 strace -f -qq -o /dev/null -e trace=" + call +
+                                          " -e inject=" + call + ":signal=KILL:when=" + std::to_string(n) + " ");
+        // SIGKILL: 128 + 9 from the shell, or 128 from fg::test::run when the shell execs.
+        const bool was_killed = r.code == 137 || r.code == 128;
+        if (!was_killed) EXPECT_EQ(r.code, 0) << r.err;
+        if (was_killed) {
+          ++killed;
+          expect_db_sound(db);
+          w.after_kill(db);
+          const Result again = run_facegate(w.args(db), dir_);
+          EXPECT_TRUE(again.code == 0 || again.err.find("no identity with id or name") != std::string::npos) << again.err;
+        }
+        w.finished(db);
+        expect_db_sound(db);
+        fs::remove_all(db);
+        if (HasFatalFailure() || !was_killed) break;
+        if (n == 1000) {
+          ADD_FAILURE() << "more than 1000 " << call << " calls";
+          break;
+        }
+      }
+    }
+    return killed;
+  }
+};
+
+fg::store::Store read_only(const std::string& db) {
+  fg::store::OpenOptions o;
+  o.read_only = true;
+  return fg::store::Store::open(db, o);
+}
+
+TEST_F(KillAtEveryWrite, ForgetIsAllOrNothingAndARerunFinishesIt) {
+  const std::string amy_id = read_only(g_suite->photos_db).find_identity("amy")->id;
+  int there = 0, gone = 0;  // kills that left amy there / gone
+  const auto forgotten = [&](const std::string& db) {
+    const fg::store::Store s = read_only(db);
+    EXPECT_FALSE(s.find_identity("amy"));
+    EXPECT_TRUE(s.is_forgotten(amy_id));
+    EXPECT_TRUE(s.embeddings_of(amy_id).empty());
+    EXPECT_EQ(s.state().embedding_count, 8u);
+    EXPECT_EQ(s.list_identities().size(), 4u);
+  };
+  const int killed = sweep({"forget", [](const std::string& db) { return "forget amy --db " + sh_quote(db); },
+                            [&](const std::string& db) {
+                              bool present = false;
+                              {
+                                const fg::store::Store s = read_only(db);
+                                const auto amy = s.find_identity("amy");
+                                present = amy.has_value();
+                                if (present) {
+                                  EXPECT_EQ(amy->image_count, 2u);
+                                  EXPECT_FALSE(s.is_forgotten(amy_id));
+                                  EXPECT_EQ(s.state().embedding_count, 10u);
+                                }
+                              }
+                              ++(present ? there : gone);
+                              if (!present) forgotten(db);
+                            },
+                            forgotten});
+  std::printf("forget: %d runs killed, %d before its write, %d after\n", killed, there, gone);
+  EXPECT_GE(killed, 10);
+  EXPECT_GT(there, 0) << "no kill landed before the commit";
+  EXPECT_GT(gone, 0) << "no kill landed after the commit (while saving the index)";
+}
+
+TEST_F(KillAtEveryWrite, CalibrateIsAllOrNothingAndARerunFinishesIt) {
+  const std::string reference = dir_ + "/reference.db";
+  fs::copy(g_suite->photos_db, reference, fs::copy_options::recursive);
+  ASSERT_EQ(run("calibrate --db " + sh_quote(reference)).code, 0);
+  const std::optional<double> want = read_only(reference).threshold();
+  ASSERT_TRUE(want);
+  int unset = 0, set = 0;
+  const int killed = sweep({"calibrate", [](const std::string& db) { return "calibrate --db " + sh_quote(db); },
+                            [&](const std::string& db) {
+                              const std::optional<double> t = read_only(db).threshold();
+                              ++(t ? set : unset);
+                              if (t) EXPECT_EQ(*t, *want);
+                            },
+                            [&](const std::string& db) { EXPECT_EQ(read_only(db).threshold(), want); }});
+  std::printf("calibrate: %d runs killed, %d before its write, %d after\n", killed, unset, set);
+  EXPECT_GE(killed, 5);
+  EXPECT_GT(unset, 0) << "no kill landed before the commit";
 }
 
 // The remote collection holds exactly the local gallery, in the prototype's layout.
