@@ -45,7 +45,8 @@ constexpr const char* kHelp =
     "  --report FILE     write the enrollment and Top-K results as JSON\n"
     "  --reindex         the DB holds another model's embeddings: re-embed its images with\n"
     "                    --model (from their recorded absolute paths) instead of refusing;\n"
-    "                    when any of them cannot be re-embedded, nothing changes\n"
+    "                    when any of them cannot be re-embedded, nothing changes; a calibrated\n"
+    "                    threshold is dropped (it measured the old model: calibrate again)\n"
     "  --drop-failed     with --reindex: drop the images that cannot be re-embedded instead\n";
 
 struct Counts {
@@ -96,8 +97,14 @@ void reindex(Gallery& gallery, FacePipeline& faces, bool drop_failed) {
     throw std::runtime_error("--reindex: " + std::to_string(failed.size()) + " of " + std::to_string(old.size()) +
                              " stored images cannot be re-embedded (listed above); the DB is unchanged. Put the "
                              "files back at their recorded paths, or add --drop-failed to drop those images");
+  const bool was_calibrated = gallery.store().threshold().has_value();
   gallery.store().change_model(faces.model_id(), fresh);
   gallery.rebuild();
+  if (was_calibrated)
+    std::fprintf(stderr,
+                 "facegate enroll: --reindex: the calibrated threshold measured the old model's scores and is "
+                 "dropped: run facegate calibrate --db %s\n",
+                 gallery.store().state().path.c_str());
 }
 
 // True when the DB holds an image with the content of `path` (false when it cannot be read).

@@ -215,6 +215,9 @@ void Store::change_model(const std::string& model_id, const std::vector<Embeddin
 
   batch.Put(impl_->meta, "model_id", model_id);
   batch.Put(impl_->meta, "dim", detail::le_u32(dim));
+  // A calibrated threshold measures the old model's scores: kept, it would pass for
+  // calibrated with the new one (a loose one lets strangers in without a warning).
+  if (model_id != impl_->model_id) batch.Delete(impl_->meta, "threshold");
   impl_->put_counters(batch, c);
   impl_->write(batch, true, "change_model");
   impl_->model_id = model_id;

@@ -124,7 +124,8 @@ class Store {
   bool remember_forgotten(const Tombstone& tombstone);
 
   // --reindex: switches the DB to `model_id` in one WriteBatch. `reembedded` holds the new
-  // vectors for existing (identity_id, label) pairs; embeddings not listed are dropped.
+  // vectors for existing (identity_id, label) pairs; embeddings not listed are dropped. A
+  // calibrated threshold is dropped with the old model.
   void change_model(const std::string& model_id, const std::vector<EmbeddingRecord>& reembedded);
 
   // Events. append_event assigns event.seq and returns it; with sync the write is on disk

@@ -232,6 +232,7 @@ TEST_F(Gallery, TopKOnHeldOutProbesIsReproducibleAndExact) {
 TEST_F(Gallery, ModelMismatchIsRefusedUnlessReindex) {
   const std::string g = make_gallery("g", 2);
   ASSERT_EQ(enroll(g).code, 0);
+  ASSERT_EQ(run("calibrate --db " + sh_quote(db_)).code, 0);
   const std::string other = dir_ + "/other.fgw";
   ASSERT_EQ(run("convert " + sh_quote(other_fixture_ + "/fp16.pt") + " -o " + sh_quote(other)).code, 0);
   model_ = other;
@@ -241,6 +242,12 @@ TEST_F(Gallery, ModelMismatchIsRefusedUnlessReindex) {
   r = enroll(g, "--reindex");
   ASSERT_EQ(r.code, 0) << r.err;
   EXPECT_EQ(total_images(), 16u);
+  // The old model's calibration does not pass for the new one's.
+  EXPECT_NE(r.err.find("the calibrated threshold measured the old model's scores and is dropped"), std::string::npos)
+      << r.err;
+  r = run("identify --no-detect --db " + sh_quote(db_) + " --model " + sh_quote(model_) + " " +
+          sh_quote(data_ + "/faces/people/howard/howard1.png"));
+  EXPECT_NE(r.err.find("not calibrated"), std::string::npos) << r.err;
   const json id = identify(data_ + "/faces/people/howard/howard1.png");
   EXPECT_NEAR(id["faces"][0]["matches"][0]["score"].get<double>(), 1.0, 1e-5);
 }

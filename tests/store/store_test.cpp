@@ -250,12 +250,16 @@ TEST(Store, ChangeModelRewritesKeptEmbeddingsAndDropsTheRest) {
   recs.pop_back();
   for (auto& r : recs) r.embedding.assign(4, 0.25f);
   const auto gen = s.state().generation;
+  s.set_threshold(0.4);
+  s.change_model("model-a", recs);
+  EXPECT_EQ(s.threshold(), 0.4) << "the same model's calibration still holds";
   s.change_model("model-b", recs);
+  EXPECT_FALSE(s.threshold()) << "calibrated for model-a's scores";
   const auto st = s.state();
   EXPECT_EQ(st.model_id, "model-b");
   EXPECT_EQ(st.dim, 4u);
   EXPECT_EQ(st.embedding_count, 2u);
-  EXPECT_EQ(st.generation, gen + 1);
+  EXPECT_EQ(st.generation, gen + 2);
   EXPECT_EQ(st.label_sum, 1u + 2);
   EXPECT_FALSE(s.has_image(fg::test::fake_hash(2)));
   for (const auto& r : s.embeddings_of("p")) {
