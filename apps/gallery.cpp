@@ -1,5 +1,6 @@
 #include "apps/gallery.h"
 
+#include <cstdio>
 #include <filesystem>
 
 #include "index/open.h"
@@ -60,7 +61,17 @@ Gallery Gallery::open(const std::string& db, const GalleryOptions& o) {
 
 void Gallery::save() {
   index_.set_stamp(source_of(store_).stamp);
-  if (!read_only_) index_.save(index_path_);
+  if (read_only_) return;
+  try {
+    index_.save(index_path_);
+  } catch (const index::IndexError& e) {
+    if (!save_failed_)
+      std::fprintf(stderr,
+                   "facegate: warning: could not save the index (%s); the DB has every change and the index is "
+                   "rebuilt from it at the next open\n",
+                   e.what());
+    save_failed_ = true;
+  }
 }
 
 void Gallery::added(const store::EnrollResult& result) {

@@ -56,9 +56,20 @@ rocksdb::Options db_options(bool read_only = false) {
   return o;
 }
 
+bool disk_full(const rocksdb::Status& s) {
+  return s.IsNoSpace() || s.ToString().find("No space left on device") != std::string::npos;
+}
+
+// RocksDB's status, and what to do when it is a full disk.
+std::string describe(const rocksdb::Status& s) {
+  return s.ToString() + (disk_full(s) ? " (the disk is full: free some space and run again)" : "");
+}
+
 // RocksDB's lock failures are IOErrors naming the LOCK file.
 StoreError open_error(const std::string& path, const rocksdb::Status& s) {
   const std::string msg = s.ToString();
+  // Before the catch-all below: a full disk is not a corrupt DB.
+  if (disk_full(s)) return StoreError(ErrorKind::io, "cannot open DB " + path + ": " + describe(s));
   if (s.IsIOError() && msg.find("lock hold by current process") != std::string::npos)
     return StoreError(ErrorKind::locked, "DB " + path + " is already open in this process (" + msg + ")");
   if (s.IsIOError() && msg.find("While lock file") != std::string::npos)
@@ -140,7 +151,7 @@ StoreError Store::Impl::error(ErrorKind kind, const std::string& what) const {
 
 void Store::Impl::check(const rocksdb::Status& s, const std::string& what) const {
   if (s.ok()) return;
-  throw error(s.IsCorruption() ? ErrorKind::corrupt : ErrorKind::io, what + ": " + s.ToString());
+  throw error(s.IsCorruption() ? ErrorKind::corrupt : ErrorKind::io, what + ": " + describe(s));
 }
 
 StoreError Store::Impl::corrupt_record(const char* cf, const rocksdb::Slice& key, const std::exception& e) const {

@@ -1,5 +1,5 @@
 // kill -9 at many points of facegate enroll, attend and sync (issue 8, storage guarantees),
-// and at every write of forget and calibrate.
+// and at every write of forget and calibrate; enroll and attend on a full disk.
 // The kill points are "right after the Nth progress or event line" (plus, for attend, a
 // fraction of the measured time between two events), so they are the same points on a fast
 // and on a sanitizer build. After every kill: the DB opens for writing, the index agrees with
@@ -481,6 +481,91 @@ TEST_F(KillAtEveryWrite, CalibrateIsAllOrNothingAndARerunFinishesIt) {
   std::printf("calibrate: %d runs killed, %d before its write, %d after\n", killed, unset, set);
   EXPECT_GE(killed, 5);
   EXPECT_GT(unset, 0) << "no kill landed before the commit";
+}
+
+// A full disk (strace makes the Nth write or sync fail with ENOSPC, for every N until a run
+// succeeds): enroll says the disk is full, never that the DB is corrupt; a failed index save
+// is only a warning (the DB has the enrollment); the DB stays sound and a re-run on a disk
+// with room gives the uninterrupted gallery.
+TEST_F(KillAtEveryWrite, EnrollOnAFullDiskSaysSoAndARerunFinishes) {
+  const GalleryContents want = gallery_of(g_suite->photos_db);
+  int failed = 0, warned = 0;
+  for (int n = 1;; ++n) {
+    SCOPED_TRACE("ENOSPC at write/sync #" + std::to_string(n));
+    const std::string db = dir_ + "/full" + std::to_string(n);
+    const std::string trace = dir_ + "/trace.txt";
+    const Result r = run_facegate(enroll_args(db), dir_,
+                                  "env ASAN_OPTIONS=detect_leaks=0 strace -f -qq -o " + sh_quote(trace) +
+                                      " -e trace=write,pwrite64,fsync,fdatasync"
+                                      " -e inject=write,pwrite64,fsync,fdatasync:error=ENOSPC:when=" +
+                                      std::to_string(n) + " ");
+    EXPECT_EQ(r.err.find("corrupt"), std::string::npos) << r.err;
+    if (r.code != 0) {
+      ++failed;
+      EXPECT_EQ(r.code, 1) << r.err;
+      EXPECT_NE(r.err.find("(the disk is full: free some space and run again)"), std::string::npos) << r.err;
+    }
+    if (r.err.find("warning: could not save the index") != std::string::npos) ++warned;
+    // Past the last write: nothing was injected (a failed write of a progress line to stderr
+    // is, and must be, harmless).
+    const bool clean = read_text(trace).find("(INJECTED)") == std::string::npos;
+    if (fs::exists(db)) expect_db_sound(db);
+    const Result again = run_facegate(enroll_args(db), dir_);
+    ASSERT_EQ(again.code, 0) << again.err;
+    expect_same_gallery(want, gallery_of(db));
+    fs::remove_all(db);
+    if (HasFatalFailure() || clean) break;
+    ASSERT_LT(n, 1000) << "more than 1000 writes";
+  }
+  std::printf("enroll on a full disk: %d runs failed with the disk named, %d warned of the index\n", failed, warned);
+  EXPECT_GE(failed, 5);
+  EXPECT_GE(warned, 1);
+}
+
+// attend when the disk fills up (ENOSPC at the Nth write or sync, N spread over a run): it
+// stops with the disk named, or carries on when only a log line was lost; either way every
+// event it reported is stored and the DB is sound.
+TEST_F(KillAtEveryWrite, AttendOnAFullDiskLosesNoReportedEvent) {
+  const std::string args = "attend --source " + sh_quote(g_suite->video) + faces_args(true) +
+                           " --camera-id door --cooldown 0 --threshold 0.9 --events ";
+  const std::string calls = "write,pwrite64,fsync,fdatasync", trace = dir_ + "/trace.txt";
+  const auto traced = [&](const std::string& db, const std::string& events, const std::string& inject) {
+    return run_facegate(args + sh_quote(events) + " --db " + sh_quote(db), dir_,
+                        "env ASAN_OPTIONS=detect_leaks=0 strace -f -qq -o " + sh_quote(trace) + " -e trace=" + calls +
+                            inject + " ");
+  };
+  std::string db = dir_ + "/clean.db";
+  fs::copy(g_suite->attend_db, db, fs::copy_options::recursive);
+  ASSERT_EQ(traced(db, dir_ + "/clean.jsonl", "").code, 0);
+  const size_t total = lines_of(read_text(trace)).size();
+  int stopped = 0;
+  for (int k = 1; k <= 8; ++k) {
+    const size_t n = k * total / 9;
+    SCOPED_TRACE("ENOSPC at write/sync #" + std::to_string(n) + " of " + std::to_string(total));
+    db = dir_ + "/full" + std::to_string(k) + ".db";
+    fs::copy(g_suite->attend_db, db, fs::copy_options::recursive);
+    const std::string events = dir_ + "/events" + std::to_string(k) + ".jsonl";
+    const Result r = traced(db, events, " -e inject=" + calls + ":error=ENOSPC:when=" + std::to_string(n));
+    const auto said = r.err.find("No space left");
+    const size_t from = said == std::string::npos ? 0 : r.err.rfind('\n', said) + 1;
+    std::printf("ENOSPC at #%zu of %zu: exit %d, %zu events reported%s%s\n", n, total, r.code,
+                lines_of(read_text(events)).size(), said == std::string::npos ? "" : "; ",
+                said == std::string::npos ? "" : r.err.substr(from, r.err.find('\n', said) - from).c_str());
+    if (r.code != 0) {
+      ++stopped;
+      EXPECT_EQ(r.code, 1) << r.err;
+      EXPECT_NE(r.err.find("No space left on device"), std::string::npos) << r.err;
+      EXPECT_EQ(r.err.find("corrupt"), std::string::npos) << r.err;
+    }
+    fg::store::OpenOptions ro;
+    ro.read_only = true;
+    std::set<uint64_t> stored;
+    for (const auto& e : fg::store::Store::open(db, ro).events(INT64_MIN, INT64_MAX)) stored.insert(e.seq);
+    for (const auto& line : lines_of(read_text(events)))
+      EXPECT_TRUE(stored.count(json::parse(line)["seq"].get<uint64_t>())) << "reported but not stored: " << line;
+    expect_db_sound(db);
+  }
+  EXPECT_GE(stopped, 1);
 }
 
 // The remote collection holds exactly the local gallery, in the prototype's layout.
