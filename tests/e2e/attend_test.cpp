@@ -4,8 +4,11 @@
 // people are enrolled from frames of the very video (decoded back), and the threshold is set
 // between that and what a different face scores.
 #include <gtest/gtest.h>
+#include <httplib.h>
 
+#include <atomic>
 #include <chrono>
+#include <functional>
 #include <csignal>
 #include <fstream>
 #include <map>
@@ -16,6 +19,7 @@
 #include <regex>
 #include <set>
 #include <sstream>
+#include <thread>
 
 #include "store/store.h"
 #include "tests/e2e/e2e_suite.h"
@@ -438,6 +442,52 @@ TEST_F(Attend, LiveSourceDropsFramesRatherThanQueueing) {
   EXPECT_GT(dropped, 0);
   EXPECT_EQ(frames + dropped, kScriptFrames);
   for (const json& e : json_lines(r.out)) EXPECT_TRUE(e["video_time"].is_null()) << e.dump();
+}
+
+// An HTTP stream (an IP camera's, here served from the script video by a server in the test):
+// live, read through FFmpeg's network code. One whose server stops sending mid-way ends
+// attend at FFmpeg's read timeout (~30 s) with the source named, instead of hanging.
+TEST_F(Attend, HttpStreamIsLiveAndAStalledOneEndsWithTheSourceNamed) {
+  const std::string video = fg::test::read_text(g_suite->dir + "/script.avi");
+  std::atomic<bool> release{false};
+  httplib::Server server;
+  server.Get("/whole.avi", [&](const httplib::Request&, httplib::Response& res) {
+    res.set_content(video, "video/x-msvideo");
+  });
+  server.Get("/stalls.avi", [&](const httplib::Request&, httplib::Response& res) {
+    res.set_content_provider(video.size(), "video/x-msvideo", [&](size_t offset, size_t, httplib::DataSink& sink) {
+      if (offset == 0) return sink.write(video.data(), video.size() / 2);
+      while (!release) std::this_thread::sleep_for(std::chrono::milliseconds(50));
+      return false;  // the camera never comes back
+    });
+  });
+  const int port = server.bind_to_any_port("127.0.0.1");
+  std::thread serve([&] { server.listen_after_bind(); });
+  struct Stop {  // also when an assertion returns early
+    std::function<void()> fn;
+    ~Stop() { fn(); }
+  } stop{[&] {
+    release = true;
+    server.stop();
+    serve.join();
+  }};
+  const std::string url = "http://127.0.0.1:" + std::to_string(port);
+
+  Result r = attend(url + "/whole.avi", "--events -");
+  EXPECT_NE(r.err.find("live source " + url + "/whole.avi"), std::string::npos) << r.err;
+  EXPECT_EQ(r.code, 1) << "a stream that ends is an error: " << r.err;
+  EXPECT_NE(r.err.find("source '" + url + "/whole.avi' stopped delivering frames"), std::string::npos) << r.err;
+  std::smatch m;
+  ASSERT_TRUE(std::regex_search(r.err, m, std::regex(R"((\d+) frames \((\d+) dropped, (\d+) unreadable\))"))) << r.err;
+  EXPECT_EQ(std::stoi(m[1]) + std::stoi(m[2]), kScriptFrames) << r.err;
+
+  const auto t0 = std::chrono::steady_clock::now();
+  r = attend(url + "/stalls.avi", "--events -");
+  const double waited = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+  EXPECT_EQ(r.code, 1) << r.err;
+  EXPECT_NE(r.err.find("source '" + url + "/stalls.avi' stopped delivering frames"), std::string::npos) << r.err;
+  EXPECT_GT(waited, 20) << "ended before FFmpeg's read timeout: " << r.err;
+  std::printf("a stalled stream ended attend after %.1f s\n", waited);
 }
 
 // Not a test: the numbers of bench/RESULTS.md. Run with
