@@ -99,7 +99,7 @@ std::string join_cameras(const std::map<std::string, int>& cameras) {
 std::string when(const store::Event& e) { return attend::iso8601(e.time_us, e.utc_offset_s); }
 
 void add(Person& p, const store::Event& e) {
-  p.name = e.name;
+  p.name = store::normalize_name(e.name);
   p.id = e.identity_id.value_or("");
   ++p.count;
   if (!p.first) p.first = &e;
@@ -145,7 +145,9 @@ int cmd_report(int argc, char** argv) {
   if (args.has("--csv")) check_output_folder("--csv", args.get("--csv"));
 
   const bool per_day = args.flag("--per-day");
-  std::map<std::string, Person> people;  // by name, for a readable order
+  // By name (in NFC: events logged before names were kept so, or from a remote gallery, may
+  // spell one in another form), for a readable order.
+  std::map<std::string, Person> people;
   std::map<std::pair<std::string, std::string>, Person> days;  // by (date, name)
   std::vector<const store::Event*> unknown;
   for (const store::Event& e : events) {
@@ -153,9 +155,10 @@ int cmd_report(int argc, char** argv) {
       unknown.push_back(&e);
       continue;
     }
-    add(people[e.name], e);
+    const std::string name = store::normalize_name(e.name);
+    add(people[name], e);
     // The local date the event was logged with: ISO 8601's first ten characters.
-    if (per_day) add(days[{when(e).substr(0, 10), e.name}], e);
+    if (per_day) add(days[{when(e).substr(0, 10), name}], e);
   }
 
   std::printf("%zu events: attendance of %zu people, %zu unknown\n", events.size(), people.size(), unknown.size());

@@ -65,6 +65,7 @@ void Gallery::save() {
   try {
     index_.save(index_path_);
   } catch (const index::IndexError& e) {
+    if (e.error_number == 0) throw;  // not the filesystem: a bug, not to be papered over
     if (!save_failed_)
       std::fprintf(stderr,
                    "facegate: warning: could not save the index (%s); the DB has every change and the index is "

@@ -28,8 +28,9 @@ class Gallery {
   const index::Index& index() const { return index_; }
 
   // Mirrors a store write into the index and saves it (unless read-only). A crash between the
-  // store write and the save only costs a rebuild at the next open; so does a save that
-  // fails (a full disk): a warning on stderr, once, not an error, as the store has the write.
+  // store write and the save only costs a rebuild at the next open; so does a save that the
+  // filesystem fails (a full disk): a warning on stderr, once, not an error, as the store
+  // has the write.
   void added(const store::EnrollResult& result);
   void removed(const store::ForgetResult& result);
   // After Store::change_model: the index is rebuilt from the store.

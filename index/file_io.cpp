@@ -21,7 +21,8 @@ uint32_t crc_update(uint32_t crc, const void* data, size_t n) {
 }
 
 IndexError sys_error(const std::string& what, const std::string& path) {
-  return IndexError(what + " " + path + ": " + std::strerror(errno));
+  const int e = errno;
+  return IndexError(what + " " + path + ": " + std::strerror(e), e);
 }
 
 }  // namespace

@@ -270,8 +270,10 @@ void Index::save(const std::string& path) const {
                        std::to_string(h.file_bytes));
     out.u32(out.crc());
     out.finish();
-    if (std::rename(tmp.c_str(), path.c_str()) != 0)
-      throw IndexError("cannot rename " + tmp + " to " + path + ": " + std::strerror(errno));
+    if (std::rename(tmp.c_str(), path.c_str()) != 0) {
+      const int e = errno;
+      throw IndexError("cannot rename " + tmp + " to " + path + ": " + std::strerror(e), e);
+    }
   } catch (...) {
     std::remove(tmp.c_str());
     throw;

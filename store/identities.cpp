@@ -1,5 +1,6 @@
 #include <nlohmann/json.hpp>
 
+#include <set>
 #include <unordered_map>
 
 #include "store/clock.h"
@@ -77,8 +78,40 @@ std::optional<Identity> Store::get_identity(const std::string& id) const {
   return identity;
 }
 
+std::vector<std::string> Store::Impl::own_name_keys(const Identity& identity) const {
+  std::vector<std::string> keys;
+  for (const std::string& key : {detail::name_key(identity.name), detail::stored_name_key(identity.name)}) {
+    const auto id = get(identities, key);
+    if (id && *id == identity.id && (keys.empty() || keys.front() != key)) keys.push_back(key);
+  }
+  return keys;
+}
+
+// A name whose NFC form another identity already holds stays as it was stored (two people
+// are not merged behind the user's back); lookups by its exact bytes still find it.
+void Store::Impl::normalize_stored_names() {
+  rocksdb::WriteBatch batch;
+  std::set<std::string> claimed;
+  const std::string prefix = "n/";
+  auto it = iterate(identities);
+  for (it->Seek(prefix); it->Valid() && it->key().starts_with(prefix); it->Next()) {
+    const std::string name = it->key().ToString().substr(prefix.size());
+    const std::string key = detail::name_key(name);
+    if (key == it->key().ToString() || get(identities, key) || !claimed.insert(key).second) continue;
+    auto identity = read_identity(it->value().ToString());
+    if (!identity) continue;
+    identity->name = normalize_name(name);
+    batch.Delete(identities, it->key());
+    batch.Put(identities, key, identity->id);
+    batch.Put(identities, detail::identity_key(identity->id), detail::encode_identity(*identity));
+  }
+  check(it->status(), "reading names");
+  if (batch.Count() > 0) write(batch, true, "rewriting names in Unicode NFC");
+}
+
 std::optional<Identity> Store::find_identity_by_name(const std::string& name) const {
   auto id = impl_->get(impl_->identities, detail::name_key(name));
+  if (!id) id = impl_->get(impl_->identities, detail::stored_name_key(name));
   if (!id) return std::nullopt;
   auto identity = get_identity(*id);
   if (!identity)
@@ -150,7 +183,7 @@ ForgetResult Store::forget(const std::string& identity_id, bool purge_events) {
   ForgetResult result;
   rocksdb::WriteBatch batch;
   batch.Delete(impl_->identities, detail::identity_key(identity_id));
-  batch.Delete(impl_->identities, detail::name_key(identity->name));
+  for (const std::string& key : impl_->own_name_keys(*identity)) batch.Delete(impl_->identities, key);
 
   const std::string prefix = detail::embedding_prefix(identity_id);
   auto it = impl_->iterate(impl_->embeddings);

@@ -14,6 +14,7 @@ uint64_t ordered(int64_t t) { return static_cast<uint64_t>(t) ^ (uint64_t{1} << 
 std::string identity_key(std::string_view id) { return std::string(kIdentityPrefix) + std::string(id); }
 
 std::string name_key(std::string_view name) { return "n/" + normalize_name(name); }
+std::string stored_name_key(std::string_view name) { return "n/" + std::string(name); }
 
 std::string embedding_prefix(std::string_view id) {
   return std::string(kEmbeddingPrefix) + std::string(id) + "/";

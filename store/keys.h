@@ -9,6 +9,7 @@ namespace fg::store::detail {
 
 std::string identity_key(std::string_view id);           // "i/" id
 std::string name_key(std::string_view name);             // "n/" normalize_name(name)
+std::string stored_name_key(std::string_view name);      // "n/" name: how names were keyed before NFC
 std::string embedding_prefix(std::string_view id);       // "e/" id "/"
 std::string embedding_key(std::string_view id, uint64_t label);
 std::string hash_key(std::string_view content_hash);     // "h/" hash

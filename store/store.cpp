@@ -57,7 +57,9 @@ rocksdb::Options db_options(bool read_only = false) {
 }
 
 bool disk_full(const rocksdb::Status& s) {
-  return s.IsNoSpace() || s.ToString().find("No space left on device") != std::string::npos;
+  const std::string msg = s.ToString();
+  return s.IsNoSpace() || msg.find("No space left on device") != std::string::npos ||
+         msg.find("Disk quota exceeded") != std::string::npos;
 }
 
 // RocksDB's status, and what to do when it is a full disk.
@@ -300,6 +302,7 @@ Store Store::open(const std::string& path, const OpenOptions& options) {
   for (it->Seek(std::string(detail::kIdentityPrefix)); it->Valid() && it->key().starts_with("i/"); it->Next())
     ++impl->identity_count;
   impl->check(it->status(), "counting identities");
+  if (!options.read_only) impl->normalize_stored_names();
 
   return Store(std::move(impl));
 }

@@ -62,6 +62,11 @@ struct Store::Impl {
   // Throws conflict when the id or the name is taken. Called with write_mu held.
   void check_identity_free(const Identity& identity) const;
   std::optional<Identity> read_identity(const std::string& id) const;
+  // The keys of `identity`'s name that point at it: the NFC one, and the one of a name stored
+  // before names were kept in NFC.
+  std::vector<std::string> own_name_keys(const Identity& identity) const;
+  // Rewrites names stored before they were kept in NFC (store/names.h), in one batch.
+  void normalize_stored_names();
   uint64_t count_images(const std::string& id) const;
   // Into batch: deletes the identity's events (purge) or strips their face thumbnails,
   // counting either in result.

@@ -20,7 +20,7 @@ namespace fg::apps::attend {
 
 struct AttendanceOptions {
   std::string camera;
-  float threshold = 0;  // cosine (apps/threshold.h picks it)
+  float threshold = 1;  // cosine; the command sets it (apps/threshold.h), until then no one matches
   double cooldown_s = 30;
   bool live = false;  // cooldown on the wall clock (and seeded from the DB) instead of the video's
   TrackerOptions tracker;

@@ -5,6 +5,7 @@
 #include <filesystem>
 #include <stdexcept>
 
+#include "apps/cli.h"
 #include "apps/media/plugin_loader.h"
 
 namespace fg::apps::attend {
@@ -20,6 +21,14 @@ constexpr auto kLiveRetry = std::chrono::milliseconds(10);
 
 bool all_digits(const std::string& s) {
   return !s.empty() && std::all_of(s.begin(), s.end(), [](char c) { return c >= '0' && c <= '9'; });
+}
+
+// Containers whose header holds the frame count (AVI's, MP4/QuickTime's sample table). For
+// others (Matroska, WebM, MPEG-TS) FFmpeg estimates it from the duration, which an audio
+// track longer than the video inflates: no "cut short" warning can rest on it.
+bool exact_frame_count(const std::string& path) {
+  const std::string ext = cli::lowercase_extension(path);
+  return ext == ".avi" || ext == ".mp4" || ext == ".mov" || ext == ".m4v";
 }
 
 int64_t now_us() {
@@ -58,7 +67,7 @@ Capture::Capture(const std::string& source, const std::atomic<bool>& stop) : sto
   fps_ = cap_->fps();
   if (!(fps_ > 0 && fps_ < 1000)) fps_ = 0;
   size_ = cap_->frame_size();
-  if (!live_) stats_.declared = cap_->frame_count();
+  if (!live_ && exact_frame_count(source)) stats_.declared = cap_->frame_count();
   thread_ = std::thread([this] { run(); });
 }
 

@@ -30,7 +30,7 @@ struct CaptureStats {
   int64_t frames = 0;      // delivered to next()
   int64_t dropped = 0;     // live: overwritten before processing took them
   int64_t unreadable = 0;  // reads that failed between good frames (a corrupt frame)
-  int64_t declared = 0;    // frames a file's header declares (0: unknown, or live)
+  int64_t declared = 0;    // frames an AVI or MP4/MOV file's header declares (0: unknown, or live)
   int64_t read = 0;        // frames read from the source up to its end, unreadable ones included
 };
 
@@ -54,8 +54,8 @@ class Capture {
   // Why the source ended early ("" at a normal end of file or on stop).
   std::string error() const;
   CaptureStats stats() const;
-  // A file whose reading ended well before the frame count its header declares: cut short
-  // or damaged (OpenCV reports both as the end of the file).
+  // An AVI or MP4/MOV file whose reading ended well before the frame count its header
+  // declares: cut short or damaged (OpenCV reports both as the end of the file).
   bool ended_early() const;
 
  private:

@@ -3,6 +3,7 @@
 #include <cctype>
 
 #include "store/chroma/error.h"
+#include "store/names.h"
 
 namespace fg::store::chroma {
 
@@ -50,7 +51,7 @@ GalleryImage decode_record(const Record& r, uint32_t dim) {
   if (id == r.metadata.end() || id->second.empty()) throw bad("no mongo_id in its metadata");
   if (name == r.metadata.end() || name->second.empty()) throw bad("no identity_name in its metadata");
   g.identity_id = id->second;
-  g.name = name->second;
+  g.name = normalize_name(name->second);  // as the DB keeps names: one spelling per person
   const std::string prefix = g.identity_id + "_";
   const std::string digits = r.id.rfind(prefix, 0) == 0 ? r.id.substr(prefix.size()) : "";
   bool numeric = !digits.empty() && digits.size() <= 9;

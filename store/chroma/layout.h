@@ -34,7 +34,7 @@ Metadata collection_metadata(const std::string& model_id);
 struct GalleryImage {
   std::string record_id;
   std::string identity_id;
-  std::string name;
+  std::string name;             // in Unicode NFC (store/names.h), whatever the writer sent
   size_t position = 0;          // the i of "<mongo_id>_<i>"
   std::vector<float> embedding;
 };

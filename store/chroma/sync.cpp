@@ -188,7 +188,6 @@ PullResult pull(Client& client, const std::string& name, const std::string& db, 
   const uint32_t want_dim = dim ? dim : c->dimension.value_or(0);
   for (const Record& r : read_all(client, *c, true)) {
     GalleryImage g = decode_record(r, want_dim);
-    g.name = normalize_name(g.name);  // as the DB keeps names: one spelling per person
     if (!is_valid_identity_id(g.identity_id)) {
       throw ChromaError(ErrorKind::invalid, "record '" + r.id + "': mongo_id '" + g.identity_id + "' is not a valid identity id");
     }

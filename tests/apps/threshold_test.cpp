@@ -8,13 +8,17 @@
 
 #include "apps/cli.h"
 #include "apps/threshold.h"
+#include "nn/dlib_resnet.h"
+#include "nn/resnet50.h"
 
 namespace {
 
 using fg::apps::Threshold;
 
-const std::string kArcFace = "resnet50-arcface:0123abcd";
-const std::string kDlib = "dlib-resnet:4567ef01";
+// Model ids as the embedder makes them ("<arch>:<sha256>"), from the networks' own arch
+// names: renaming one must not silently change its default.
+const std::string kArcFace = std::string(fg::nn::kResNet50Arch) + ":0123abcd";
+const std::string kDlib = std::string(fg::nn::kDlibResNetArch) + ":4567ef01";
 
 fg::cli::Args parse(std::vector<std::string> words) {
   std::vector<char*> argv;

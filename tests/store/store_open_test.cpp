@@ -6,6 +6,8 @@
 #include <fstream>
 #include <vector>
 
+#include "store/codec.h"
+#include "store/keys.h"
 #include "store/store.h"
 #include "tests/store/store_fixture.h"
 #include "tests/support/test_env.h"
@@ -187,3 +189,67 @@ TEST(StoreOpen, AFileInsteadOfADirectory) {
 }
 
 }  // namespace
+
+namespace {
+
+// Rewrites identity `id` as a DB written before names were kept in NFC would hold it: its
+// record and its "n/" key in the name's bytes as given.
+void store_name_as_before_nfc(const std::string& db, const std::string& id, const std::string& raw_name) {
+  std::vector<rocksdb::ColumnFamilyDescriptor> cfs = {{"default", {}}, {"identities", {}}, {"embeddings", {}},
+                                                      {"events", {}},  {"meta", {}}};
+  std::vector<rocksdb::ColumnFamilyHandle*> handles;
+  rocksdb::DB* raw = nullptr;
+  ASSERT_TRUE(rocksdb::DB::Open(rocksdb::Options(), db, cfs, &handles, &raw).ok());
+  std::string bytes;
+  ASSERT_TRUE(raw->Get(rocksdb::ReadOptions(), handles[1], fg::store::detail::identity_key(id), &bytes).ok());
+  Identity who = fg::store::detail::decode_identity(id, bytes);
+  ASSERT_TRUE(raw->Delete(rocksdb::WriteOptions(), handles[1], fg::store::detail::name_key(who.name)).ok());
+  who.name = raw_name;
+  ASSERT_TRUE(
+      raw->Put(rocksdb::WriteOptions(), handles[1], fg::store::detail::identity_key(id), fg::store::detail::encode_identity(who))
+          .ok());
+  ASSERT_TRUE(raw->Put(rocksdb::WriteOptions(), handles[1], fg::store::detail::stored_name_key(raw_name), id).ok());
+  for (auto* h : handles) raw->DestroyColumnFamilyHandle(h);
+  delete raw;
+}
+
+}  // namespace
+
+// A DB from before names were kept in NFC holds a decomposed "Zoë" as it was given: a
+// writable open rewrites it in NFC, so the Mac's and the typed spelling find her and a
+// re-enroll adds to her. A decomposed "José" whose NFC form another identity already has is
+// left alone (not merged), still found by id, and forgetting it leaves the other one's name.
+TEST(StoreOpen, NamesStoredBeforeNfcAreRewrittenAtAWritableOpen) {
+  const std::string nfd_zoe = "Zoe\xCC\x88", nfc_zoe = "Zo\xC3\xAB", nfd_jose = "Jose\xCC\x81", nfc_jose = "Jos\xC3\xA9";
+  const std::string db = scratch_dir("open-nfc") + "/db";
+  {
+    Store s = Store::open(db, create());
+    s.enroll(Identity{"zoe", nfc_zoe, 0, "", 0}, fake_records(0, 1));
+    s.enroll(Identity{"jose1", nfc_jose, 0, "", 0}, fake_records(1, 1));
+    s.enroll(Identity{"jose2", "placeholder", 0, "", 0}, fake_records(2, 1));
+  }
+  store_name_as_before_nfc(db, "zoe", nfd_zoe);
+  store_name_as_before_nfc(db, "jose2", nfd_jose);
+  {
+    OpenOptions ro;
+    ro.read_only = true;
+    const Store s = Store::open(db, ro);  // a reader rewrites nothing, and finds the stored bytes
+    EXPECT_EQ(s.get_identity("zoe")->name, nfd_zoe);
+    EXPECT_EQ(s.find_identity(nfd_zoe)->id, "zoe");
+  }
+  Store s = Store::open(db);
+  EXPECT_EQ(s.get_identity("zoe")->name, nfc_zoe);
+  EXPECT_EQ(s.find_identity(nfc_zoe)->id, "zoe");
+  EXPECT_EQ(s.find_identity(nfd_zoe)->id, "zoe");
+  EXPECT_EQ(s.enroll(Identity{"zoe", "", 0, "", 0}, fake_records(3, 1)).identity.name, nfc_zoe);
+  EXPECT_EQ(s.get_identity("zoe")->image_count, 2u);
+
+  EXPECT_EQ(s.get_identity("jose2")->name, nfd_jose) << "not merged into jose1";
+  EXPECT_EQ(s.find_identity(nfc_jose)->id, "jose1");
+  s.forget("jose2");
+  EXPECT_EQ(s.find_identity(nfc_jose)->id, "jose1") << "forgetting jose2 removed jose1's name";
+  s.forget("zoe");
+  EXPECT_FALSE(s.find_identity(nfd_zoe));
+  EXPECT_FALSE(s.find_identity(nfc_zoe));
+  EXPECT_EQ(s.list_identities().size(), 1u);
+}
