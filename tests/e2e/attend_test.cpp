@@ -309,8 +309,6 @@ TEST_F(Attend, ScriptedVideoGivesExactlyTheExpectedEventsEvenWithACorruptFrame) 
   EXPECT_NE(r.err.find("--since: got 'yesterday'"), std::string::npos) << r.err;
 }
 
-// attend in the background on a long video where someone is decided every second of video,
-// signalled once two more events are reported.
 // A file cut short (a copy interrupted, a disk full) reads like one that ended: what it holds
 // is processed, and the warning compares the frames read with its header's count.
 TEST_F(Attend, VideoCutShortIsProcessedAndNamed) {
@@ -332,6 +330,8 @@ TEST_F(Attend, VideoCutShortIsProcessedAndNamed) {
       << r.err;
 }
 
+// attend in the background on a long video where someone is decided every second of video,
+// signalled once two more events are reported.
 TEST_F(Attend, KillDashNineLosesNoReportedEventAndSigtermStopsCleanly) {
   std::vector<Appearance> script;
   const std::vector<std::string> people = {"amy", "howard", "penny"};
