@@ -98,8 +98,8 @@ std::string join_cameras(const std::map<std::string, int>& cameras) {
 
 std::string when(const store::Event& e) { return attend::iso8601(e.time_us, e.utc_offset_s); }
 
-void add(Person& p, const store::Event& e) {
-  p.name = store::normalize_name(e.name);
+void add(Person& p, const std::string& name, const store::Event& e) {
+  p.name = name;
   p.id = e.identity_id.value_or("");
   ++p.count;
   if (!p.first) p.first = &e;
@@ -156,9 +156,9 @@ int cmd_report(int argc, char** argv) {
       continue;
     }
     const std::string name = store::normalize_name(e.name);
-    add(people[name], e);
+    add(people[name], name, e);
     // The local date the event was logged with: ISO 8601's first ten characters.
-    if (per_day) add(days[{when(e).substr(0, 10), name}], e);
+    if (per_day) add(days[{when(e).substr(0, 10), name}], name, e);
   }
 
   std::printf("%zu events: attendance of %zu people, %zu unknown\n", events.size(), people.size(), unknown.size());

@@ -165,7 +165,8 @@ CaptureStats Capture::stats() const {
 
 bool Capture::ended_early() const {
   std::lock_guard lock(mu_);
-  // A count estimated from the duration may be a frame or two (or a percent) off.
+  // Slack of a frame or two (or a percent): what decodes may differ a little from the
+  // header's count (an edit list, a last frame FFmpeg drops).
   return ended_ && !stop_ && stats_.declared > 0 && stats_.read < stats_.declared - 1 - stats_.declared / 100;
 }
 
