@@ -311,23 +311,39 @@ TEST_F(KillPoints, AttendKilledAfterAnyEventLosesNoReportedEvent) {
   }
 }
 
+// The tests that run facegate under strace: they need it working (ptrace allowed).
+class UnderStrace : public KillPoints {
+ protected:
+  void SetUp() override {
+    KillPoints::SetUp();
+    if (HasFatalFailure() || IsSkipped()) return;
+    if (fg::test::run("strace -f -o /dev/null true > /dev/null 2>&1") != 0) {
+      if (fg::test::in_ci()) FAIL() << "no working strace (tools/install-deps.sh installs it; ptrace must be allowed)";
+      GTEST_SKIP() << "SKIPPED: no working strace here (apt-get install strace; ptrace must be allowed)";
+    }
+  }
+};
+
+// The prefix that runs facegate under strace, tracing the syscalls `calls` into `trace`
+// (with -f: each line starts with its thread's id; -y: file descriptors with their paths);
+// `inject`, when given, is the rest of strace's "-e inject=CALLS:" (e.g. "error=ENOSPC:when=3").
+// LeakSanitizer cannot run under ptrace: a sanitizer build would fail at exit.
+std::string under_strace(const std::string& trace, const std::string& calls, const std::string& inject = "") {
+  return "env ASAN_OPTIONS=detect_leaks=0 strace -f -y -qq -o " + sh_quote(trace) + " -e trace=" + calls +
+         (inject.empty() ? "" : " -e inject=" + calls + ":" + inject) + " ";
+}
+
 // kill -9 cannot lose a write that reached the kernel; a power cut can. So, for the claim
 // "an event that was reported is durable", the order of system calls: before each event line
 // is written, every write to the DB's WAL has been followed by an fsync/fdatasync of it.
-TEST_F(KillPoints, EachEventIsSyncedToTheWalBeforeItsLineIsWritten) {
-  if (fg::test::run("strace -f -o /dev/null true > /dev/null 2>&1") != 0) {
-    if (fg::test::in_ci()) FAIL() << "no working strace (tools/install-deps.sh installs it; ptrace must be allowed)";
-    GTEST_SKIP() << "SKIPPED: no working strace here (apt-get install strace; ptrace must be allowed)";
-  }
+TEST_F(UnderStrace, EachEventIsSyncedToTheWalBeforeItsLineIsWritten) {
   const std::string db = dir_ + "/door.db", events = dir_ + "/events.jsonl", trace = dir_ + "/trace.txt";
   fs::copy(g_suite->attend_db, db, fs::copy_options::recursive);
   {
-    // LeakSanitizer cannot run under ptrace: a sanitizer build would fail at exit.
     Child child("attend --source " + sh_quote(g_suite->video) + " --db " + sh_quote(db) + faces_args(true) +
                     " --camera-id door --cooldown 0 --threshold 0.9 --events " + sh_quote(events),
                 dir_ + "/attend.out", dir_ + "/attend.err",
-                "env ASAN_OPTIONS=detect_leaks=0 strace -f -y -qq -o " + sh_quote(trace) +
-                    " -e trace=write,writev,pwrite64,pwritev,pwritev2,fsync,fdatasync ");
+                under_strace(trace, "write,writev,pwrite64,pwritev,pwritev2,fsync,fdatasync"));
     ASSERT_TRUE(child.wait_for([&] { return lines_of(read_text(events)).size() >= 3; })) << read_text(dir_ + "/attend.err");
     child.kill9();
   }
@@ -369,17 +385,8 @@ TEST_F(KillPoints, EachEventIsSyncedToTheWalBeforeItsLineIsWritten) {
 // (strace counts per syscall and per thread: the first thread to reach N), for each such
 // syscall and every N until a run finishes unkilled: after each kill the DB is sound and the
 // change is all there or not at all, and a re-run gives what an uninterrupted run gives.
-class KillAtEveryWrite : public KillPoints {
+class KillAtEveryWrite : public UnderStrace {
  protected:
-  void SetUp() override {
-    KillPoints::SetUp();
-    if (HasFatalFailure() || IsSkipped()) return;
-    if (fg::test::run("strace -f -o /dev/null true > /dev/null 2>&1") != 0) {
-      if (fg::test::in_ci()) FAIL() << "no working strace (tools/install-deps.sh installs it; ptrace must be allowed)";
-      GTEST_SKIP() << "SKIPPED: no working strace here (apt-get install strace; ptrace must be allowed)";
-    }
-  }
-
   struct Sweep {
     std::string name;
     std::function<std::string(const std::string& db)> args;
@@ -398,10 +405,8 @@ class KillAtEveryWrite : public KillPoints {
         SCOPED_TRACE(w.name + " killed at " + call + " #" + std::to_string(n));
         const std::string db = dir_ + "/" + w.name + std::to_string(n_db++);
         fs::copy(g_suite->photos_db, db, fs::copy_options::recursive);
-        // LeakSanitizer cannot run under ptrace.
-        const Result r = run_facegate(w.args(db), dir_,
-                                      "env ASAN_OPTIONS=detect_leaks=0 strace -f -qq -o /dev/null -e trace=" + call +
-                                          " -e inject=" + call + ":signal=KILL:when=" + std::to_string(n) + " ");
+        const Result r =
+            run_facegate(w.args(db), dir_, under_strace("/dev/null", call, "signal=KILL:when=" + std::to_string(n)));
         // SIGKILL: 128 + 9 from the shell, or 128 from fg::test::run when the shell execs.
         const bool was_killed = r.code == 137 || r.code == 128;
         if (!was_killed) {
@@ -516,10 +521,8 @@ TEST_F(KillAtEveryWrite, EnrollOnAFullDiskSaysSoAndARerunFinishes) {
     for (int n = 1;; ++n) {
       SCOPED_TRACE("ENOSPC at " + call + " #" + std::to_string(n));
       const std::string db = dir_ + "/full" + std::to_string(run_no++);
-      const Result r = run_facegate(enroll(db), dir_,
-                                    "env ASAN_OPTIONS=detect_leaks=0 strace -f -qq -o " + sh_quote(trace) +
-                                        " -e trace=" + call + " -e inject=" + call +
-                                        ":error=ENOSPC:when=" + std::to_string(n) + " ");
+      const Result r =
+          run_facegate(enroll(db), dir_, under_strace(trace, call, "error=ENOSPC:when=" + std::to_string(n)));
       // Past the last call: nothing injected (a failed progress line on stderr is harmless).
       if (read_text(trace).find("(INJECTED)") == std::string::npos) {
         EXPECT_EQ(r.code, 0) << r.err;
@@ -559,8 +562,7 @@ TEST_F(KillAtEveryWrite, AttendOnAFullDiskLosesNoReportedEvent) {
   const std::string trace = dir_ + "/trace.txt";
   const auto traced = [&](const std::string& db, const std::string& events, const std::string& call, int n) {
     return run_facegate(args + sh_quote(events) + " --db " + sh_quote(db), dir_,
-                        "env ASAN_OPTIONS=detect_leaks=0 strace -f -qq -o " + sh_quote(trace) + " -e trace=" + call +
-                            (n ? " -e inject=" + call + ":error=ENOSPC:when=" + std::to_string(n) : "") + " ");
+                        under_strace(trace, call, n ? "error=ENOSPC:when=" + std::to_string(n) : ""));
   };
   int runs = 0, injected = 0, stopped = 0;
   for (const std::string call : {"write", "fdatasync"}) {
