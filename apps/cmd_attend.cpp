@@ -28,6 +28,7 @@ constexpr const char* kHelp =
     "                       [--camera-id NAME] [--threshold T] [--cooldown S] [--confirm-frames N]\n"
     "                       [--events FILE.jsonl | --events -] [--display] [--output VIDEO]\n"
     "                       [--index chroma://HOST:PORT/COLLECTION] [--retention DAYS]\n"
+    "                       [--reconnect] [--stream-timeout S]\n"
     "                       [--align MODE] [--min-face N] [--threads N]\n"
     "\n"
     "Attendance from a camera or a video: every frame is searched for faces, faces are\n"
@@ -42,7 +43,8 @@ constexpr const char* kHelp =
     "runs on the video's own clock, so the result does not depend on the machine's speed.\n"
     "Stops at the end of a file, on SIGINT/SIGTERM (Ctrl-C), or Esc in the window, with a\n"
     "summary on stderr and exit status 0 (1 when the source fails: a camera or stream that\n"
-    "ends, or sends nothing for ~30 s, FFmpeg's read timeout). Headless unless --display.\n"
+    "ends, or a stream that sends nothing for --stream-timeout seconds; with --reconnect it\n"
+    "is opened again instead, as often as it takes). Headless unless --display.\n"
     "\n"
     "--events streams one JSON line per event:\n"
     "  {\"time\": ISO 8601 with zone, \"camera\", \"kind\": \"attendance\" | \"unknown\",\n"
@@ -66,7 +68,12 @@ constexpr const char* kHelp =
     "  --output VIDEO      write the annotated video: VIDEO.avi (MJPG) or VIDEO.mp4 (MPEG-4)\n"
     "  --retention DAYS    drop events (and their face thumbnails) older than DAYS from DB at\n"
     "                      start and every 10 minutes while running; prints what it dropped\n"
-    "                      (facegate prune does the same from cron)\n";
+    "                      (facegate prune does the same from cron)\n"
+    "  --reconnect         when a camera or stream stops, open it again after 1, 2, 4, ...\n"
+    "                      up to 30 s, until it is back (each outage is told on stderr and\n"
+    "                      counted in the summary); the source must open at start\n"
+    "  --stream-timeout S  seconds without data after which a stream URL has stopped\n"
+    "                      (default 30; also the longest wait to open it)\n";
 
 // Often enough that a door running for months keeps to its retention within minutes.
 constexpr std::chrono::minutes kRetentionEvery{10};
@@ -79,16 +86,19 @@ extern "C" void on_signal(int sig) {
   g_stop = true;
 }
 
-double parse_seconds(const cli::Args& args, const std::string& name, double fallback) {
+double parse_seconds(const cli::Args& args, const std::string& name, double fallback, double min = 0,
+                     double max = 1e7) {
   if (!args.has(name)) return fallback;
   const std::string text = args.get(name);
   try {
     size_t used = 0;
     const double s = std::stod(text, &used);
-    if (used == text.size() && s >= 0 && s <= 1e7) return s;
+    if (used == text.size() && s >= min && s <= max) return s;
   } catch (const std::exception&) {
   }
-  throw cli::UsageError(name + ": got '" + text + "', expected seconds from 0 to 10000000");
+  char range[64];
+  std::snprintf(range, sizeof range, "%.10g to %.10g", min, max);
+  throw cli::UsageError(name + ": got '" + text + "', expected seconds from " + range);
 }
 
 // --output's name and folder, checked before the source is opened: the writer itself only
@@ -110,8 +120,8 @@ double percent(double part, double whole) { return whole > 0 ? 100.0 * part / wh
 int cmd_attend(int argc, char** argv) {
   std::set<std::string> valued = kFaceValued, flags;
   valued.insert({"--source", "--db", "--index", "--camera-id", "--threshold", "--cooldown", "--confirm-frames", "--events",
-                 "--output", "--retention"});
-  flags.insert({"--display", "-h", "--help"});
+                 "--output", "--retention", "--stream-timeout"});
+  flags.insert({"--display", "--reconnect", "-h", "--help"});
   cli::Args args(argc, argv, valued, flags);
   if (args.flag("-h") || args.flag("--help")) {
     std::printf("%s%s  -h, --help          show this help\n", kHelp, face_help(22, false).c_str());
@@ -129,6 +139,10 @@ int cmd_attend(int argc, char** argv) {
   opts.tracker.confirm_frames = args.get_int("--confirm-frames", 3, 1, 1000);
   const std::optional<double> retention = parse_retention(args);
   if (args.has("--output")) check_output(args.get("--output"));
+  attend::CaptureOptions capture_options;
+  capture_options.reopen = args.flag("--reconnect");
+  capture_options.stream_timeout_ms = static_cast<int>(1000 * parse_seconds(args, "--stream-timeout", 30, 0.1, 3600));
+  capture_options.notice = [](const std::string& what) { std::fprintf(stderr, "facegate attend: %s\n", what.c_str()); };
 
   FacePipeline faces(face_opts);
   GalleryOptions go;
@@ -157,7 +171,7 @@ int cmd_attend(int argc, char** argv) {
   sigaction(SIGINT, &sa, nullptr);
   sigaction(SIGTERM, &sa, nullptr);
 
-  attend::Capture capture(source, g_stop);
+  attend::Capture capture(source, g_stop, capture_options);
   opts.live = capture.live();
   attend::Attendance attendance(faces, gallery, log, opts);
   if (central) attendance.search_remotely(&*central);
@@ -207,6 +221,9 @@ int cmd_attend(int argc, char** argv) {
                static_cast<long long>(c.suppressed), elapsed > 0 ? cs.frames / elapsed : 0.0,
                percent(t.detect, elapsed), percent(t.embed, elapsed), percent(t.search, elapsed),
                percent(t.record, elapsed));
+  if (capture_options.reopen && opts.live)
+    std::fprintf(stderr, "facegate attend: the source stopped and was opened again %lld time%s\n",
+                 static_cast<long long>(cs.reopened), cs.reopened == 1 ? "" : "s");
   if (!opts.live && cs.unreadable > 0)
     std::fprintf(stderr, "facegate attend: warning: %lld frames of '%s' could not be decoded: the file may be damaged\n",
                  static_cast<long long>(cs.unreadable), source.c_str());
@@ -215,7 +232,7 @@ int cmd_attend(int argc, char** argv) {
                  "facegate attend: warning: '%s' ended after %lld of the %lld frames its header declares: the file may "
                  "be cut short or damaged\n",
                  source.c_str(), static_cast<long long>(cs.read), static_cast<long long>(cs.declared));
-  if (!capture.error().empty()) return 1;
+  if (!g_signal && !capture.error().empty()) return 1;  // a signal during an outage is a normal stop
   if (cs.frames == 0 && !g_signal) {
     std::fprintf(stderr, "facegate attend: source '%s' gave no frames\n", source.c_str());
     return 1;

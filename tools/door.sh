@@ -50,4 +50,7 @@ door: no database at $db yet: enroll the people first, from one folder per perso
 MSG
   exit 2
 fi
-exec "$bin" attend --source "${FACEGATE_SOURCE:-0}" --db "$db" --model "$model" --detector weights/mtcnn.fgw
+# --reconnect: a camera that drops out (a loose cable, a rebooting IP camera) is waited for,
+# not the end of the door.
+exec "$bin" attend --source "${FACEGATE_SOURCE:-0}" --db "$db" --model "$model" --detector weights/mtcnn.fgw \
+  --reconnect

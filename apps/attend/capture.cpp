@@ -18,6 +18,7 @@ constexpr size_t kFileQueue = 4;
 constexpr int kFileMaxBadReads = 25;
 constexpr int kLiveMaxBadReads = 100;
 constexpr auto kLiveRetry = std::chrono::milliseconds(10);
+constexpr auto kMaxReopenWait = std::chrono::seconds(30);
 
 bool all_digits(const std::string& s) {
   return !s.empty() && std::all_of(s.begin(), s.end(), [](char c) { return c >= '0' && c <= '9'; });
@@ -38,9 +39,10 @@ int64_t now_us() {
 
 }  // namespace
 
-Capture::Capture(const std::string& source, const std::atomic<bool>& stop) : stop_(stop), source_(source) {
-  const bool camera = all_digits(source);
-  live_ = camera || source.find("://") != std::string::npos;
+Capture::Capture(const std::string& source, const std::atomic<bool>& stop, CaptureOptions options)
+    : stop_(stop), source_(source), options_(std::move(options)) {
+  camera_ = all_digits(source);
+  live_ = camera_ || source.find("://") != std::string::npos;
   if (!live_ && source.find('%') == std::string::npos) {
     std::error_code ec;
     const auto status = std::filesystem::status(source, ec);
@@ -53,14 +55,13 @@ Capture::Capture(const std::string& source, const std::atomic<bool>& stop) : sto
       throw std::runtime_error("cannot open source '" + source + "': empty file");
   }
   try {
-    media::Media& media = media::plugin("read video");
-    cap_ = camera ? media.open_camera(std::stoi(source)) : media.open_video(source);
+    cap_ = open();
   } catch (const cv::Exception& e) {
     throw std::runtime_error("cannot open source '" + source + "': " + e.what());
   }
   if (!cap_) {
     throw std::runtime_error("cannot open source '" + source + "': " +
-                             (camera ? "no such camera, or it is busy"
+                             (camera_ ? "no such camera, or it is busy"
                               : live_ ? "the stream cannot be reached or is not a video OpenCV can read"
                                       : "not a video OpenCV can read (unreadable, damaged, or another format)"));
   }
@@ -69,6 +70,12 @@ Capture::Capture(const std::string& source, const std::atomic<bool>& stop) : sto
   size_ = cap_->frame_size();
   if (!live_ && exact_frame_count(source)) stats_.declared = cap_->frame_count();
   thread_ = std::thread([this] { run(); });
+}
+
+std::unique_ptr<media::VideoSource> Capture::open() const {
+  media::Media& media = media::plugin("read video");
+  if (camera_) return media.open_camera(std::stoi(source_));
+  return media.open_video(source_, live_ ? options_.stream_timeout_ms : 0);
 }
 
 Capture::~Capture() {
@@ -99,11 +106,17 @@ void Capture::run() {
     }
     if (!ok) {
       if (++bad >= max_bad) {
-        if (live_) {
+        if (!live_) break;
+        const std::string stopped = "source '" + source_ + "' stopped delivering frames" + (why.empty() ? "" : ": " + why);
+        {
           std::lock_guard lock(mu_);
-          error_ = "source '" + source_ + "' stopped delivering frames" + (why.empty() ? "" : ": " + why);
+          error_ = stopped;
         }
-        break;
+        if (!options_.reopen || !reopen_after(stopped)) break;
+        position += bad;
+        bad = 0;
+        why.clear();
+        continue;
       }
       if (live_) std::this_thread::sleep_for(kLiveRetry);
       continue;
@@ -128,13 +141,51 @@ void Capture::run() {
   cv_.notify_all();
 }
 
+// Live sources only. True once the source is open again; false when stopped first.
+bool Capture::reopen_after(const std::string& why) {
+  const auto since = std::chrono::steady_clock::now();
+  auto wait = std::chrono::seconds(1);
+  for (std::string last = why;;) {
+    if (options_.notice) options_.notice(last + "; opening it again in " + std::to_string(wait.count()) + " s");
+    if (!wait_unless_stopped(wait)) return false;
+    wait = std::min(wait * 2, kMaxReopenWait);
+    std::unique_ptr<media::VideoSource> again;
+    try {
+      again = open();
+      last = again ? "" : "source '" + source_ + "' cannot be opened";
+    } catch (const cv::Exception& e) {
+      last = "source '" + source_ + "' cannot be opened: " + e.what();
+    }
+    if (!again) continue;
+    cap_ = std::move(again);
+    {
+      std::lock_guard lock(mu_);
+      ++stats_.reopened;
+      error_.clear();
+    }
+    const auto down = std::chrono::duration_cast<std::chrono::seconds>(std::chrono::steady_clock::now() - since);
+    if (options_.notice)
+      options_.notice("source '" + source_ + "' is back after " + std::to_string(down.count()) + " s");
+    return true;
+  }
+}
+
+// Sleeps in slices: the stop flag is set from a signal handler, which cannot notify.
+bool Capture::wait_unless_stopped(std::chrono::milliseconds how_long) {
+  std::unique_lock lock(mu_);
+  const auto until = std::chrono::steady_clock::now() + how_long;
+  while (!ended_ && !stop_ && std::chrono::steady_clock::now() < until)
+    cv_.wait_for(lock, std::chrono::milliseconds(50));
+  return !ended_ && !stop_;
+}
+
 void Capture::push(Frame frame) {
   std::unique_lock lock(mu_);
   if (live_) {
     stats_.dropped += static_cast<int64_t>(queue_.size());
     queue_.clear();
   } else {
-    // Waits in slices: the stop flag is set from a signal handler, which cannot notify.
+    // Waits in slices, as wait_unless_stopped does.
     while (queue_.size() >= kFileQueue && !ended_ && !stop_) cv_.wait_for(lock, std::chrono::milliseconds(50));
     if (ended_ || stop_) return;
   }

@@ -5,9 +5,11 @@
 #pragma once
 
 #include <atomic>
+#include <chrono>
 #include <condition_variable>
 #include <cstdint>
 #include <deque>
+#include <functional>
 #include <memory>
 #include <mutex>
 #include <string>
@@ -32,6 +34,18 @@ struct CaptureStats {
   int64_t unreadable = 0;  // reads that failed between good frames (a corrupt frame)
   int64_t declared = 0;    // frames an AVI or MP4/MOV file's header declares (0: unknown, or live)
   int64_t read = 0;        // frames read from the source up to its end, unreadable ones included
+  int64_t reopened = 0;    // live: times the source stopped and was opened again (--reconnect)
+};
+
+struct CaptureOptions {
+  // A stream URL that sends nothing for this long has stopped (0: FFmpeg's default, 30 s).
+  // Cameras and files have no such timeout.
+  int stream_timeout_ms = 0;
+  // A live source that stops is opened again, after waiting 1, 2, 4, ... up to 30 seconds,
+  // until it is back or `stop` is set. Without it, it ends the capture.
+  bool reopen = false;
+  // Told each outage and each recovery, from the reading thread.
+  std::function<void(const std::string&)> notice;
 };
 
 class Capture {
@@ -40,7 +54,7 @@ class Capture {
   // Throws std::runtime_error naming the source when it cannot be opened (or the media
   // plugin, which reads it, cannot be loaded). Reading starts at
   // once and stops when `stop` becomes true.
-  Capture(const std::string& source, const std::atomic<bool>& stop);
+  Capture(const std::string& source, const std::atomic<bool>& stop, CaptureOptions options = {});
   ~Capture();
   Capture(const Capture&) = delete;
   Capture& operator=(const Capture&) = delete;
@@ -51,7 +65,7 @@ class Capture {
 
   // The next frame; false once the source has ended (or stop was set) and nothing is left.
   bool next(Frame& out);
-  // Why the source ended early ("" at a normal end of file or on stop).
+  // Why the live source stopped ("" for a file, or while it delivers: also once reopened).
   std::string error() const;
   CaptureStats stats() const;
   // An AVI or MP4/MOV file whose reading ended well before the frame count its header
@@ -59,11 +73,16 @@ class Capture {
   bool ended_early() const;
 
  private:
+  std::unique_ptr<media::VideoSource> open() const;
   void run();
+  bool reopen_after(const std::string& why);
+  bool wait_unless_stopped(std::chrono::milliseconds how_long);
   void push(Frame frame);
 
   const std::atomic<bool>& stop_;
   std::string source_;
+  CaptureOptions options_;
+  bool camera_ = false;
   std::unique_ptr<media::VideoSource> cap_;
   bool live_ = false;
   double fps_ = 0;

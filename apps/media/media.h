@@ -47,9 +47,10 @@ class Media {
   virtual bool encode_jpeg(const cv::Mat& image, int quality, std::vector<uint8_t>& out) = 0;
   virtual bool encode_png(const cv::Mat& image, std::vector<uint8_t>& out) = 0;
   // A camera by index, or a file / stream URL; nullptr when it cannot be opened. May throw
-  // cv::Exception.
+  // cv::Exception. A stream URL given `timeout_ms` > 0 fails to open, or stops reading,
+  // after that long without data (FFmpeg's own default is 30 s).
   virtual std::unique_ptr<VideoSource> open_camera(int index) = 0;
-  virtual std::unique_ptr<VideoSource> open_video(const std::string& source) = 0;
+  virtual std::unique_ptr<VideoSource> open_video(const std::string& source, int timeout_ms) = 0;
   // A video file written with the codec `fourcc` (4 characters, e.g. "MJPG"); nullptr when
   // it cannot be opened.
   virtual std::unique_ptr<VideoSink> open_video_writer(const std::string& path, const char* fourcc, double fps,
@@ -63,7 +64,7 @@ class Media {
 
 // The plugin exports this function (extern "C"); it returns a Media that lives as long as
 // the process. The name changes whenever this interface does.
-inline constexpr const char* kEntryPoint = "facegate_media_v2";
+inline constexpr const char* kEntryPoint = "facegate_media_v3";
 using EntryPoint = Media* (*)();
 
 }  // namespace fg::apps::media

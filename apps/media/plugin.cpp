@@ -55,8 +55,12 @@ class OpenCvMedia final : public Media {
   std::unique_ptr<VideoSource> open_camera(int index) override {
     return opened(std::make_unique<cv::VideoCapture>(index, cv::CAP_ANY));
   }
-  std::unique_ptr<VideoSource> open_video(const std::string& source) override {
-    return opened(std::make_unique<cv::VideoCapture>(source, cv::CAP_ANY));
+  std::unique_ptr<VideoSource> open_video(const std::string& source, int timeout_ms) override {
+    if (timeout_ms <= 0) return opened(std::make_unique<cv::VideoCapture>(source, cv::CAP_ANY));
+    // Only FFmpeg knows these properties; another backend given them would refuse to open.
+    const std::vector<int> params = {cv::CAP_PROP_OPEN_TIMEOUT_MSEC, timeout_ms, cv::CAP_PROP_READ_TIMEOUT_MSEC,
+                                     timeout_ms};
+    return opened(std::make_unique<cv::VideoCapture>(source, cv::CAP_FFMPEG, params));
   }
   std::unique_ptr<VideoSink> open_video_writer(const std::string& path, const char* fourcc, double fps,
                                                cv::Size size) override {
@@ -76,7 +80,7 @@ class OpenCvMedia final : public Media {
 }  // namespace
 }  // namespace fg::apps::media
 
-extern "C" __attribute__((visibility("default"))) fg::apps::media::Media* facegate_media_v2() {
+extern "C" __attribute__((visibility("default"))) fg::apps::media::Media* facegate_media_v3() {
   // facegate reports what failed in its own words; OpenCV's and FFmpeg's logs (GStreamer
   // warnings, "raised OpenCV exception", a line per damaged packet) would bury them. Set
   // before the first capture opens: FFmpeg's level is read then. A user's own setting wins.

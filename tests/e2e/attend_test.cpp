@@ -444,50 +444,115 @@ TEST_F(Attend, LiveSourceDropsFramesRatherThanQueueing) {
   for (const json& e : json_lines(r.out)) EXPECT_TRUE(e["video_time"].is_null()) << e.dump();
 }
 
-// An HTTP stream (an IP camera's, here served from the script video by a server in the test):
-// live, read through FFmpeg's network code. One whose server stops sending mid-way ends
-// attend at FFmpeg's read timeout (~30 s) with the source named, instead of hanging.
-TEST_F(Attend, HttpStreamIsLiveAndAStalledOneEndsWithTheSourceNamed) {
-  const std::string video = fg::test::read_text(g_suite->dir + "/script.avi");
-  std::atomic<bool> release{false};
-  httplib::Server server;
-  server.Get("/whole.avi", [&](const httplib::Request&, httplib::Response& res) {
-    res.set_content(video, "video/x-msvideo");
-  });
-  server.Get("/stalls.avi", [&](const httplib::Request&, httplib::Response& res) {
-    res.set_content_provider(video.size(), "video/x-msvideo", [&](size_t offset, size_t, httplib::DataSink& sink) {
-      if (offset == 0) return sink.write(video.data(), video.size() / 2);
-      while (!release) std::this_thread::sleep_for(std::chrono::milliseconds(50));
-      return false;  // the camera never comes back
-    });
-  });
-  const int port = server.bind_to_any_port("127.0.0.1");
-  std::thread serve([&] { server.listen_after_bind(); });
-  struct Stop {  // also when an assertion returns early
-    std::function<void()> fn;
-    ~Stop() { fn(); }
-  } stop{[&] {
-    release = true;
-    server.stop();
-    serve.join();
-  }};
-  const std::string url = "http://127.0.0.1:" + std::to_string(port);
+// An IP camera's HTTP stream, served from the script video by a server in the test.
+// /whole.avi gets the whole video; /stalls.avi sends half of it and then nothing until the
+// test ends; /flaky.avi does what the test last set: either of those, or 404 (gone).
+class VideoServer {
+ public:
+  enum class Flaky { kStalls, kWhole, kGone };
 
-  Result r = attend(url + "/whole.avi", "--events -");
-  EXPECT_NE(r.err.find("live source " + url + "/whole.avi"), std::string::npos) << r.err;
+  explicit VideoServer(std::string video) : video_(std::move(video)) {
+    server_.Get("/whole.avi", [&](const httplib::Request&, httplib::Response& res) { whole(res); });
+    server_.Get("/stalls.avi", [&](const httplib::Request&, httplib::Response& res) { stall(res); });
+    server_.Get("/flaky.avi", [&](const httplib::Request&, httplib::Response& res) {
+      switch (flaky_.load()) {
+        case Flaky::kStalls: return stall(res);
+        case Flaky::kWhole: return whole(res);
+        case Flaky::kGone: res.status = 404;
+      }
+    });
+    port_ = server_.bind_to_any_port("127.0.0.1");
+    thread_ = std::thread([this] { server_.listen_after_bind(); });
+  }
+  ~VideoServer() {
+    release_ = true;
+    server_.stop();
+    thread_.join();
+  }
+  std::string url(const std::string& path) const { return "http://127.0.0.1:" + std::to_string(port_) + path; }
+  void set_flaky(Flaky what) { flaky_ = what; }
+
+ private:
+  void whole(httplib::Response& res) { res.set_content(video_, "video/x-msvideo"); }
+  void stall(httplib::Response& res) {
+    res.set_content_provider(video_.size(), "video/x-msvideo", [this](size_t offset, size_t, httplib::DataSink& sink) {
+      if (offset == 0) return sink.write(video_.data(), video_.size() / 2);
+      while (!release_) std::this_thread::sleep_for(std::chrono::milliseconds(50));
+      return false;
+    });
+  }
+
+  const std::string video_;
+  httplib::Server server_;
+  std::atomic<bool> release_{false};
+  std::atomic<Flaky> flaky_{Flaky::kStalls};
+  int port_ = 0;
+  std::thread thread_;
+};
+
+size_t count_of(const std::string& text, const std::string& what) {
+  size_t n = 0;
+  for (size_t at = text.find(what); at != std::string::npos; at = text.find(what, at + 1)) ++n;
+  return n;
+}
+
+// A stream is live, read through FFmpeg's network code. One whose server stops sending
+// mid-way ends attend after --stream-timeout seconds, with the source named, instead of hanging.
+TEST_F(Attend, HttpStreamIsLiveAndAStalledOneEndsAtTheStreamTimeout) {
+  VideoServer server(fg::test::read_text(g_suite->dir + "/script.avi"));
+  const std::string whole = server.url("/whole.avi"), stalls = server.url("/stalls.avi");
+
+  Result r = attend(whole, "--events -");
+  EXPECT_NE(r.err.find("live source " + whole), std::string::npos) << r.err;
   EXPECT_EQ(r.code, 1) << "a stream that ends is an error: " << r.err;
-  EXPECT_NE(r.err.find("source '" + url + "/whole.avi' stopped delivering frames"), std::string::npos) << r.err;
+  EXPECT_NE(r.err.find("source '" + whole + "' stopped delivering frames"), std::string::npos) << r.err;
   std::smatch m;
   ASSERT_TRUE(std::regex_search(r.err, m, std::regex(R"((\d+) frames \((\d+) dropped, (\d+) unreadable\))"))) << r.err;
   EXPECT_EQ(std::stoi(m[1]) + std::stoi(m[2]), kScriptFrames) << r.err;
 
   const auto t0 = std::chrono::steady_clock::now();
-  r = attend(url + "/stalls.avi", "--events -");
+  r = attend(stalls, "--events - --stream-timeout 3");
   const double waited = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
   EXPECT_EQ(r.code, 1) << r.err;
-  EXPECT_NE(r.err.find("source '" + url + "/stalls.avi' stopped delivering frames"), std::string::npos) << r.err;
-  EXPECT_GT(waited, 20) << "ended before FFmpeg's read timeout: " << r.err;
-  std::printf("a stalled stream ended attend after %.1f s\n", waited);
+  EXPECT_NE(r.err.find("source '" + stalls + "' stopped delivering frames"), std::string::npos) << r.err;
+  EXPECT_GT(waited, 3) << "ended before the stream timeout: " << r.err;
+  EXPECT_LT(waited, 25) << "FFmpeg's own 30 s timeout, not --stream-timeout 3: " << r.err;
+  std::printf("a stalled stream ended attend after %.1f s (--stream-timeout 3)\n", waited);
+
+  r = attend(stalls, "--stream-timeout 0");
+  EXPECT_EQ(r.code, 2) << r.err;
+  EXPECT_NE(r.err.find("--stream-timeout: got '0', expected seconds from 0.1 to 3600"), std::string::npos) << r.err;
+}
+
+// With --reconnect a stream that stalls, then ends, is opened again each time; attend runs on
+// until it is stopped, and then exits 0 with the outages in its summary.
+TEST_F(Attend, ReconnectOpensAStoppedStreamAgainUntilStopped) {
+  VideoServer server(fg::test::read_text(g_suite->dir + "/script.avi"));
+  const std::string flaky = server.url("/flaky.avi"), err = dir_ + "/stderr";
+  const std::string stopped = "source '" + flaky + "' stopped delivering frames; opening it again in 1 s";
+  fg::test::Child child(attend_args(flaky, "--events - --reconnect --stream-timeout 2"), dir_ + "/stdout", err);
+  const auto stderr_has = [&](const std::string& what, size_t times) {
+    return child.wait_for([&] { return count_of(fg::test::read_text(err), what) >= times; },
+                          std::chrono::milliseconds(20));
+  };
+  ASSERT_TRUE(stderr_has(stopped, 1)) << "the stall was not noticed: " << fg::test::read_text(err);
+  server.set_flaky(VideoServer::Flaky::kWhole);
+  ASSERT_TRUE(stderr_has("source '" + flaky + "' is back after ", 1)) << fg::test::read_text(err);
+  ASSERT_TRUE(stderr_has(stopped, 2)) << "the whole video's end was not noticed: " << fg::test::read_text(err);
+  server.set_flaky(VideoServer::Flaky::kGone);
+  ASSERT_TRUE(stderr_has("source '" + flaky + "' cannot be opened; opening it again in 2 s", 1))
+      << fg::test::read_text(err);
+  const int status = child.signal_and_wait(SIGTERM);
+  const std::string text = fg::test::read_text(err);
+  ASSERT_TRUE(WIFEXITED(status)) << text;
+  EXPECT_EQ(WEXITSTATUS(status), 0) << "stopped by SIGTERM while the source was down: " << text;
+  EXPECT_NE(text.find("stopped (SIGTERM)"), std::string::npos) << text;
+  EXPECT_NE(text.find("the source stopped and was opened again 1 time\n"), std::string::npos) << text;
+  std::smatch m;
+  ASSERT_TRUE(std::regex_search(text, m, std::regex(R"((\d+) frames \((\d+) dropped, (\d+) unreadable\))"))) << text;
+  // The stalled first connection may give no frame at all (FFmpeg reads the AVI's index at
+  // its end first); the second gives the whole video.
+  EXPECT_GE(std::stoi(m[1]) + std::stoi(m[2]), kScriptFrames) << "the second connection's frames are missing: " << text;
 }
 
 // Not a test: the numbers of bench/RESULTS.md. Run with
