@@ -65,7 +65,8 @@ constexpr const char* kHelp =
     "  --confirm-frames N  agreeing frames before a face is decided (default 3)\n"
     "  --events FILE       append events as JSON lines to FILE ('-' = stdout)\n"
     "  --display           show the annotated video in a window (needs a display)\n"
-    "  --output VIDEO      write the annotated video: VIDEO.avi (MJPG) or VIDEO.mp4 (MPEG-4)\n"
+    "  --output VIDEO      write the annotated video: VIDEO.avi (MJPG) or VIDEO.mp4 (MPEG-4);\n"
+    "                      it is closed early (exit status 1) if its disk gets below 64 MiB free\n"
     "  --retention DAYS    drop events (and their face thumbnails) older than DAYS from DB at\n"
     "                      start and every 10 minutes while running; prints what it dropped\n"
     "                      (facegate prune does the same from cron)\n"
@@ -232,12 +233,15 @@ int cmd_attend(int argc, char** argv) {
                  "facegate attend: warning: '%s' ended after %lld of the %lld frames its header declares: the file may "
                  "be cut short or damaged\n",
                  source.c_str(), static_cast<long long>(cs.read), static_cast<long long>(cs.declared));
+  if (annotator.output_cut())
+    std::fprintf(stderr, "facegate attend: --output %s holds only the first %lld frames: its disk was nearly full\n",
+                 args.get("--output").c_str(), static_cast<long long>(annotator.frames_written()));
   if (!g_signal && !capture.error().empty()) return 1;  // a signal during an outage is a normal stop
   if (cs.frames == 0 && !g_signal) {
     std::fprintf(stderr, "facegate attend: source '%s' gave no frames\n", source.c_str());
     return 1;
   }
-  return 0;
+  return annotator.output_cut() ? 1 : 0;
 }
 
 }  // namespace fg::apps

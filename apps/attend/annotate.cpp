@@ -2,6 +2,7 @@
 
 #include <cstdio>
 #include <cstdlib>
+#include <filesystem>
 #include <stdexcept>
 
 #include <opencv2/imgproc.hpp>
@@ -58,18 +59,34 @@ void Annotator::add(cv::Mat& frame, const std::vector<Mark>& marks, double fps) 
   char text[32];
   std::snprintf(text, sizeof text, "%.1f FPS", fps);
   cv::putText(frame, text, {8, 20}, cv::FONT_HERSHEY_SIMPLEX, 0.6, cv::Scalar(255, 255, 255), 2, cv::LINE_AA);
-  if (!output_.empty()) {
-    if (!writer_) {
-      const char* fourcc = ends_with(output_, ".avi") ? "MJPG" : "mp4v";
-      writer_ = media::plugin("write the --output video").open_video_writer(output_, fourcc, fps_, frame.size());
-      if (!writer_) throw std::runtime_error("--output " + output_ + ": cannot write a video there");
-    }
-    writer_->write(frame);
-  }
+  if (recording()) write(frame);
   if (window_) {
     const int key = window_->show(kWindow, frame);
     if (key == 27 || key == 'q') quit_ = true;
   }
+}
+
+void Annotator::write(const cv::Mat& frame) {
+  namespace fs = std::filesystem;
+  std::error_code ec;
+  const fs::path folder = fs::path(output_).parent_path();
+  const fs::space_info space = fs::space(folder.empty() ? fs::path(".") : folder, ec);
+  if (!ec && space.available < kOutputReserve) {
+    writer_.reset();  // closes the file: its index and header written, it plays
+    output_cut_ = true;
+    std::fprintf(stderr,
+                 "facegate attend: warning: --output %s: less than %llu MiB left on its disk; the annotated video "
+                 "stops after %lld frames (events are still recorded)\n",
+                 output_.c_str(), static_cast<unsigned long long>(kOutputReserve >> 20), static_cast<long long>(written_));
+    return;
+  }
+  if (!writer_) {
+    const char* fourcc = ends_with(output_, ".avi") ? "MJPG" : "mp4v";
+    writer_ = media::plugin("write the --output video").open_video_writer(output_, fourcc, fps_, frame.size());
+    if (!writer_) throw std::runtime_error("--output " + output_ + ": cannot write a video there");
+  }
+  writer_->write(frame);
+  ++written_;
 }
 
 }  // namespace fg::apps::attend

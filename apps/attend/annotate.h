@@ -2,6 +2,7 @@
 // (--display, when there is a display) and/or written to a file (--output).
 #pragma once
 
+#include <cstdint>
 #include <memory>
 #include <string>
 #include <vector>
@@ -27,12 +28,21 @@ class Annotator {
   Annotator(bool display, std::string output, double fps);
   ~Annotator();
 
-  bool active() const { return window_ != nullptr || !output_.empty(); }
+  bool active() const { return window_ != nullptr || recording(); }
   // Draws on `frame` and shows/writes it. Throws std::runtime_error if the output file cannot
-  // be opened (or the media plugin, which writes and shows it, cannot be loaded).
+  // be opened (or the media plugin, which writes and shows it, cannot be loaded). Once the
+  // output's disk has less than kOutputReserve free, the video is closed where it is (a
+  // valid, shorter file) and no more frames are written: a warning says so.
   void add(cv::Mat& frame, const std::vector<Mark>& marks, double fps);
   // The window was closed with Esc or q.
   bool quit() const { return quit_; }
+  // The output video was stopped early for want of disk space; it holds frames_written().
+  bool output_cut() const { return output_cut_; }
+  int64_t frames_written() const { return written_; }
+
+  // Left free on the output's disk: a video left to fill it would also stop the events (the
+  // DB could not store them), and OpenCV's writers do not report a failed write.
+  static constexpr uint64_t kOutputReserve = 64ull << 20;
 
  private:
   media::Media* window_ = nullptr;  // the plugin showing the window; null when headless
@@ -40,6 +50,11 @@ class Annotator {
   std::string output_;
   double fps_;
   std::unique_ptr<media::VideoSink> writer_;
+  bool output_cut_ = false;
+  int64_t written_ = 0;
+
+  bool recording() const { return !output_.empty() && !output_cut_; }
+  void write(const cv::Mat& frame);
 };
 
 // Whether a window can be shown here ($DISPLAY or $WAYLAND_DISPLAY is set).

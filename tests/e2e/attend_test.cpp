@@ -21,6 +21,7 @@
 #include <sstream>
 #include <thread>
 
+#include "apps/attend/annotate.h"
 #include "store/store.h"
 #include "tests/e2e/e2e_suite.h"
 #include "tests/e2e/facegate_process.h"
@@ -328,6 +329,48 @@ TEST_F(Attend, VideoCutShortIsProcessedAndNamed) {
                        "cut short or damaged"),
             std::string::npos)
       << r.err;
+}
+
+// --output on a disk that fills: a 66 MiB tmpfs of the test's own (a mount namespace), so
+// that 256 KiB of video reach the 64 MiB left free. The video is closed there, valid and
+// short; every event is still recorded (the DB is elsewhere); the exit status says so.
+TEST_F(Attend, OutputVideoStopsBeforeItsDiskIsFull) {
+  const std::string mnt = dir_ + "/small-disk", copy = dir_ + "/copy.avi";
+  fs::create_directory(mnt);
+  const std::string ns = ::geteuid() == 0 ? "unshare -m " : "unshare -rm ";
+  if (fg::test::run(ns + "sh -c " + sh_quote("mount -t tmpfs -o size=1m tmpfs " + sh_quote(mnt)) + " 2>/dev/null") != 0) {
+    if (fg::test::in_ci()) FAIL() << "cannot mount a tmpfs in a mount namespace (unshare -m, as root)";
+    GTEST_SKIP() << "SKIPPED: cannot mount a tmpfs in a mount namespace here (needs root or user namespaces)";
+  }
+  const uint64_t filler_kib = (66 << 10) - (fg::apps::attend::Annotator::kOutputReserve >> 10) - 256;
+  const std::string out = mnt + "/annotated.avi";
+  const std::string script = "mount -t tmpfs -o size=66m tmpfs " + sh_quote(mnt) + " && dd if=/dev/zero of=" +
+                             sh_quote(mnt + "/filler") + " bs=1K count=" + std::to_string(filler_kib) +
+                             " status=none && { " + fg::test::facegate_binary() + " " +
+                             attend_args(g_suite->dir + "/script.avi", "--events - --output " + sh_quote(out)) +
+                             " > " + sh_quote(dir_ + "/stdout") + " 2> " + sh_quote(dir_ + "/stderr") +
+                             "; rc=$?; cp " + sh_quote(out) + " " + sh_quote(copy) + "; exit $rc; }";
+  const int code = fg::test::run(ns + "sh -c " + sh_quote(script));
+  const std::string err = fg::test::read_text(dir_ + "/stderr");
+  EXPECT_EQ(code, 1) << err;
+  expect_script_events(json_lines(fg::test::read_text(dir_ + "/stdout")));
+  std::smatch m;
+  ASSERT_TRUE(std::regex_search(err, m, std::regex("warning: --output " + out + ": less than 64 MiB left on its disk; "
+                                                   "the annotated video stops after (\\d+) frames \\(events are still recorded\\)")))
+      << err;
+  const int written = std::stoi(m[1]);
+  EXPECT_GT(written, 0) << err;
+  EXPECT_LT(written, kScriptFrames) << err;
+  EXPECT_NE(err.find("--output " + out + " holds only the first " + std::to_string(written) +
+                     " frames: its disk was nearly full"),
+            std::string::npos)
+      << err;
+  cv::VideoCapture video(copy);
+  ASSERT_TRUE(video.isOpened()) << "the cut video is not a valid file";
+  EXPECT_EQ(video.get(cv::CAP_PROP_FRAME_COUNT), written);
+  int decoded = 0;
+  for (cv::Mat f; video.read(f);) ++decoded;
+  EXPECT_EQ(decoded, written);
 }
 
 // attend in the background on a long video where someone is decided every second of video,
