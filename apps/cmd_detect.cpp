@@ -104,7 +104,7 @@ nlohmann::json to_json(const std::string& path, const cv::Mat& img, const std::v
 }
 
 void print_text(const std::string& path, const cv::Mat& img, const std::vector<detect::Face>& faces) {
-  std::printf("%s\t%zu faces\t%dx%d\n", path.c_str(), faces.size(), img.cols, img.rows);
+  std::printf("%s\t%zu face%s\t%dx%d\n", path.c_str(), faces.size(), faces.size() == 1 ? "" : "s", img.cols, img.rows);
   for (const auto& f : faces) {
     std::printf("\t%.4f %.4f %.4f %.4f\t%.7f\t", f.box[0], f.box[1], f.box[2], f.box[3], f.prob);
     for (size_t i = 0; i < f.landmarks.size(); ++i)

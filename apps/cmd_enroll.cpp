@@ -268,8 +268,10 @@ int cmd_enroll(int argc, char** argv) {
   }
 
   const store::StoreState st = gallery.store().state();
-  std::printf("enrolled %d new images (%d new identities); skipped %d already enrolled, %d unreadable, %d without a face\n",
-              counts.added, counts.identities_created, counts.duplicates, counts.unreadable, counts.no_face);
+  std::printf("enrolled %d new image%s (%d new %s); skipped %d already enrolled, %d unreadable, %d without a face\n",
+              counts.added, counts.added == 1 ? "" : "s", counts.identities_created,
+              counts.identities_created == 1 ? "identity" : "identities", counts.duplicates, counts.unreadable,
+              counts.no_face);
   std::printf("database %s: %llu identities, %llu images\n", db.c_str(),
               static_cast<unsigned long long>(st.identity_count), static_cast<unsigned long long>(st.embedding_count));
   for (const auto& p : counts.problems) {

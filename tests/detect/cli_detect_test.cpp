@@ -108,7 +108,7 @@ TEST_F(CliDetect, BadImagesGetAnErrorLineAndTheOthersStillRun) {
   const Result t = run("detect --detector " + sh_quote(weights_) + " " + sh_quote(text) + " " +
                        sh_quote(photo("people/amy/amy1.png")));
   EXPECT_EQ(t.code, 1);
-  EXPECT_EQ(t.out.rfind(photo("people/amy/amy1.png") + "\t1 faces\t150x150\n", 0), 0u) << t.out;
+  EXPECT_EQ(t.out.rfind(photo("people/amy/amy1.png") + "\t1 face\t150x150\n", 0), 0u) << t.out;
   EXPECT_EQ(lines(t.out).size(), 2u) << t.out;
   EXPECT_NE(t.err.find(text + ": cannot decode"), std::string::npos) << t.err;
 }

@@ -137,7 +137,7 @@ TEST_F(Gallery, OnePersonWhateverTheUnicodeFormOfTheFolderName) {
   ASSERT_EQ(r.code, 0) << r.err;
   r = enroll(dir_ + "/linux");
   ASSERT_EQ(r.code, 0) << r.err;
-  EXPECT_NE(r.out.find("enrolled 1 new images (0 new identities)"), std::string::npos) << r.out;
+  EXPECT_NE(r.out.find("enrolled 1 new image (0 new identities)"), std::string::npos) << r.out;
   const auto rows = list();
   ASSERT_EQ(rows.size(), 1u);
   EXPECT_EQ(rows[0]["name"], nfc);
