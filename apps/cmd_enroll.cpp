@@ -55,13 +55,16 @@ struct Counts {
   nlohmann::json problems = nlohmann::json::array();
 };
 
+// embed_one's `why` for a readable image without a face; any other reason is an unreadable image.
+constexpr const char* kNoFace = "no face found";
+
 // Reads, detects and embeds one image; on failure records why and returns nothing.
 std::optional<EmbeddedFace> embed_one(FacePipeline& faces, const std::string& path, std::string& why) {
   const cv::Mat img = read_image_warning("enroll", path, why);
   if (img.empty()) return std::nullopt;
   std::vector<EmbeddedFace> found = faces.faces(img, true);
   if (found.empty()) {
-    why = "no face found";
+    why = kNoFace;
     return std::nullopt;
   }
   return std::move(found.front());
@@ -216,7 +219,7 @@ int cmd_enroll(int argc, char** argv) {
         records.push_back(std::move(r));
       }
       if (!why.empty()) {
-        (why == "no face found" ? counts.no_face : counts.unreadable)++;
+        (why == kNoFace ? counts.no_face : counts.unreadable)++;
         counts.problems.push_back({{"image", path}, {"identity", person.name}, {"error", why}});
       }
       progress.step(person.name);
