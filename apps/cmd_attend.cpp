@@ -72,7 +72,8 @@ constexpr const char* kHelp =
     "                      (facegate prune does the same from cron)\n"
     "  --reconnect         when a camera or stream stops, open it again after 1, 2, 4, ...\n"
     "                      up to 30 s, until it is back (each outage is told on stderr and\n"
-    "                      counted in the summary); the source must open at start\n"
+    "                      counted in the summary); one that cannot be opened at start is\n"
+    "                      waited for the same way\n"
     "  --stream-timeout S  seconds without data after which a stream URL has stopped\n"
     "                      (default 30; also the longest wait to open it)\n";
 
@@ -177,11 +178,13 @@ int cmd_attend(int argc, char** argv) {
   attend::Attendance attendance(faces, gallery, log, opts);
   if (central) attendance.search_remotely(&*central);
   attend::Annotator annotator(args.flag("--display"), args.get("--output"), capture.fps());
+  char shape[64] = "not open yet";
+  if (capture.size().width > 0)
+    std::snprintf(shape, sizeof shape, "%dx%d, %.3g fps", capture.size().width, capture.size().height, capture.fps());
   std::fprintf(stderr,
-               "facegate attend: camera '%s', %s source %s (%dx%d, %.3g fps); threshold %.3f (%s), cooldown %gs, "
+               "facegate attend: camera '%s', %s source %s (%s); threshold %.3f (%s), cooldown %gs, "
                "confirm %d frames\n",
-               opts.camera.c_str(), opts.live ? "live" : "file", source.c_str(), capture.size().width,
-               capture.size().height, capture.fps(), opts.threshold,
+               opts.camera.c_str(), opts.live ? "live" : "file", source.c_str(), shape, opts.threshold,
                describe(threshold, faces.model_id()).c_str(),
                opts.cooldown_s, opts.tracker.confirm_frames);
   const std::string warning = uncalibrated_warning(threshold, faces.model_id());

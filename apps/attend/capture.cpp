@@ -54,21 +54,27 @@ Capture::Capture(const std::string& source, const std::atomic<bool>& stop, Captu
     if (std::filesystem::file_size(source, ec) == 0 && !ec)
       throw std::runtime_error("cannot open source '" + source + "': empty file");
   }
+  std::string failed;
   try {
     cap_ = open();
+    if (!cap_)
+      failed = camera_ ? "no such camera, or it is busy"
+               : live_ ? "the stream cannot be reached or is not a video OpenCV can read"
+                       : "not a video OpenCV can read (unreadable, damaged, or another format)";
   } catch (const cv::Exception& e) {
-    throw std::runtime_error("cannot open source '" + source + "': " + e.what());
+    failed = e.what();
   }
-  if (!cap_) {
-    throw std::runtime_error("cannot open source '" + source + "': " +
-                             (camera_ ? "no such camera, or it is busy"
-                              : live_ ? "the stream cannot be reached or is not a video OpenCV can read"
-                                      : "not a video OpenCV can read (unreadable, damaged, or another format)"));
+  if (!failed.empty()) {
+    first_error_ = "cannot open source '" + source + "': " + failed;
+    // A camera not up yet (the site's power came back, the door's box booted first) is
+    // waited for like one that stops; size and fps then stay unknown.
+    if (!live_ || !options_.reopen) throw std::runtime_error(first_error_);
+  } else {
+    fps_ = cap_->fps();
+    if (!(fps_ > 0 && fps_ < 1000)) fps_ = 0;
+    size_ = cap_->frame_size();
+    if (!live_ && exact_frame_count(source)) stats_.declared = cap_->frame_count();
   }
-  fps_ = cap_->fps();
-  if (!(fps_ > 0 && fps_ < 1000)) fps_ = 0;
-  size_ = cap_->frame_size();
-  if (!live_ && exact_frame_count(source)) stats_.declared = cap_->frame_count();
   thread_ = std::thread([this] { run(); });
 }
 
@@ -92,7 +98,8 @@ void Capture::run() {
   int bad = 0;
   std::string why;
   const int max_bad = live_ ? kLiveMaxBadReads : kFileMaxBadReads;
-  while (!stop_) {
+  const bool opened = cap_ || reopen_after(first_error_, /*again=*/false);
+  while (opened && !stop_) {
     {
       std::lock_guard lock(mu_);
       if (ended_) return;
@@ -112,7 +119,7 @@ void Capture::run() {
           std::lock_guard lock(mu_);
           error_ = stopped;
         }
-        if (!options_.reopen || !reopen_after(stopped)) break;
+        if (!options_.reopen || !reopen_after(stopped, /*again=*/true)) break;
         position += bad;
         bad = 0;
         why.clear();
@@ -141,31 +148,33 @@ void Capture::run() {
   cv_.notify_all();
 }
 
-// Live sources only. True once the source is open again; false when stopped first.
-bool Capture::reopen_after(const std::string& why) {
+// Live sources only. True once the source is open (`again`: after it stopped); false when
+// stopped first.
+bool Capture::reopen_after(const std::string& why, bool again) {
   const auto since = std::chrono::steady_clock::now();
   auto wait = std::chrono::seconds(1);
   for (std::string last = why;;) {
     if (options_.notice) options_.notice(last + "; opening it again in " + std::to_string(wait.count()) + " s");
     if (!wait_unless_stopped(wait)) return false;
     wait = std::min(wait * 2, kMaxReopenWait);
-    std::unique_ptr<media::VideoSource> again;
+    std::unique_ptr<media::VideoSource> opened;
     try {
-      again = open();
-      last = again ? "" : "source '" + source_ + "' cannot be opened";
+      opened = open();
+      last = opened ? "" : "source '" + source_ + "' cannot be opened";
     } catch (const cv::Exception& e) {
       last = "source '" + source_ + "' cannot be opened: " + e.what();
     }
-    if (!again) continue;
-    cap_ = std::move(again);
+    if (!opened) continue;
+    cap_ = std::move(opened);
     {
       std::lock_guard lock(mu_);
-      ++stats_.reopened;
+      if (again) ++stats_.reopened;
       error_.clear();
     }
     const auto down = std::chrono::duration_cast<std::chrono::seconds>(std::chrono::steady_clock::now() - since);
     if (options_.notice)
-      options_.notice("source '" + source_ + "' is back after " + std::to_string(down.count()) + " s");
+      options_.notice("source '" + source_ + "' is " + (again ? "back" : "open") + " after " +
+                      std::to_string(down.count()) + " s");
     return true;
   }
 }

@@ -41,8 +41,9 @@ struct CaptureOptions {
   // A stream URL that sends nothing for this long has stopped (0: FFmpeg's default, 30 s).
   // Cameras and files have no such timeout.
   int stream_timeout_ms = 0;
-  // A live source that stops is opened again, after waiting 1, 2, 4, ... up to 30 seconds,
-  // until it is back or `stop` is set. Without it, it ends the capture.
+  // A live source that stops, or cannot be opened at first, is opened again after waiting 1,
+  // 2, 4, ... up to 30 seconds, until it is back or `stop` is set. Without it, it ends the
+  // capture (or the constructor throws).
   bool reopen = false;
   // Told each outage and each recovery, from the reading thread.
   std::function<void(const std::string&)> notice;
@@ -51,8 +52,8 @@ struct CaptureOptions {
 class Capture {
  public:
   // SRC: all digits = camera index; containing "://" = stream URL; else a video file.
-  // Throws std::runtime_error naming the source when it cannot be opened (or the media
-  // plugin, which reads it, cannot be loaded). Reading starts at
+  // Throws std::runtime_error naming the source when it cannot be opened (unless a live source
+  // with options.reopen), or the media plugin, which reads it, cannot be loaded. Reading starts at
   // once and stops when `stop` becomes true.
   Capture(const std::string& source, const std::atomic<bool>& stop, CaptureOptions options = {});
   ~Capture();
@@ -61,7 +62,7 @@ class Capture {
 
   bool live() const { return live_; }
   double fps() const { return fps_; }  // 0 when the source does not say
-  cv::Size size() const { return size_; }
+  cv::Size size() const { return size_; }  // 0x0 while a reopened source has not opened yet
 
   // The next frame; false once the source has ended (or stop was set) and nothing is left.
   bool next(Frame& out);
@@ -75,7 +76,7 @@ class Capture {
  private:
   std::unique_ptr<media::VideoSource> open() const;
   void run();
-  bool reopen_after(const std::string& why);
+  bool reopen_after(const std::string& why, bool again);
   bool wait_unless_stopped(std::chrono::milliseconds how_long);
   void push(Frame frame);
 
@@ -92,6 +93,7 @@ class Capture {
   std::deque<Frame> queue_;
   bool ended_ = false;
   std::string error_;
+  std::string first_error_;  // why the first open failed (reopen: run() tries again)
   CaptureStats stats_;
   std::thread thread_;
 };

@@ -567,17 +567,26 @@ TEST_F(Attend, HttpStreamIsLiveAndAStalledOneEndsAtTheStreamTimeout) {
   EXPECT_NE(r.err.find("--stream-timeout: got '0', expected seconds from 0.1 to 3600"), std::string::npos) << r.err;
 }
 
-// With --reconnect a stream that stalls, then ends, is opened again each time; attend runs on
-// until it is stopped, and then exits 0 with the outages in its summary.
+// With --reconnect a stream that cannot be opened at start is waited for, and one that
+// stalls, then ends, is opened again each time; attend runs on until it is stopped, and then
+// exits 0 with the outages in its summary.
 TEST_F(Attend, ReconnectOpensAStoppedStreamAgainUntilStopped) {
   VideoServer server(fg::test::read_text(g_suite->dir + "/script.avi"));
   const std::string flaky = server.url("/flaky.avi"), err = dir_ + "/stderr";
   const std::string stopped = "source '" + flaky + "' stopped delivering frames; opening it again in 1 s";
+  server.set_flaky(VideoServer::Flaky::kGone);
   fg::test::Child child(attend_args(flaky, "--events - --reconnect --stream-timeout 2"), dir_ + "/stdout", err);
   const auto stderr_has = [&](const std::string& what, size_t times) {
     return child.wait_for([&] { return count_of(fg::test::read_text(err), what) >= times; },
-                          std::chrono::milliseconds(20));
+                          std::chrono::milliseconds(20), std::chrono::seconds(120));
   };
+  ASSERT_TRUE(stderr_has("cannot open source '" + flaky + "': the stream cannot be reached or is not a video OpenCV "
+                         "can read; opening it again in 1 s", 1))
+      << fg::test::read_text(err);
+  EXPECT_NE(fg::test::read_text(err).find("live source " + flaky + " (not open yet)"), std::string::npos)
+      << fg::test::read_text(err);
+  server.set_flaky(VideoServer::Flaky::kStalls);
+  ASSERT_TRUE(stderr_has("source '" + flaky + "' is open after ", 1)) << fg::test::read_text(err);
   ASSERT_TRUE(stderr_has(stopped, 1)) << "the stall was not noticed: " << fg::test::read_text(err);
   server.set_flaky(VideoServer::Flaky::kWhole);
   ASSERT_TRUE(stderr_has("source '" + flaky + "' is back after ", 1)) << fg::test::read_text(err);
