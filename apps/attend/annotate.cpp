@@ -77,7 +77,8 @@ void Annotator::write(const cv::Mat& frame) {
     std::fprintf(stderr,
                  "facegate attend: warning: --output %s: less than %llu MiB left on its disk; the annotated video "
                  "stops after %lld frames (events are still recorded)\n",
-                 output_.c_str(), static_cast<unsigned long long>(kOutputReserve >> 20), static_cast<long long>(written_));
+                 output_.c_str(), static_cast<unsigned long long>(kOutputReserve >> 20),
+                 static_cast<long long>(written_));
     return;
   }
   if (!writer_) {

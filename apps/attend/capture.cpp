@@ -114,7 +114,8 @@ void Capture::run() {
     if (!ok) {
       if (++bad >= max_bad) {
         if (!live_) break;
-        const std::string stopped = "source '" + source_ + "' stopped delivering frames" + (why.empty() ? "" : ": " + why);
+        const std::string stopped =
+            "source '" + source_ + "' stopped delivering frames" + (why.empty() ? "" : ": " + why);
         {
           std::lock_guard lock(mu_);
           error_ = stopped;

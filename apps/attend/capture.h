@@ -52,9 +52,9 @@ struct CaptureOptions {
 class Capture {
  public:
   // SRC: all digits = camera index; containing "://" = stream URL; else a video file.
-  // Throws std::runtime_error naming the source when it cannot be opened (unless a live source
-  // with options.reopen), or the media plugin, which reads it, cannot be loaded. Reading starts at
-  // once and stops when `stop` becomes true.
+  // Throws std::runtime_error naming the source when it cannot be opened (unless a live
+  // source with options.reopen), or the media plugin, which reads it, cannot be loaded.
+  // Reading starts at once and stops when `stop` becomes true.
   Capture(const std::string& source, const std::atomic<bool>& stop, CaptureOptions options = {});
   ~Capture();
   Capture(const Capture&) = delete;

@@ -338,7 +338,8 @@ TEST_F(Attend, OutputVideoStopsBeforeItsDiskIsFull) {
   const std::string mnt = dir_ + "/small-disk", copy = dir_ + "/copy.avi";
   fs::create_directory(mnt);
   const std::string ns = ::geteuid() == 0 ? "unshare -m " : "unshare -rm ";
-  if (fg::test::run(ns + "sh -c " + sh_quote("mount -t tmpfs -o size=1m tmpfs " + sh_quote(mnt)) + " 2>/dev/null") != 0) {
+  const std::string probe = ns + "sh -c " + sh_quote("mount -t tmpfs -o size=1m tmpfs " + sh_quote(mnt));
+  if (fg::test::run(probe + " 2>/dev/null") != 0) {
     if (fg::test::in_ci()) FAIL() << "cannot mount a tmpfs in a mount namespace (unshare -m, as root)";
     GTEST_SKIP() << "SKIPPED: cannot mount a tmpfs in a mount namespace here (needs root or user namespaces)";
   }
@@ -355,9 +356,10 @@ TEST_F(Attend, OutputVideoStopsBeforeItsDiskIsFull) {
   EXPECT_EQ(code, 1) << err;
   expect_script_events(json_lines(fg::test::read_text(dir_ + "/stdout")));
   std::smatch m;
-  ASSERT_TRUE(std::regex_search(err, m, std::regex("warning: --output " + out + ": less than 64 MiB left on its disk; "
-                                                   "the annotated video stops after (\\d+) frames \\(events are still recorded\\)")))
-      << err;
+  const std::regex cut("warning: --output " + out +
+                       ": less than 64 MiB left on its disk; the annotated video stops after (\\d+) frames "
+                       "\\(events are still recorded\\)");
+  ASSERT_TRUE(std::regex_search(err, m, cut)) << err;
   const int written = std::stoi(m[1]);
   EXPECT_GT(written, 0) << err;
   EXPECT_LT(written, kScriptFrames) << err;
