@@ -141,6 +141,11 @@ int cmd_attend(int argc, char** argv) {
   opts.tracker.confirm_frames = args.get_int("--confirm-frames", 3, 1, 1000);
   const std::optional<double> retention = parse_retention(args);
   if (args.has("--output")) check_output(args.get("--output"));
+  const attend::SourceKind kind = attend::source_kind(source);
+  if (args.flag("--reconnect") && kind == attend::SourceKind::file)
+    throw cli::UsageError("--reconnect: '" + source + "' is a video file; it applies to cameras and stream URLs");
+  if (args.has("--stream-timeout") && kind != attend::SourceKind::stream)
+    throw cli::UsageError("--stream-timeout: '" + source + "' is not a stream URL (rtsp://, http://, ...)");
   attend::CaptureOptions capture_options;
   capture_options.reopen = args.flag("--reconnect");
   capture_options.stream_timeout_ms = static_cast<int>(1000 * parse_seconds(args, "--stream-timeout", 30, 0.1, 3600));

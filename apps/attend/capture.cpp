@@ -20,10 +20,6 @@ constexpr int kLiveMaxBadReads = 100;
 constexpr auto kLiveRetry = std::chrono::milliseconds(10);
 constexpr auto kMaxReopenWait = std::chrono::seconds(30);
 
-bool all_digits(const std::string& s) {
-  return !s.empty() && std::all_of(s.begin(), s.end(), [](char c) { return c >= '0' && c <= '9'; });
-}
-
 // Containers whose header holds the frame count (AVI's, MP4/QuickTime's sample table). For
 // others (Matroska, WebM, MPEG-TS) FFmpeg estimates it from the duration, which an audio
 // track longer than the video inflates: no "cut short" warning can rest on it.
@@ -39,10 +35,16 @@ int64_t now_us() {
 
 }  // namespace
 
+SourceKind source_kind(const std::string& source) {
+  if (!source.empty() && std::all_of(source.begin(), source.end(), [](char c) { return c >= '0' && c <= '9'; }))
+    return SourceKind::camera;
+  return source.find("://") != std::string::npos ? SourceKind::stream : SourceKind::file;
+}
+
 Capture::Capture(const std::string& source, const std::atomic<bool>& stop, CaptureOptions options)
     : stop_(stop), source_(source), options_(std::move(options)) {
-  camera_ = all_digits(source);
-  live_ = camera_ || source.find("://") != std::string::npos;
+  camera_ = source_kind(source) == SourceKind::camera;
+  live_ = source_kind(source) != SourceKind::file;
   if (!live_ && source.find('%') == std::string::npos) {
     std::error_code ec;
     const auto status = std::filesystem::status(source, ec);

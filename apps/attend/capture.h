@@ -49,9 +49,12 @@ struct CaptureOptions {
   std::function<void(const std::string&)> notice;
 };
 
+// What SRC names: all digits = a camera index; containing "://" = a stream URL; else a file.
+enum class SourceKind { camera, stream, file };
+SourceKind source_kind(const std::string& source);
+
 class Capture {
  public:
-  // SRC: all digits = camera index; containing "://" = stream URL; else a video file.
   // Throws std::runtime_error naming the source when it cannot be opened (unless a live
   // source with options.reopen), or the media plugin, which reads it, cannot be loaded.
   // Reading starts at once and stops when `stop` becomes true.

@@ -468,6 +468,15 @@ TEST_F(Attend, BadSourcesAndALockedDbAreClearErrors) {
   r = run_facegate("attend --db " + sh_quote(db_), dir_);
   EXPECT_EQ(r.code, 2);
   EXPECT_NE(r.err.find("missing --source"), std::string::npos) << r.err;
+  const std::string file = g_suite->dir + "/script.avi";
+  r = run_facegate(attend_args(file, "--reconnect"), dir_);
+  EXPECT_EQ(r.code, 2);
+  EXPECT_NE(r.err.find("--reconnect: '" + file + "' is a video file; it applies to cameras and stream URLs"),
+            std::string::npos)
+      << r.err;
+  r = run_facegate(attend_args("0", "--stream-timeout 5"), dir_);
+  EXPECT_EQ(r.code, 2);
+  EXPECT_NE(r.err.find("--stream-timeout: '0' is not a stream URL"), std::string::npos) << r.err;
   r = run_facegate("attend --help", dir_);
   EXPECT_EQ(r.code, 0);
   EXPECT_NE(r.out.find("cosine similarity"), std::string::npos);
