@@ -50,7 +50,9 @@ door: no database at $db yet: enroll the people first, from one folder per perso
 MSG
   exit 2
 fi
-# --reconnect: a camera that drops out (a loose cable, a rebooting IP camera) is waited for,
-# not the end of the door.
-exec "$bin" attend --source "${FACEGATE_SOURCE:-0}" --db "$db" --model "$model" --detector weights/mtcnn.fgw \
-  --reconnect
+src=${FACEGATE_SOURCE:-0}
+# A camera or stream that drops out (a loose cable, a rebooting IP camera) is waited for, not
+# the end of the door; a video file (a recording, to try the door out) just ends.
+live=()
+if [[ $src =~ ^[0-9]+$ || $src == *://* ]]; then live=(--reconnect); fi
+exec "$bin" attend --source "$src" --db "$db" --model "$model" --detector weights/mtcnn.fgw "${live[@]}"
