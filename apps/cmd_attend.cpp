@@ -230,7 +230,9 @@ int cmd_attend(int argc, char** argv) {
                static_cast<long long>(c.suppressed), elapsed > 0 ? cs.frames / elapsed : 0.0,
                percent(t.detect, elapsed), percent(t.embed, elapsed), percent(t.search, elapsed),
                percent(t.record, elapsed));
-  if (capture_options.reopen && opts.live)
+  if (capture_options.reopen && !cs.opened)
+    std::fprintf(stderr, "facegate attend: the source never opened\n");
+  else if (capture_options.reopen)
     std::fprintf(stderr, "facegate attend: the source stopped and was opened again %lld time%s\n",
                  static_cast<long long>(cs.reopened), cs.reopened == 1 ? "" : "s");
   if (!opts.live && cs.unreadable > 0)

@@ -72,6 +72,7 @@ Capture::Capture(const std::string& source, const std::atomic<bool>& stop, Captu
     // waited for like one that stops; size and fps then stay unknown.
     if (!live_ || !options_.reopen) throw std::runtime_error(first_error_);
   } else {
+    stats_.opened = true;
     fps_ = cap_->fps();
     if (!(fps_ > 0 && fps_ < 1000)) fps_ = 0;
     size_ = cap_->frame_size();
@@ -172,6 +173,7 @@ bool Capture::reopen_after(const std::string& why, bool again) {
     {
       std::lock_guard lock(mu_);
       if (again) ++stats_.reopened;
+      stats_.opened = true;
       error_.clear();
     }
     const auto down = std::chrono::duration_cast<std::chrono::seconds>(std::chrono::steady_clock::now() - since);

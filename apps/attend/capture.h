@@ -35,6 +35,7 @@ struct CaptureStats {
   int64_t declared = 0;    // frames an AVI or MP4/MOV file's header declares (0: unknown, or live)
   int64_t read = 0;        // frames read from the source up to its end, unreadable ones included
   int64_t reopened = 0;    // live: times the source stopped and was opened again (--reconnect)
+  bool opened = false;     // the source was open at some point (not so for a camera never plugged in)
 };
 
 struct CaptureOptions {

@@ -618,6 +618,27 @@ TEST_F(Attend, ReconnectOpensAStoppedStreamAgainUntilStopped) {
   EXPECT_GE(std::stoi(m[1]) + std::stoi(m[2]), kScriptFrames) << "the second connection's frames are missing: " << text;
 }
 
+// A camera that is not there (index 63: /dev/video63) is waited for with --reconnect, and
+// attend stopped while waiting says the source never opened, exit status 0.
+TEST_F(Attend, ReconnectWaitsForACameraThatIsNotThere) {
+  const std::string err = dir_ + "/stderr";
+  fg::test::Child child(attend_args("63", "--reconnect"), dir_ + "/stdout", err);
+  const std::string retrying = "source '63' cannot be opened; opening it again in 2 s";
+  ASSERT_TRUE(child.wait_for([&] { return fg::test::read_text(err).find(retrying) != std::string::npos; },
+                             std::chrono::milliseconds(20), std::chrono::seconds(120)))
+      << fg::test::read_text(err);
+  const int status = child.signal_and_wait(SIGINT);
+  const std::string text = fg::test::read_text(err);
+  ASSERT_TRUE(WIFEXITED(status)) << text;
+  EXPECT_EQ(WEXITSTATUS(status), 0) << text;
+  EXPECT_NE(text.find("cannot open source '63': no such camera, or it is busy; opening it again in 1 s"),
+            std::string::npos)
+      << text;
+  EXPECT_NE(text.find("live source 63 (not open yet)"), std::string::npos) << text;
+  EXPECT_NE(text.find("stopped (SIGINT): 0 frames"), std::string::npos) << text;
+  EXPECT_NE(text.find("the source never opened\n"), std::string::npos) << text;
+}
+
 // Not a test: the numbers of bench/RESULTS.md. Run with
 //   attend_test --gtest_also_run_disabled_tests --gtest_filter='*Bench*'
 TEST_F(Attend, DISABLED_BenchFps) {
