@@ -113,6 +113,13 @@ void check_output(const std::string& output) {
   std::error_code ec;
   if (fs::is_directory(output, ec)) throw std::runtime_error("--output " + output + ": is a directory");
   check_output_folder("--output", output);
+  const fs::path folder = fs::path(output).parent_path();
+  const fs::space_info space = fs::space(folder.empty() ? fs::path(".") : folder, ec);
+  if (!ec && space.available < attend::Annotator::kOutputReserve)
+    throw std::runtime_error("--output " + output + ": only " + std::to_string(space.available >> 20) +
+                             " MiB free on its disk; attend keeps " +
+                             std::to_string(attend::Annotator::kOutputReserve >> 20) +
+                             " MiB free there for the events");
 }
 
 double percent(double part, double whole) { return whole > 0 ? 100.0 * part / whole : 0.0; }
@@ -148,7 +155,7 @@ int cmd_attend(int argc, char** argv) {
     throw cli::UsageError("--stream-timeout: '" + source + "' is not a stream URL (rtsp://, http://, ...)");
   attend::CaptureOptions capture_options;
   capture_options.reopen = args.flag("--reconnect");
-  capture_options.stream_timeout_ms = static_cast<int>(1000 * parse_seconds(args, "--stream-timeout", 30, 0.1, 3600));
+  capture_options.stream_timeout_ms = static_cast<int>(1000 * parse_seconds(args, "--stream-timeout", 30, 0.1, 300));
   capture_options.notice = [](const std::string& what) { std::fprintf(stderr, "facegate attend: %s\n", what.c_str()); };
 
   FacePipeline faces(face_opts);
@@ -199,12 +206,15 @@ int cmd_attend(int argc, char** argv) {
   auto last_prune = start;
   double fps = 0;
   attend::Frame frame;
-  while (!annotator.quit() && capture.next(frame)) {
+  attend::Capture::Next got;
+  // A second's patience: a camera that is down must not hold up the retention.
+  while (!annotator.quit() && (got = capture.next(frame, std::chrono::seconds(1))) != attend::Capture::Next::ended) {
     const auto t0 = std::chrono::steady_clock::now();
     if (retention && t0 - last_prune >= kRetentionEvery) {
       prune();
       last_prune = t0;
     }
+    if (got == attend::Capture::Next::none_yet) continue;
     const std::vector<attend::Mark> marks = attendance.process(frame);
     if (annotator.active()) annotator.add(frame.image, marks, fps);
     const double dt = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
@@ -243,7 +253,10 @@ int cmd_attend(int argc, char** argv) {
                  "facegate attend: warning: '%s' ended after %lld of the %lld frames its header declares: the file may "
                  "be cut short or damaged\n",
                  source.c_str(), static_cast<long long>(cs.read), static_cast<long long>(cs.declared));
-  if (annotator.output_cut())
+  if (annotator.output_cut() && annotator.frames_written() == 0)
+    std::fprintf(stderr, "facegate attend: --output %s was not written: its disk was nearly full\n",
+                 args.get("--output").c_str());
+  else if (annotator.output_cut())
     std::fprintf(stderr, "facegate attend: --output %s holds only the first %lld frames: its disk was nearly full\n",
                  args.get("--output").c_str(), static_cast<long long>(annotator.frames_written()));
   if (!g_signal && !capture.error().empty()) return 1;  // a signal during an outage is a normal stop

@@ -13,10 +13,10 @@ namespace {
 
 // A file's queue only needs to cover decoding jitter; more would just hold memory.
 constexpr size_t kFileQueue = 4;
-// Failed reads in a row that end a source: a file's corrupt frame fails once and the next
-// read goes on; a camera gets about a second to come back.
+// What ends a source: for a file, failed reads in a row (a corrupt frame fails once and the
+// next read goes on); a camera or stream gets about a second to come back.
 constexpr int kFileMaxBadReads = 25;
-constexpr int kLiveMaxBadReads = 100;
+constexpr auto kLiveGiveUp = std::chrono::seconds(1);
 constexpr auto kLiveRetry = std::chrono::milliseconds(10);
 constexpr auto kMaxReopenWait = std::chrono::seconds(30);
 
@@ -99,10 +99,10 @@ Capture::~Capture() {
 void Capture::run() {
   int64_t position = 0;
   int bad = 0;
+  std::chrono::steady_clock::time_point failing_since;
   std::string why;
-  const int max_bad = live_ ? kLiveMaxBadReads : kFileMaxBadReads;
-  const bool opened = cap_ || reopen_after(first_error_, /*again=*/false);
-  while (opened && !stop_) {
+  bool open = cap_ || reopen(first_error_);
+  while (open && !stop_) {
     {
       std::lock_guard lock(mu_);
       if (ended_) return;
@@ -115,23 +115,32 @@ void Capture::run() {
       why = e.what();
     }
     if (!ok) {
-      if (++bad >= max_bad) {
-        if (!live_) break;
-        const std::string stopped =
-            "source '" + source_ + "' stopped delivering frames" + (why.empty() ? "" : ": " + why);
-        {
-          std::lock_guard lock(mu_);
-          error_ = stopped;
-        }
-        if (!options_.reopen || !reopen_after(stopped, /*again=*/true)) break;
-        position += bad;
-        bad = 0;
-        why.clear();
+      const auto now = std::chrono::steady_clock::now();
+      if (bad++ == 0) failing_since = now;
+      // Timed for a live source: one read may block for long (a camera's select timeout).
+      const bool stopped = live_ ? now - failing_since >= kLiveGiveUp : bad >= kFileMaxBadReads;
+      if (!stopped) {
+        if (live_) std::this_thread::sleep_for(kLiveRetry);
         continue;
       }
-      if (live_) std::this_thread::sleep_for(kLiveRetry);
+      if (!live_) break;
+      const std::string what = "source '" + source_ + "' stopped delivering frames" + (why.empty() ? "" : ": " + why);
+      {
+        std::lock_guard lock(mu_);
+        error_ = what;
+      }
+      if (!options_.reopen) break;
+      // Closed before it is opened again: a camera keeps its device number and an IP camera
+      // its session for as long as the old handle holds them.
+      cap_.reset();
+      open = reopen(what);
+      position += bad;
+      bad = 0;
+      why.clear();
       continue;
     }
+    if (outage_) recovered();
+    had_frames_ = true;
     position += bad;
     {
       std::lock_guard lock(mu_);
@@ -152,36 +161,42 @@ void Capture::run() {
   cv_.notify_all();
 }
 
-// Live sources only. True once the source is open (`again`: after it stopped); false when
-// stopped first.
-bool Capture::reopen_after(const std::string& why, bool again) {
-  const auto since = std::chrono::steady_clock::now();
-  auto wait = std::chrono::seconds(1);
-  for (std::string last = why;;) {
-    if (options_.notice) options_.notice(last + "; opening it again in " + std::to_string(wait.count()) + " s");
-    if (!wait_unless_stopped(wait)) return false;
-    wait = std::min(wait * 2, kMaxReopenWait);
-    std::unique_ptr<media::VideoSource> opened;
-    try {
-      opened = open();
-      last = opened ? "" : "source '" + source_ + "' cannot be opened";
-    } catch (const cv::Exception& e) {
-      last = "source '" + source_ + "' cannot be opened: " + e.what();
-    }
-    if (!opened) continue;
-    cap_ = std::move(opened);
-    {
-      std::lock_guard lock(mu_);
-      if (again) ++stats_.reopened;
-      stats_.opened = true;
-      error_.clear();
-    }
-    const auto down = std::chrono::duration_cast<std::chrono::seconds>(std::chrono::steady_clock::now() - since);
+// Live sources only: waits, then opens the source, until it opens (true) or the capture is
+// stopped (false). The waits grow through an outage; one ends at the first frame
+// (recovered), since a source may open and still give nothing.
+bool Capture::reopen(std::string why) {
+  if (!outage_) outage_ = Outage{std::chrono::steady_clock::now(), std::chrono::seconds(1)};
+  for (;;) {
     if (options_.notice)
-      options_.notice("source '" + source_ + "' is " + (again ? "back" : "open") + " after " +
-                      std::to_string(down.count()) + " s");
-    return true;
+      options_.notice(why + "; opening it again in " + std::to_string(outage_->wait.count()) + " s");
+    if (!wait_unless_stopped(outage_->wait)) return false;
+    outage_->wait = std::min(outage_->wait * 2, kMaxReopenWait);
+    try {
+      cap_ = open();
+      if (!cap_) why = "source '" + source_ + "' cannot be opened";
+    } catch (const cv::Exception& e) {
+      why = "source '" + source_ + "' cannot be opened: " + e.what();
+    }
+    if (cap_) {
+      std::lock_guard lock(mu_);
+      stats_.opened = true;
+      return true;
+    }
   }
+}
+
+void Capture::recovered() {
+  const auto down = std::chrono::steady_clock::now() - outage_->since;
+  const bool again = had_frames_;
+  {
+    std::lock_guard lock(mu_);
+    if (again) ++stats_.reopened;
+    error_.clear();
+  }
+  if (options_.notice)
+    options_.notice("source '" + source_ + "' is " + (again ? "back" : "open") + " after " +
+                    std::to_string(std::chrono::duration_cast<std::chrono::seconds>(down).count()) + " s");
+  outage_.reset();
 }
 
 // Sleeps in slices: the stop flag is set from a signal handler, which cannot notify.
@@ -207,15 +222,19 @@ void Capture::push(Frame frame) {
   cv_.notify_all();
 }
 
-bool Capture::next(Frame& out) {
+Capture::Next Capture::next(Frame& out, std::chrono::milliseconds patience) {
   std::unique_lock lock(mu_);
-  while (queue_.empty() && !ended_ && !stop_) cv_.wait_for(lock, std::chrono::milliseconds(50));
-  if (stop_ || queue_.empty()) return false;
+  const auto until = std::chrono::steady_clock::now() + patience;
+  while (queue_.empty() && !ended_ && !stop_) {
+    if (std::chrono::steady_clock::now() >= until) return Next::none_yet;
+    cv_.wait_for(lock, std::chrono::milliseconds(50));
+  }
+  if (stop_ || queue_.empty()) return Next::ended;
   out = std::move(queue_.front());
   queue_.pop_front();
   ++stats_.frames;
   cv_.notify_all();
-  return true;
+  return Next::frame;
 }
 
 std::string Capture::error() const {

@@ -12,6 +12,7 @@
 #include <functional>
 #include <memory>
 #include <mutex>
+#include <optional>
 #include <string>
 #include <thread>
 
@@ -34,7 +35,7 @@ struct CaptureStats {
   int64_t unreadable = 0;  // reads that failed between good frames (a corrupt frame)
   int64_t declared = 0;    // frames an AVI or MP4/MOV file's header declares (0: unknown, or live)
   int64_t read = 0;        // frames read from the source up to its end, unreadable ones included
-  int64_t reopened = 0;    // live: times the source stopped and was opened again (--reconnect)
+  int64_t reopened = 0;    // live: times the source stopped and gave frames again (--reconnect)
   bool opened = false;     // the source was open at some point (not so for a camera never plugged in)
 };
 
@@ -65,11 +66,14 @@ class Capture {
   Capture& operator=(const Capture&) = delete;
 
   bool live() const { return live_; }
-  double fps() const { return fps_; }  // 0 when the source does not say
-  cv::Size size() const { return size_; }  // 0x0 while a reopened source has not opened yet
+  double fps() const { return fps_; }  // 0 when the source does not say, or did not open at first
+  cv::Size size() const { return size_; }  // 0x0 when the source did not open at first (reopen)
 
-  // The next frame; false once the source has ended (or stop was set) and nothing is left.
-  bool next(Frame& out);
+  // The next frame into `out`; none_yet when none came within `patience` (a live source
+  // between frames, or down); ended once the source has ended (or stop was set) and nothing
+  // is left.
+  enum class Next { frame, none_yet, ended };
+  Next next(Frame& out, std::chrono::milliseconds patience);
   // Why the live source stopped ("" for a file, or while it delivers: also once reopened).
   std::string error() const;
   CaptureStats stats() const;
@@ -80,7 +84,8 @@ class Capture {
  private:
   std::unique_ptr<media::VideoSource> open() const;
   void run();
-  bool reopen_after(const std::string& why, bool again);
+  bool reopen(std::string why);
+  void recovered();
   bool wait_unless_stopped(std::chrono::milliseconds how_long);
   void push(Frame frame);
 
@@ -98,6 +103,13 @@ class Capture {
   bool ended_ = false;
   std::string error_;
   std::string first_error_;  // why the first open failed (reopen: run() tries again)
+  // Of the reading thread only.
+  struct Outage {
+    std::chrono::steady_clock::time_point since;
+    std::chrono::seconds wait;  // before the next open
+  };
+  std::optional<Outage> outage_;
+  bool had_frames_ = false;
   CaptureStats stats_;
   std::thread thread_;
 };
