@@ -33,9 +33,9 @@ const fg::nn::ResNet50& network() {
     const auto path = std::filesystem::temp_directory_path() / ("facegate-bench-" + std::to_string(::getpid()) + ".fgw");
     w.write(path.string());
     auto file = fg::weights::WeightsFile::open(path.string());
-    auto net = std::make_unique<fg::nn::ResNet50>(file);
+    auto loaded = std::make_unique<fg::nn::ResNet50>(file);
     std::filesystem::remove(path);
-    return net;
+    return loaded;
   }();
   return *net;
 }

@@ -9,7 +9,7 @@ namespace fg::index {
 
 struct IndexError : std::runtime_error {
   using std::runtime_error::runtime_error;
-  IndexError(const std::string& message, int error_number) : std::runtime_error(message), error_number(error_number) {}
+  IndexError(const std::string& message, int errnum) : std::runtime_error(message), error_number(errnum) {}
   // The errno of a failed file operation (a full disk: ENOSPC); 0 for anything else.
   int error_number = 0;
 };

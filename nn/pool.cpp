@@ -106,9 +106,9 @@ void max_pool_rows(const PoolShape& p, const float* in, int h, int w, int ld, in
         const float* row = buf + (r - b0) * buf_ld;
         float* o = out + static_cast<ptrdiff_t>(r) * ow + oa;
         const auto window_maxes = [&](int i) {  // outputs i .. i + kVecWidth - 1
-          const float* r = row + i * p.stride;
-          return p.stride == 1 ? vector_max(r, k, 1)
-                               : deinterleave<0>(vector_max(r, k, 1), vector_max(r + kVecWidth, k, 1));
+          const float* window = row + i * p.stride;
+          return p.stride == 1 ? vector_max(window, k, 1)
+                               : deinterleave<0>(vector_max(window, k, 1), vector_max(window + kVecWidth, k, 1));
         };
         if (vector_cols && n >= kVecWidth) {
           for_each_vector(n, [&](int i) { window_maxes(i).store_unaligned(o + i); });
