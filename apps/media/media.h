@@ -46,7 +46,7 @@ class Media {
   // encode the image.
   virtual bool encode_jpeg(const cv::Mat& image, int quality, std::vector<uint8_t>& out) = 0;
   virtual bool encode_png(const cv::Mat& image, std::vector<uint8_t>& out) = 0;
-  // A camera by index, or a file / stream URL; nullptr when it cannot be opened. May throw
+  // A camera by index (V4L2: /dev/video<index>), or a file / stream URL; nullptr when it cannot be opened. May throw
   // cv::Exception. A stream URL given `timeout_ms` > 0 fails to open, or stops reading,
   // after that long without data (FFmpeg's own default is 30 s).
   virtual std::unique_ptr<VideoSource> open_camera(int index) = 0;

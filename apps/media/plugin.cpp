@@ -52,8 +52,10 @@ class OpenCvMedia final : public Media {
     return cv::imencode(".jpg", image, out, {cv::IMWRITE_JPEG_QUALITY, quality});
   }
   bool encode_png(const cv::Mat& image, std::vector<uint8_t>& out) override { return cv::imencode(".png", image, out); }
+  // V4L2 only (/dev/videoN: USB and built-in cameras): CAP_ANY would go on to probe gphoto2
+  // and FireWire cameras, slow, and leaking in libgphoto2 and libusb at every attempt.
   std::unique_ptr<VideoSource> open_camera(int index) override {
-    return opened(std::make_unique<cv::VideoCapture>(index, cv::CAP_ANY));
+    return opened(std::make_unique<cv::VideoCapture>(index, cv::CAP_V4L2));
   }
   std::unique_ptr<VideoSource> open_video(const std::string& source, int timeout_ms) override {
     if (timeout_ms <= 0) return opened(std::make_unique<cv::VideoCapture>(source, cv::CAP_ANY));
