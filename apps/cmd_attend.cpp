@@ -115,10 +115,9 @@ void check_output(const std::string& output) {
   std::error_code ec;
   if (fs::is_directory(output, ec)) throw std::runtime_error("--output " + output + ": is a directory");
   check_output_folder("--output", output);
-  const fs::path folder = fs::path(output).parent_path();
-  const fs::space_info space = fs::space(folder.empty() ? fs::path(".") : folder, ec);
-  if (!ec && space.available < attend::Annotator::kOutputReserve)
-    throw std::runtime_error("--output " + output + ": only " + std::to_string(space.available >> 20) +
+  const std::optional<uint64_t> free = attend::Annotator::free_space(output);
+  if (free && *free < attend::Annotator::kOutputReserve)
+    throw std::runtime_error("--output " + output + ": only " + std::to_string(*free >> 20) +
                              " MiB free on its disk; attend keeps " +
                              std::to_string(attend::Annotator::kOutputReserve >> 20) +
                              " MiB free there for the events");

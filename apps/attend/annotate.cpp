@@ -66,12 +66,18 @@ void Annotator::add(cv::Mat& frame, const std::vector<Mark>& marks, double fps) 
   }
 }
 
-void Annotator::write(const cv::Mat& frame) {
+std::optional<uint64_t> Annotator::free_space(const std::string& path) {
   namespace fs = std::filesystem;
   std::error_code ec;
-  const fs::path folder = fs::path(output_).parent_path();
+  const fs::path folder = fs::path(path).parent_path();
   const fs::space_info space = fs::space(folder.empty() ? fs::path(".") : folder, ec);
-  if (!ec && space.available < kOutputReserve) {
+  if (ec) return std::nullopt;
+  return space.available;
+}
+
+void Annotator::write(const cv::Mat& frame) {
+  const std::optional<uint64_t> free = free_space(output_);
+  if (free && *free < kOutputReserve) {
     writer_.reset();  // closes the file: its index and header written, it plays
     output_cut_ = true;
     std::fprintf(stderr,

@@ -4,6 +4,7 @@
 
 #include <cstdint>
 #include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -43,6 +44,9 @@ class Annotator {
   // Left free on the output's disk: a video left to fill it would also stop the events (the
   // DB could not store them), and OpenCV's writers do not report a failed write.
   static constexpr uint64_t kOutputReserve = 64ull << 20;
+  // Bytes available to us on the disk that holds `path` (a file to be written); nullopt when
+  // the filesystem cannot tell.
+  static std::optional<uint64_t> free_space(const std::string& path);
 
  private:
   media::Media* window_ = nullptr;  // the plugin showing the window; null when headless

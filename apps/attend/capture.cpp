@@ -42,10 +42,8 @@ SourceKind source_kind(const std::string& source) {
 }
 
 Capture::Capture(const std::string& source, const std::atomic<bool>& stop, CaptureOptions options)
-    : stop_(stop), source_(source), options_(std::move(options)) {
-  camera_ = source_kind(source) == SourceKind::camera;
-  live_ = source_kind(source) != SourceKind::file;
-  if (!live_ && source.find('%') == std::string::npos) {
+    : stop_(stop), source_(source), options_(std::move(options)), kind_(source_kind(source)) {
+  if (!live() && source.find('%') == std::string::npos) {
     std::error_code ec;
     const auto status = std::filesystem::status(source, ec);
     if (status.type() == std::filesystem::file_type::not_found)
@@ -60,8 +58,8 @@ Capture::Capture(const std::string& source, const std::atomic<bool>& stop, Captu
   try {
     cap_ = open();
     if (!cap_)
-      failed = camera_ ? "no such camera, or it is busy"
-               : live_ ? "the stream cannot be reached or is not a video OpenCV can read"
+      failed = kind_ == SourceKind::camera ? "no such camera, or it is busy"
+               : live() ? "the stream cannot be reached or is not a video OpenCV can read"
                        : "not a video OpenCV can read (unreadable, damaged, or another format)";
   } catch (const cv::Exception& e) {
     failed = e.what();
@@ -70,21 +68,21 @@ Capture::Capture(const std::string& source, const std::atomic<bool>& stop, Captu
     first_error_ = "cannot open source '" + source + "': " + failed;
     // A camera not up yet (the site's power came back, the door's box booted first) is
     // waited for like one that stops; size and fps then stay unknown.
-    if (!live_ || !options_.reopen) throw std::runtime_error(first_error_);
+    if (!live() || !options_.reopen) throw std::runtime_error(first_error_);
   } else {
     stats_.opened = true;
     fps_ = cap_->fps();
     if (!(fps_ > 0 && fps_ < 1000)) fps_ = 0;
     size_ = cap_->frame_size();
-    if (!live_ && exact_frame_count(source)) stats_.declared = cap_->frame_count();
+    if (!live() && exact_frame_count(source)) stats_.declared = cap_->frame_count();
   }
   thread_ = std::thread([this] { run(); });
 }
 
 std::unique_ptr<media::VideoSource> Capture::open() const {
   media::Media& media = media::plugin("read video");
-  if (camera_) return media.open_camera(std::stoi(source_));
-  return media.open_video(source_, live_ ? options_.stream_timeout_ms : 0);
+  if (kind_ == SourceKind::camera) return media.open_camera(std::stoi(source_));
+  return media.open_video(source_, live() ? options_.stream_timeout_ms : 0);
 }
 
 Capture::~Capture() {
@@ -118,12 +116,12 @@ void Capture::run() {
       const auto now = std::chrono::steady_clock::now();
       if (bad++ == 0) failing_since = now;
       // Timed for a live source: one read may block for long (a camera's select timeout).
-      const bool stopped = live_ ? now - failing_since >= kLiveGiveUp : bad >= kFileMaxBadReads;
+      const bool stopped = live() ? now - failing_since >= kLiveGiveUp : bad >= kFileMaxBadReads;
       if (!stopped) {
-        if (live_) std::this_thread::sleep_for(kLiveRetry);
+        if (live()) std::this_thread::sleep_for(kLiveRetry);
         continue;
       }
-      if (!live_) break;
+      if (!live()) break;
       const std::string what = "source '" + source_ + "' stopped delivering frames" + (why.empty() ? "" : ": " + why);
       {
         std::lock_guard lock(mu_);
@@ -149,7 +147,7 @@ void Capture::run() {
     bad = 0;
     f.number = position++;
     f.time_us = now_us();
-    if (!live_) {
+    if (!live()) {
       const double ms = cap_->position_ms();
       f.video_time_s = ms > 0 || f.number == 0 || fps_ == 0 ? ms / 1000.0 : static_cast<double>(f.number) / fps_;
     }
@@ -210,7 +208,7 @@ bool Capture::wait_unless_stopped(std::chrono::milliseconds how_long) {
 
 void Capture::push(Frame frame) {
   std::unique_lock lock(mu_);
-  if (live_) {
+  if (live()) {
     stats_.dropped += static_cast<int64_t>(queue_.size());
     queue_.clear();
   } else {

@@ -65,7 +65,7 @@ class Capture {
   Capture(const Capture&) = delete;
   Capture& operator=(const Capture&) = delete;
 
-  bool live() const { return live_; }
+  bool live() const { return kind_ != SourceKind::file; }
   double fps() const { return fps_; }  // 0 when the source does not say, or did not open at first
   cv::Size size() const { return size_; }  // 0x0 when the source did not open at first (reopen)
 
@@ -92,9 +92,8 @@ class Capture {
   const std::atomic<bool>& stop_;
   std::string source_;
   CaptureOptions options_;
-  bool camera_ = false;
+  SourceKind kind_;
   std::unique_ptr<media::VideoSource> cap_;
-  bool live_ = false;
   double fps_ = 0;
   cv::Size size_;
   mutable std::mutex mu_;
