@@ -540,13 +540,17 @@ class VideoServer {
   }
   std::string url(const std::string& path) const { return "http://127.0.0.1:" + std::to_string(port_) + path; }
   void set_flaky(Flaky what) { flaky_ = what; }
+  // A stalling response has sent its first half and holds the connection open.
+  bool stalling() const { return stalling_ > 0; }
 
  private:
   void whole(httplib::Response& res) { res.set_content(video_, "video/x-msvideo"); }
   void stall(httplib::Response& res) {
     res.set_content_provider(video_.size(), "video/x-msvideo", [this](size_t offset, size_t, httplib::DataSink& sink) {
       if (offset == 0) return sink.write(video_.data(), video_.size() / 2);
+      ++stalling_;
       while (!release_) std::this_thread::sleep_for(std::chrono::milliseconds(50));
+      --stalling_;
       return false;
     });
   }
@@ -555,6 +559,7 @@ class VideoServer {
   httplib::Server server_;
   std::atomic<bool> release_{false};
   std::atomic<Flaky> flaky_{Flaky::kStalls};
+  std::atomic<int> stalling_{0};
   int port_ = 0;
   std::thread thread_;
 };
@@ -591,6 +596,26 @@ TEST_F(Attend, HttpStreamIsLiveAndAStalledOneEndsAtTheStreamTimeout) {
   r = attend(stalls, "--stream-timeout 0");
   EXPECT_EQ(r.code, 2) << r.err;
   EXPECT_NE(r.err.find("--stream-timeout: got '0', expected seconds from 0.1 to 300"), std::string::npos) << r.err;
+}
+
+// The first Ctrl-C stops attend once the read in progress returns, which on a stalled stream
+// takes up to --stream-timeout; a second one ends it at once, and the DB opens cleanly after.
+TEST_F(Attend, ASecondSigintEndsItAtOnceWhileAStreamStalls) {
+  VideoServer server(fg::test::read_text(g_suite->dir + "/script.avi"));
+  const std::string err = dir_ + "/stderr";
+  fg::test::Child child(attend_args(server.url("/stalls.avi"), "--stream-timeout 120"), dir_ + "/stdout", err);
+  ASSERT_TRUE(child.wait_for([&] { return server.stalling(); }, std::chrono::milliseconds(20), std::chrono::seconds(120)))
+      << fg::test::read_text(err);
+  std::this_thread::sleep_for(std::chrono::milliseconds(500));  // into FFmpeg's blocking read
+  ::kill(child.pid(), SIGINT);
+  std::this_thread::sleep_for(std::chrono::seconds(1));
+  ASSERT_TRUE(child.running()) << "the first SIGINT ended attend at once: this test's premise is gone\n" << fg::test::read_text(err);
+  const auto t0 = std::chrono::steady_clock::now();
+  const int status = child.signal_and_wait(SIGINT);
+  const double waited = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+  EXPECT_TRUE(WIFSIGNALED(status) && WTERMSIG(status) == SIGINT) << status << "\n" << fg::test::read_text(err);
+  EXPECT_LT(waited, 5) << fg::test::read_text(err);
+  EXPECT_NO_THROW(fg::store::Store::open(db_));
 }
 
 // With --reconnect a stream that cannot be opened at start, then opens but stalls, is waited
