@@ -129,8 +129,8 @@ double percent(double part, double whole) { return whole > 0 ? 100.0 * part / wh
 
 int cmd_attend(int argc, char** argv) {
   std::set<std::string> valued = kFaceValued, flags;
-  valued.insert({"--source", "--db", "--index", "--camera-id", "--threshold", "--cooldown", "--confirm-frames", "--events",
-                 "--output", "--retention", "--stream-timeout"});
+  valued.insert({"--source", "--db", "--index", "--camera-id", "--threshold", "--cooldown", "--confirm-frames",
+                 "--events", "--output", "--retention", "--stream-timeout"});
   flags.insert({"--display", "--reconnect", "-h", "--help"});
   cli::Args args(argc, argv, valued, flags);
   if (args.flag("-h") || args.flag("--help")) {
@@ -167,7 +167,8 @@ int cmd_attend(int argc, char** argv) {
   std::optional<store::chroma::RemoteGallery> central;
   if (args.has("--index")) {
     const store::chroma::Endpoint where = store::chroma::parse_endpoint(args.get("--index"));
-    central.emplace(store::chroma::Client(where), where.collection, static_cast<uint32_t>(faces.dim()), faces.model_id());
+    central.emplace(store::chroma::Client(where), where.collection, static_cast<uint32_t>(faces.dim()),
+                    faces.model_id());
   }
   const Threshold threshold = pick_threshold(args, gallery.store().threshold(), faces.model_id());
   opts.threshold = threshold.value;
@@ -230,24 +231,24 @@ int cmd_attend(int argc, char** argv) {
                           : annotator.quit() ? "window closed"
                           : !capture.error().empty() ? capture.error()
                           : "end of " + std::string(opts.live ? "stream" : "file");
-  std::fprintf(stderr,
-               "facegate attend: stopped (%s): %lld frames (%lld dropped, %lld unreadable), %lld faces (%lld embedded), "
-               "%lld events (%lld attendance, %lld unknown; %lld repeats within cooldown), mean %.1f FPS; time in "
-               "detection %.0f%%, embedding %.0f%%, search %.1f%%, event writes %.1f%%\n",
-               why.c_str(), static_cast<long long>(cs.frames), static_cast<long long>(cs.dropped),
-               static_cast<long long>(cs.unreadable), static_cast<long long>(c.faces),
-               static_cast<long long>(c.embedded), static_cast<long long>(c.attendance + c.unknown),
-               static_cast<long long>(c.attendance), static_cast<long long>(c.unknown),
-               static_cast<long long>(c.suppressed), elapsed > 0 ? cs.frames / elapsed : 0.0,
-               percent(t.detect, elapsed), percent(t.embed, elapsed), percent(t.search, elapsed),
-               percent(t.record, elapsed));
+  std::fprintf(
+      stderr,
+      "facegate attend: stopped (%s): %lld frames (%lld dropped, %lld unreadable), %lld faces (%lld embedded), "
+      "%lld events (%lld attendance, %lld unknown; %lld repeats within cooldown), mean %.1f FPS; time in "
+      "detection %.0f%%, embedding %.0f%%, search %.1f%%, event writes %.1f%%\n",
+      why.c_str(), static_cast<long long>(cs.frames), static_cast<long long>(cs.dropped),
+      static_cast<long long>(cs.unreadable), static_cast<long long>(c.faces), static_cast<long long>(c.embedded),
+      static_cast<long long>(c.attendance + c.unknown), static_cast<long long>(c.attendance),
+      static_cast<long long>(c.unknown), static_cast<long long>(c.suppressed), elapsed > 0 ? cs.frames / elapsed : 0.0,
+      percent(t.detect, elapsed), percent(t.embed, elapsed), percent(t.search, elapsed), percent(t.record, elapsed));
   if (capture_options.reopen && !cs.opened)
     std::fprintf(stderr, "facegate attend: the source never opened\n");
   else if (capture_options.reopen)
     std::fprintf(stderr, "facegate attend: the source stopped and was opened again %lld time%s\n",
                  static_cast<long long>(cs.reopened), cs.reopened == 1 ? "" : "s");
   if (!opts.live && cs.unreadable > 0)
-    std::fprintf(stderr, "facegate attend: warning: %lld frames of '%s' could not be decoded: the file may be damaged\n",
+    std::fprintf(stderr,
+                 "facegate attend: warning: %lld frames of '%s' could not be decoded: the file may be damaged\n",
                  static_cast<long long>(cs.unreadable), source.c_str());
   if (!opts.live && !g_signal && !annotator.quit() && capture.ended_early())
     std::fprintf(stderr,

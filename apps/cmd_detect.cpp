@@ -178,7 +178,8 @@ int cmd_detect(int argc, char** argv) {
         std::fprintf(stderr, "facegate detect: %s: %s\n", paths[i].c_str(), why.c_str());
       }
     } else if (json) {
-      std::printf("%s\n", to_json(paths[i], img, faces).dump(-1, ' ', false, nlohmann::json::error_handler_t::replace).c_str());
+      std::printf("%s\n",
+                  to_json(paths[i], img, faces).dump(-1, ' ', false, nlohmann::json::error_handler_t::replace).c_str());
     } else {
       print_text(paths[i], img, faces);
     }

@@ -54,8 +54,9 @@ int cmd_export_person(int argc, char** argv) {
   const nlohmann::json& name = doc["identity"]["name"];
   std::fprintf(stderr, "facegate export-person: %s (%s%s): %zu images, %zu events -> %s\n",
                name.is_null() ? "no name" : name.get<std::string>().c_str(),
-               doc["identity"]["id"].get<std::string>().c_str(), doc["identity"].contains("forgotten") ? ", forgotten" : "",
-               doc["images"].size(), doc["events"].size(), out == "-" ? "stdout" : out.c_str());
+               doc["identity"]["id"].get<std::string>().c_str(),
+               doc["identity"].contains("forgotten") ? ", forgotten" : "", doc["images"].size(), doc["events"].size(),
+               out == "-" ? "stdout" : out.c_str());
   return 0;
 }
 

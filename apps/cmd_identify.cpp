@@ -72,7 +72,8 @@ int cmd_identify(int argc, char** argv) {
   std::optional<store::chroma::RemoteGallery> central;
   if (args.has("--index")) {
     const store::chroma::Endpoint where = store::chroma::parse_endpoint(args.get("--index"));
-    central.emplace(store::chroma::Client(where), where.collection, static_cast<uint32_t>(faces.dim()), faces.model_id());
+    central.emplace(store::chroma::Client(where), where.collection, static_cast<uint32_t>(faces.dim()),
+                    faces.model_id());
   }
   const std::optional<double> calibrated = gallery ? gallery->store().threshold() : std::nullopt;
   const Threshold picked = pick_threshold(args, calibrated, faces.model_id());
@@ -114,11 +115,12 @@ int cmd_identify(int argc, char** argv) {
           }
         }
         if (!json) {
-          std::string where = f.face ? "[" + std::to_string(int(f.face->box[0])) + "," + std::to_string(int(f.face->box[1])) +
-                                           "," + std::to_string(int(f.face->box[2])) + "," +
-                                           std::to_string(int(f.face->box[3])) + "]"
-                                     : "whole image";
-          std::printf("  %s: %s\n", where.c_str(), face["unknown"].get<bool>() ? "unknown" : face["matches"][0]["name"].get<std::string>().c_str());
+          std::string where =
+              f.face ? "[" + std::to_string(int(f.face->box[0])) + "," + std::to_string(int(f.face->box[1])) + "," +
+                           std::to_string(int(f.face->box[2])) + "," + std::to_string(int(f.face->box[3])) + "]"
+                     : "whole image";
+          std::printf("  %s: %s\n", where.c_str(),
+                      face["unknown"].get<bool>() ? "unknown" : face["matches"][0]["name"].get<std::string>().c_str());
           for (const auto& m : face["matches"]) {
             std::printf("    %-24s %.4f\n", m["name"].get<std::string>().c_str(), m["score"].get<float>());
           }

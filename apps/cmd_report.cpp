@@ -162,18 +162,21 @@ int cmd_report(int argc, char** argv) {
   }
 
   std::printf("%zu events: attendance of %zu people, %zu unknown\n", events.size(), people.size(), unknown.size());
-  if (!people.empty()) std::printf("\n%-24s %6s  %-29s  %-29s  %s\n", "name", "count", "first seen", "last seen", "cameras");
+  if (!people.empty())
+    std::printf("\n%-24s %6s  %-29s  %-29s  %s\n", "name", "count", "first seen", "last seen", "cameras");
   for (const auto& [name, p] : people) {
-    std::printf("%-24s %6lld  %-29s  %-29s  %s\n", name.c_str(), static_cast<long long>(p.count), when(*p.first).c_str(),
-                when(*p.last).c_str(), join_cameras(p.cameras).c_str());
+    std::printf("%-24s %6lld  %-29s  %-29s  %s\n", name.c_str(), static_cast<long long>(p.count),
+                when(*p.first).c_str(), when(*p.last).c_str(), join_cameras(p.cameras).c_str());
   }
   if (!days.empty()) std::printf("\nattendance per day:\n%-10s  %-24s %6s  %-10s  %-10s\n", "date", "name", "count",
                                  "first seen", "last seen");
   for (const auto& [key, d] : days) {
-    std::printf("%-10s  %-24s %6lld  %-10s  %-10s\n", key.first.c_str(), d.name.c_str(), static_cast<long long>(d.count),
-                when(*d.first).substr(11, 8).c_str(), when(*d.last).substr(11, 8).c_str());
+    std::printf("%-10s  %-24s %6lld  %-10s  %-10s\n", key.first.c_str(), d.name.c_str(),
+                static_cast<long long>(d.count), when(*d.first).substr(11, 8).c_str(),
+                when(*d.last).substr(11, 8).c_str());
   }
-  if (!unknown.empty()) std::printf("\nunknown faces:\n%-29s  %-16s %6s %6s %8s\n", "time", "camera", "score", "frames", "seq");
+  if (!unknown.empty())
+    std::printf("\nunknown faces:\n%-29s  %-16s %6s %6s %8s\n", "time", "camera", "score", "frames", "seq");
   for (const store::Event* e : unknown) {
     std::printf("%-29s  %-16s %6.3f %6u %8llu\n", when(*e).c_str(), e->camera.c_str(), e->score, e->frames,
                 static_cast<unsigned long long>(e->seq));
@@ -195,7 +198,8 @@ int cmd_report(int argc, char** argv) {
              "," + when(*d.last) + "," + csv_field(join_cameras(d.cameras)) + ",\n";
     }
     for (const store::Event* e : unknown) {
-      csv += "unknown,,,1," + when(*e) + "," + when(*e) + "," + csv_field(e->camera) + "," + std::to_string(e->seq) + "\n";
+      csv +=
+          "unknown,,,1," + when(*e) + "," + when(*e) + "," + csv_field(e->camera) + "," + std::to_string(e->seq) + "\n";
     }
     write_file_atomic(args.get("--csv"), csv);
   }

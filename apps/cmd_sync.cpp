@@ -80,7 +80,8 @@ int cmd_sync(int argc, char** argv) {
       const auto r = store::chroma::push(s, client, chroma->collection, static_cast<size_t>(batch), log);
       std::printf("chroma %s: %zu records, %zu upserted, %zu deleted", chroma->text().c_str(), r.records, r.upserted,
                   r.deleted);
-      if (r.forgotten_elsewhere) std::printf(", %zu identities not pushed (forgotten at another door)", r.forgotten_elsewhere);
+      if (r.forgotten_elsewhere)
+        std::printf(", %zu identities not pushed (forgotten at another door)", r.forgotten_elsewhere);
       std::printf("\n");
     }
     if (!mongo_uri.empty()) {
@@ -90,8 +91,9 @@ int cmd_sync(int argc, char** argv) {
                   store::mongo::redact_uri(mongo_uri).c_str(), r.identities, r.deleted, r.events, r.events_forgotten,
                   r.events_expired);
       if (r.forgotten_elsewhere) {
-        std::printf("mongo: %zu local identities not pushed: forgotten at another door (sync --pull removes them here)\n",
-                    r.forgotten_elsewhere);
+        std::printf(
+            "mongo: %zu local identities not pushed: forgotten at another door (sync --pull removes them here)\n",
+            r.forgotten_elsewhere);
       }
     }
     return 0;

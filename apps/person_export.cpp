@@ -89,17 +89,18 @@ nlohmann::json export_person(const store::Store& store, const std::string& id_or
   for (const store::Event& e : store.events(INT64_MIN, INT64_MAX)) {
     if (e.identity_id != id) continue;
     if (identity["name"].is_null()) identity["name"] = e.name;
-    events.push_back({{"seq", e.seq},
-                      {"time", attend::iso8601(e.time_us, e.utc_offset_s)},
-                      {"time_us", e.time_us},
-                      {"utc_offset_s", e.utc_offset_s},
-                      {"camera", e.camera},
-                      {"kind", e.kind == store::EventKind::attendance ? "attendance" : "unknown"},
-                      {"name", e.name},
-                      {"score", e.score},
-                      {"frames", e.frames},
-                      {"video_time_s", e.video_time_s ? json(*e.video_time_s) : json(nullptr)},
-                      {"thumbnail_jpeg_base64", e.thumbnail_jpeg.empty() ? json(nullptr) : json(base64(e.thumbnail_jpeg))}});
+    events.push_back(
+        {{"seq", e.seq},
+         {"time", attend::iso8601(e.time_us, e.utc_offset_s)},
+         {"time_us", e.time_us},
+         {"utc_offset_s", e.utc_offset_s},
+         {"camera", e.camera},
+         {"kind", e.kind == store::EventKind::attendance ? "attendance" : "unknown"},
+         {"name", e.name},
+         {"score", e.score},
+         {"frames", e.frames},
+         {"video_time_s", e.video_time_s ? json(*e.video_time_s) : json(nullptr)},
+         {"thumbnail_jpeg_base64", e.thumbnail_jpeg.empty() ? json(nullptr) : json(base64(e.thumbnail_jpeg))}});
   }
 
   return {{"format", "facegate-person-export"},

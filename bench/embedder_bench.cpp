@@ -30,7 +30,8 @@ const fg::nn::ResNet50& network() {
       for (auto& x : v) x = dist(rng);
       w.add_tensor(name, shape, v.data());
     }
-    const auto path = std::filesystem::temp_directory_path() / ("facegate-bench-" + std::to_string(::getpid()) + ".fgw");
+    const auto path =
+        std::filesystem::temp_directory_path() / ("facegate-bench-" + std::to_string(::getpid()) + ".fgw");
     w.write(path.string());
     auto file = fg::weights::WeightsFile::open(path.string());
     auto loaded = std::make_unique<fg::nn::ResNet50>(file);

@@ -31,7 +31,9 @@ const std::string& weights() {
     if (!fs::exists(src + "pnet.pt")) return std::string();
     const fs::path out = fs::temp_directory_path() / ("facegate-bench-mtcnn-" + std::to_string(::getpid()) + ".fgw");
     fg::convert::convert_mtcnn(src + "pnet.pt", src + "rnet.pt", src + "onet.pt", out.string());
-    std::atexit([] { fs::remove(fs::temp_directory_path() / ("facegate-bench-mtcnn-" + std::to_string(::getpid()) + ".fgw")); });
+    std::atexit([] {
+      fs::remove(fs::temp_directory_path() / ("facegate-bench-mtcnn-" + std::to_string(::getpid()) + ".fgw"));
+    });
     return out.string();
   }();
   return path;

@@ -79,7 +79,8 @@ Opened open_or_rebuild(const std::string& path, const Source& source, const Para
   std::string reason;
   if (auto index = load_fresh(path, source, params, reason)) return {std::move(*index), false, ""};
   // A new DB has nothing to rebuild: no line for it.
-  if (source.count > 0) log("rebuilding the index from the DB (" + std::to_string(source.count) + " images): " + reason);
+  if (source.count > 0)
+    log("rebuilding the index from the DB (" + std::to_string(source.count) + " images): " + reason);
   Index index = build(source, params);
   try {
     index.save(path);

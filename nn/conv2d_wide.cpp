@@ -24,7 +24,8 @@ void check_stride_1(const Conv2dShape& s, const char* who) {
 size_t Conv2d::wide_workspace_floats(int h, int w, int threads) const {
   check_conv2d_input(s_, h, w, "Conv2d::wide_workspace_floats");
   check_stride_1(s_, "Conv2d::wide_workspace_floats");
-  if (threads < 1) throw std::invalid_argument("Conv2d::wide_workspace_floats: threads " + std::to_string(threads) + " < 1");
+  if (threads < 1)
+    throw std::invalid_argument("Conv2d::wide_workspace_floats: threads " + std::to_string(threads) + " < 1");
   if (algo_ == ConvAlgo::winograd) return winograd_workspace_floats(s_, h, w, 1);
   // The padded input, then a slot of two panels per thread.
   return Im2col(s_, h, w).phase_floats() + 2 * size_t(threads) * s_.in_c * s_.kh * s_.kw * kNr;

@@ -71,8 +71,9 @@ DlibResNet::DlibResNet(const weights::WeightsFile& f) {
   if (arch != kDlibResNetArch)
     throw weights::WeightsError(f.path() + ": arch: got '" + arch + "', expected '" + kDlibResNetArch + "'");
   if (f.meta_int("input_size") != kInputSize || f.meta_int("embedding_dim") != kDim)
-    throw weights::WeightsError(f.path() + ": input_size/embedding_dim: got " + std::to_string(f.meta_int("input_size")) +
-                                "/" + std::to_string(f.meta_int("embedding_dim")) + ", expected 150/128");
+    throw weights::WeightsError(f.path() + ": input_size/embedding_dim: got " +
+                                std::to_string(f.meta_int("input_size")) + "/" +
+                                std::to_string(f.meta_int("embedding_dim")) + ", expected 150/128");
   std::set<std::string> used;
   blocks_.resize(std::size(kBlocks));
   for_each_conv([&](int block, const std::string& name, const Conv2dShape& cs) {

@@ -63,8 +63,8 @@ class Conv2d {
   // conv computes over the padded input's whole width, so that im2col is one vector copy per
   // row (worth it for thin channels), or none where the AVX-512 tiles read B in place:
   // unpadded, it reads the input in place, junk columns included, so its output rows are
-  // in_ld apart; padded, it copies it padded first, w + 2 * pad_w wide. A Winograd conv reads only the w columns and writes compact rows,
-  // out_w apart. `workspace` holds wide_workspace_floats(h, w, pool threads) floats.
+  // in_ld apart; padded, it copies it padded first, w + 2 * pad_w wide. A Winograd conv reads only the w columns and
+  // writes compact rows, out_w apart. `workspace` holds wide_workspace_floats(h, w, pool threads) floats.
   int wide_ld(int w, int in_ld) const {
     if (algo_ == ConvAlgo::winograd) return s_.out_w(w);
     return s_.pad_h == 0 && s_.pad_w == 0 ? in_ld : w + 2 * s_.pad_w;

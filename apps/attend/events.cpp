@@ -45,8 +45,8 @@ std::string iso8601(int64_t time_us, int32_t utc_offset_s) {
   std::strftime(date, sizeof date, "%Y-%m-%dT%H:%M:%S", &tm);
   const int32_t off = std::abs(utc_offset_s);
   char out[64];
-  std::snprintf(out, sizeof out, "%s.%03d%c%02d:%02d", date, static_cast<int>(frac / 1000), utc_offset_s < 0 ? '-' : '+',
-                off / 3600, off / 60 % 60);
+  std::snprintf(out, sizeof out, "%s.%03d%c%02d:%02d", date, static_cast<int>(frac / 1000),
+                utc_offset_s < 0 ? '-' : '+', off / 3600, off / 60 % 60);
   return out;
 }
 

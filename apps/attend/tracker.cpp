@@ -30,7 +30,8 @@ std::vector<size_t> Tracker::update(int64_t frame, const std::vector<Box>& detec
       if (o >= options_.min_iou) pairs.emplace_back(o, d, t);
     }
   }
-  std::stable_sort(pairs.begin(), pairs.end(), [](const auto& a, const auto& b) { return std::get<0>(a) > std::get<0>(b); });
+  std::stable_sort(pairs.begin(), pairs.end(),
+                   [](const auto& a, const auto& b) { return std::get<0>(a) > std::get<0>(b); });
   constexpr size_t kNone = static_cast<size_t>(-1);
   std::vector<size_t> assigned(detections.size(), kNone);
   std::vector<bool> taken(tracks_.size(), false);

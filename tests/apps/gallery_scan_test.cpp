@@ -31,7 +31,8 @@ TEST(GalleryScan, SplitIsSeededDisjointAndComplete) {
   EXPECT_EQ(all.size(), 10u);
 
   bool differs = false;
-  for (uint64_t seed = 0; seed < 8 && !differs; ++seed) differs = fg::apps::split_images(p, 3, 0, seed).probes != a.probes;
+  for (uint64_t seed = 0; seed < 8 && !differs; ++seed)
+    differs = fg::apps::split_images(p, 3, 0, seed).probes != a.probes;
   EXPECT_TRUE(differs) << "the seed must change the split";
 
   const auto capped = fg::apps::split_images(p, 2, 4, 42);
@@ -74,7 +75,8 @@ TEST(GalleryScan, FoldersNamedInTwoUnicodeFormsAreOnePerson) {
   const auto scan = fg::apps::scan_gallery(root);
   ASSERT_EQ(scan.people.size(), 2u);
   EXPECT_EQ(scan.people[0].name, nfc);  // byte order: "Z" before "a"
-  EXPECT_EQ(scan.people[0].images, (std::vector<std::string>{root + "/" + nfd + "/1.jpg", root + "/" + nfc + "/2.jpg"}));
+  EXPECT_EQ(scan.people[0].images,
+            (std::vector<std::string>{root + "/" + nfd + "/1.jpg", root + "/" + nfc + "/2.jpg"}));
 }
 
 TEST(GalleryScan, ImageExtensionsAreTheDecodedFormatsInAnyCase) {

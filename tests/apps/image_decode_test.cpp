@@ -29,7 +29,8 @@ std::string be16(uint32_t v) { return {char(v >> 8 & 0xff), char(v & 0xff)}; }
 
 std::string png_chunk(const std::string& type, const std::string& data) {
   const std::string td = type + data;
-  return be32(uint32_t(data.size())) + td + be32(uint32_t(crc32(0, reinterpret_cast<const Bytef*>(td.data()), uInt(td.size()))));
+  return be32(uint32_t(data.size())) + td +
+         be32(uint32_t(crc32(0, reinterpret_cast<const Bytef*>(td.data()), uInt(td.size()))));
 }
 
 // Deterministic bytes with structure (gradients) and noise, so that subsampling and
@@ -150,7 +151,8 @@ std::string with_app1(const std::string& jpg, const std::string& tiff, const std
 
 // A TIFF header and IFD0 with the given 12-byte entries (little-endian unless `big`).
 std::string tiff(const std::vector<std::string>& entries, bool big = false) {
-  std::string t = big ? "MM\0*"s + be32(8) + be16(uint32_t(entries.size())) : "II*\0"s + le32(8) + le16(uint32_t(entries.size()));
+  std::string t =
+      big ? "MM\0*"s + be32(8) + be16(uint32_t(entries.size())) : "II*\0"s + le32(8) + le16(uint32_t(entries.size()));
   for (const auto& e : entries) t += e;
   return t + std::string(4, '\0');
 }
@@ -201,7 +203,8 @@ std::string png(int width, int height, fg::test::PngOptions o, uint32_t seed = 3
   for (int y = 0; y < height; ++y) rows.push_back(pattern(row_bytes, seed + uint32_t(y)));
   if (o.colour_type == PNG_COLOR_TYPE_PALETTE) {
     const auto colours = pattern(size_t(3) << o.bit_depth, seed + 99);
-    for (size_t i = 0; i < colours.size() / 3; ++i) o.palette.push_back({colours[3 * i], colours[3 * i + 1], colours[3 * i + 2]});
+    for (size_t i = 0; i < colours.size() / 3; ++i)
+      o.palette.push_back({colours[3 * i], colours[3 * i + 1], colours[3 * i + 2]});
   }
   return fg::test::encode_png(rows, width, o);
 }
@@ -211,10 +214,12 @@ TEST(NativeDecode, PngEveryColourTypeAndDepth) {
   for (bool adam7 : {false, true}) {
     const std::string i = adam7 ? "-interlaced" : "";
     for (int depth : {1, 2, 4, 8, 16}) {
-      expect_as_opencv("gray" + std::to_string(depth) + i + ".png", png(37, 23, png_options(PNG_COLOR_TYPE_GRAY, depth, adam7)));
+      expect_as_opencv("gray" + std::to_string(depth) + i + ".png",
+                       png(37, 23, png_options(PNG_COLOR_TYPE_GRAY, depth, adam7)));
     }
     for (int depth : {1, 2, 4, 8}) {
-      expect_as_opencv("palette" + std::to_string(depth) + i + ".png", png(37, 23, png_options(PNG_COLOR_TYPE_PALETTE, depth, adam7)));
+      expect_as_opencv("palette" + std::to_string(depth) + i + ".png",
+                       png(37, 23, png_options(PNG_COLOR_TYPE_PALETTE, depth, adam7)));
       Opt trns = png_options(PNG_COLOR_TYPE_PALETTE, depth, adam7);
       trns.palette_alpha = pattern(size_t(1) << (depth - 1), 7);  // alpha for the first half of the entries
       expect_as_opencv("palette-trns" + std::to_string(depth) + i + ".png", png(37, 23, trns));
@@ -241,7 +246,8 @@ TEST(NativeDecode, PngExifAndDamage) {
   // eXIf before the image data, after it, and both (the first wins, as in OpenCV).
   expect_as_opencv("exif-before.png", p.substr(0, after_ihdr) + png_chunk("eXIf", tiff({short_entry(0x112, 6)})) +
                                           p.substr(after_ihdr));
-  expect_as_opencv("exif-after.png", p.substr(0, iend) + png_chunk("eXIf", tiff({short_entry(0x112, 3)})) + p.substr(iend));
+  expect_as_opencv("exif-after.png",
+                   p.substr(0, iend) + png_chunk("eXIf", tiff({short_entry(0x112, 3)})) + p.substr(iend));
   expect_as_opencv("exif-both.png", p.substr(0, after_ihdr) + png_chunk("eXIf", tiff({short_entry(0x112, 5)})) +
                                         p.substr(after_ihdr, iend - after_ihdr) +
                                         png_chunk("eXIf", tiff({short_entry(0x112, 7)})) + p.substr(iend));

@@ -54,7 +54,8 @@ inline std::string encode_jpeg(const std::vector<uint8_t>& samples, int width, i
   if (o.progressive) jpeg_simple_progression(&c);
   jpeg_start_compress(&c, TRUE);
   while (c.next_scanline < c.image_height) {
-    JSAMPROW row = const_cast<JSAMPROW>(samples.data() + size_t(c.next_scanline) * size_t(width) * size_t(o.components));
+    JSAMPROW row =
+        const_cast<JSAMPROW>(samples.data() + size_t(c.next_scanline) * size_t(width) * size_t(o.components));
     jpeg_write_scanlines(&c, &row, 1);
   }
   jpeg_finish_compress(&c);
@@ -99,7 +100,9 @@ inline std::string encode_png(const std::vector<std::vector<uint8_t>>& rows, int
     png_color_16 c{};
     const uint8_t* p = rows[0].data();
     const bool wide = o.bit_depth == 16;
-    auto sample = [&](int i) { return wide ? png_uint_16(p[2 * i] << 8 | p[2 * i + 1]) : png_uint_16(p[i] >> (8 - o.bit_depth)); };
+    auto sample = [&](int i) {
+      return wide ? png_uint_16(p[2 * i] << 8 | p[2 * i + 1]) : png_uint_16(p[i] >> (8 - o.bit_depth));
+    };
     if (o.colour_type == PNG_COLOR_TYPE_GRAY) {
       c.gray = sample(0);
     } else {

@@ -29,7 +29,8 @@ std::string le32(uint32_t v) { return le16(v & 0xffff) + le16(v >> 16); }
 
 std::string png_chunk(const std::string& type, const std::string& data) {
   const std::string td = type + data;
-  return be32(uint32_t(data.size())) + td + be32(uint32_t(crc32(0, reinterpret_cast<const Bytef*>(td.data()), uInt(td.size()))));
+  return be32(uint32_t(data.size())) + td +
+         be32(uint32_t(crc32(0, reinterpret_cast<const Bytef*>(td.data()), uInt(td.size()))));
 }
 
 // A valid PNG header declaring width x height RGB, with `rows` rows of zeros as its only data:

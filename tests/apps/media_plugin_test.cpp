@@ -42,7 +42,8 @@ std::string bmp() {
   }
   const std::string info = le32(40) + le32(3) + le32(2) + le16(1) + le16(24) + le32(0) + le32(uint32_t(rows.size())) +
                            le32(2835) + le32(2835) + le32(0) + le32(0);
-  return "BM" + le32(uint32_t(14 + info.size() + rows.size())) + le32(0) + le32(14 + uint32_t(info.size())) + info + rows;
+  return "BM" + le32(uint32_t(14 + info.size() + rows.size())) + le32(0) + le32(14 + uint32_t(info.size())) + info +
+         rows;
 }
 
 TEST(MediaPlugin, JpegAndPngLoadNoOpenCvIo) {
@@ -64,8 +65,8 @@ TEST(MediaPlugin, MissingPluginIsAClearError) {
   const cv::Mat img = read_image(write("missing.bmp", bmp()), why);
   ::unsetenv("FACEGATE_MEDIA_PLUGIN");
   EXPECT_TRUE(img.empty());
-  EXPECT_EQ(why.rfind("cannot decode: the media plugin " + missing + " (needed to decode BMP) did not load: " + missing +
-                          ": cannot open shared object file",
+  EXPECT_EQ(why.rfind("cannot decode: the media plugin " + missing +
+                          " (needed to decode BMP) did not load: " + missing + ": cannot open shared object file",
                       0),
             0u)
       << why;

@@ -140,7 +140,8 @@ TEST_F(AppsPrivacy, RetentionDropsWhatIsOlderAndSaysSo) {
   EXPECT_EQ(apps::retention_cutoff_us(7, kNow), kNow - 7 * kDay);
   EXPECT_EQ(apps::retention_cutoff_us(0.5, kNow), kNow - kDay / 2);
   const std::string said = apps::apply_retention(s, 7, kNow);
-  EXPECT_EQ(said.rfind("dropped 1 attendance events and 2 unknown-face events (2 thumbnails) older than ", 0), 0u) << said;
+  EXPECT_EQ(said.rfind("dropped 1 attendance events and 2 unknown-face events (2 thumbnails) older than ", 0), 0u)
+      << said;
   EXPECT_NE(said.find("(7 days)"), std::string::npos) << said;
   const auto left = s.events(INT64_MIN, INT64_MAX);
   ASSERT_EQ(left.size(), 1u);

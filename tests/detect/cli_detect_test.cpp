@@ -34,8 +34,8 @@ class CliDetect : public ::testing::Test {
     dir_ = fg::test::scratch_dir("cli-detect");
     const std::string m = data_ + "/mtcnn/";
     weights_ = dir_ + "/mtcnn.fgw";
-    convert_ = run("convert " + sh_quote(m + "pnet.pt") + " " + sh_quote(m + "rnet.pt") + " " + sh_quote(m + "onet.pt") +
-                   " -o " + sh_quote(weights_));
+    convert_ = run("convert " + sh_quote(m + "pnet.pt") + " " + sh_quote(m + "rnet.pt") + " " +
+                   sh_quote(m + "onet.pt") + " -o " + sh_quote(weights_));
   }
   static void TearDownTestSuite() {
     if (!dir_.empty()) fs::remove_all(dir_);
@@ -137,7 +137,8 @@ TEST_F(CliDetect, BadUsageAndMissingWeights) {
   r = run("detect --detector " + sh_quote(weights_) + " --min-face 5 " + img);
   EXPECT_EQ(r.code, 2);
   EXPECT_NE(r.err.find("--min-face"), std::string::npos) << r.err;
-  r = run("detect --detector " + sh_quote(weights_) + " --align tilted --save-crops " + sh_quote(dir_ + "/c") + " " + img);
+  r = run("detect --detector " + sh_quote(weights_) + " --align tilted --save-crops " + sh_quote(dir_ + "/c") + " " +
+          img);
   EXPECT_EQ(r.code, 2);
   EXPECT_NE(r.err.find("tilted"), std::string::npos) << r.err;
   const std::string missing = dir_ + "/none.fgw";

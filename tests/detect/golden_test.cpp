@@ -77,7 +77,8 @@ void expect_golden(const std::string& weights) {
       int best = -1;
       double best_iou = -1;
       for (size_t k = 0; k < got.size(); ++k)
-        if (!used[k] && iou(got[k].box, ref.box) > best_iou) best = static_cast<int>(k), best_iou = iou(got[k].box, ref.box);
+        if (!used[k] && iou(got[k].box, ref.box) > best_iou)
+          best = static_cast<int>(k), best_iou = iou(got[k].box, ref.box);
       const std::string where = name + " face " + std::to_string(g + 1);
       if (best < 0) {
         ADD_FAILURE() << where << ": no match";

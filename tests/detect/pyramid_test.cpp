@@ -32,7 +32,8 @@ std::vector<float> direct(const cv::Mat& rgb, int y0, int y1, int x0, int x1, in
         float sum = 0;
         for (int y = h0; y < h1; ++y)
           for (int x = w0; x < w1; ++x) sum += rgb.at<cv::Vec3b>(y0 + y, x0 + x)[c];
-        out[(static_cast<size_t>(c) * oh + oy) * ow + ox] = (sum / float(h1 - h0) / float(w1 - w0) - 127.5f) * 0.0078125f;
+        out[(static_cast<size_t>(c) * oh + oy) * ow + ox] =
+            (sum / float(h1 - h0) / float(w1 - w0) - 127.5f) * 0.0078125f;
       }
   return out;
 }
@@ -83,7 +84,8 @@ TEST(IntegralImage, MatchesTorchAreaInterpolationBitForBit) {
       "import sys, numpy as np, torch\n"
       "import torch.nn.functional as F\n"
       "d = sys.argv[1]\n"
-      "x = torch.from_numpy(np.fromfile(d + '/img.bin', np.uint8).reshape(1, 211, 157, 3)).permute(0, 3, 1, 2).float()\n"
+      "x = torch.from_numpy(np.fromfile(d + '/img.bin', np.uint8).reshape(1, 211, 157, 3)).permute(0, 3, 1, "
+      "2).float()\n"
       "for oh, ow in ((127, 95), (90, 67), (13, 12), (300, 200)):\n"
       "    y = (F.interpolate(x, size=(oh, ow), mode='area') - 127.5) * 0.0078125\n"
       "    y.contiguous().numpy().astype('<f4').tofile(f'{d}/out_{oh}x{ow}.bin')\n";
@@ -94,7 +96,8 @@ TEST(IntegralImage, MatchesTorchAreaInterpolationBitForBit) {
   for (const auto& s : sizes) {
     std::vector<float> got(size_t{3} * s[0] * s[1]);
     ii.resize_normalized(0, h, 0, w, s[0], s[1], got.data());
-    const std::string bytes = test::read_text(dir + "/out_" + std::to_string(s[0]) + "x" + std::to_string(s[1]) + ".bin");
+    const std::string bytes =
+        test::read_text(dir + "/out_" + std::to_string(s[0]) + "x" + std::to_string(s[1]) + ".bin");
     ASSERT_EQ(bytes.size(), got.size() * sizeof(float));
     std::vector<float> want(got.size());
     std::copy(bytes.begin(), bytes.end(), reinterpret_cast<char*>(want.data()));

@@ -95,8 +95,8 @@ TEST_F(AttendRealModel, EnrolledPeopleAreLoggedAndTheStrangerIsUnknown) {
     }
   }
   const std::string events = dir_ + "/events.jsonl";
-  ASSERT_EQ(facegate("attend --source " + sh_quote(video) + " --db " + sh_quote(db) + faces + " --camera-id door --events " +
-                     sh_quote(events)),
+  ASSERT_EQ(facegate("attend --source " + sh_quote(video) + " --db " + sh_quote(db) + faces +
+                     " --camera-id door --events " + sh_quote(events)),
             0)
       << err();
 

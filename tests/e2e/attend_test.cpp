@@ -123,10 +123,10 @@ class Attend : public ::testing::Test {
       cv::imwrite(d + "/gallery/" + person + "/frame.png", img);
     }
     g_suite->base_db = d + "/base.db";
-    const Result r = run_facegate("enroll " + sh_quote(d + "/gallery") + " --db " + sh_quote(g_suite->base_db) +
-                                      " --model " + sh_quote(g_suite->model) + " --detector " + sh_quote(g_suite->mtcnn) +
-                                      " --threads 2",
-                                  d);
+    const Result r =
+        run_facegate("enroll " + sh_quote(d + "/gallery") + " --db " + sh_quote(g_suite->base_db) + " --model " +
+                         sh_quote(g_suite->model) + " --detector " + sh_quote(g_suite->mtcnn) + " --threads 2",
+                     d);
     if (r.code != 0) throw std::runtime_error("enroll failed: " + r.err);
   }
   static void TearDownTestSuite() { fg::test::drop_suite(g_suite); }
@@ -216,7 +216,8 @@ class Attend : public ::testing::Test {
 
 TEST_F(Attend, ScriptedVideoGivesExactlyTheExpectedEventsEvenWithACorruptFrame) {
   const std::string video = g_suite->dir + "/script.avi";
-  Result r = attend(video, "--events " + sh_quote(dir_ + "/events.jsonl") + " --output " + sh_quote(dir_ + "/annotated.avi"));
+  Result r =
+      attend(video, "--events " + sh_quote(dir_ + "/events.jsonl") + " --output " + sh_quote(dir_ + "/annotated.avi"));
   ASSERT_EQ(r.code, 0) << r.err;
   const std::vector<json> events = json_lines(fg::test::read_text(dir_ + "/events.jsonl"));
   expect_script_events(events);
@@ -410,7 +411,8 @@ TEST_F(Attend, KillDashNineLosesNoReportedEventAndSigtermStopsCleanly) {
                    std::chrono::milliseconds(20), std::chrono::seconds(500));
     const int status = child.signal_and_wait(sig);
     if (sig == SIGKILL) {
-      ASSERT_TRUE(WIFSIGNALED(status) && WTERMSIG(status) == SIGKILL) << "it finished before the kill: make the video longer";
+      ASSERT_TRUE(WIFSIGNALED(status) && WTERMSIG(status) == SIGKILL)
+          << "it finished before the kill: make the video longer";
     } else {
       ASSERT_TRUE(WIFEXITED(status)) << status;
       EXPECT_EQ(WEXITSTATUS(status), 0) << fg::test::read_text(dir_ + "/stderr");
@@ -604,12 +606,14 @@ TEST_F(Attend, ASecondSigintEndsItAtOnceWhileAStreamStalls) {
   VideoServer server(fg::test::read_text(g_suite->dir + "/script.avi"));
   const std::string err = dir_ + "/stderr";
   fg::test::Child child(attend_args(server.url("/stalls.avi"), "--stream-timeout 120"), dir_ + "/stdout", err);
-  ASSERT_TRUE(child.wait_for([&] { return server.stalling(); }, std::chrono::milliseconds(20), std::chrono::seconds(120)))
+  ASSERT_TRUE(
+      child.wait_for([&] { return server.stalling(); }, std::chrono::milliseconds(20), std::chrono::seconds(120)))
       << fg::test::read_text(err);
   std::this_thread::sleep_for(std::chrono::milliseconds(500));  // into FFmpeg's blocking read
   ::kill(child.pid(), SIGINT);
   std::this_thread::sleep_for(std::chrono::seconds(1));
-  ASSERT_TRUE(child.running()) << "the first SIGINT ended attend at once: this test's premise is gone\n" << fg::test::read_text(err);
+  ASSERT_TRUE(child.running()) << "the first SIGINT ended attend at once: this test's premise is gone\n"
+                               << fg::test::read_text(err);
   const auto t0 = std::chrono::steady_clock::now();
   const int status = child.signal_and_wait(SIGINT);
   const double waited = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();

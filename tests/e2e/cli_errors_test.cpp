@@ -39,7 +39,8 @@ class CliErrors : public ::testing::Test {
   void SetUp() override {
     fixture_ = fg::test::resnet_fixture();
     if (fixture_.empty()) {
-      if (fg::test::torch_python().empty()) GTEST_SKIP() << "SKIPPED: python3-torch missing, no checkpoints to test with";
+      if (fg::test::torch_python().empty())
+        GTEST_SKIP() << "SKIPPED: python3-torch missing, no checkpoints to test with";
       FAIL() << "PyTorch is here but the fixture is not: run ctest, whose resnet_fixture test makes it";
     }
     ASSERT_FALSE(fg::test::facegate_binary().empty());
@@ -130,8 +131,8 @@ TEST_F(CliErrors, ImageThatIsNotAnImage) {
   const std::string bad = dir_ + "/notes.jpg";
   write_bytes(bad, "this is text, not a JPEG\n");
   const std::string good = fixture_ + "/noise_c.png";
-  Result r = facegate("embed --json --model " + sh_quote(fgw) + " " + sh_quote(bad) + " " + sh_quote(dir_ + "/gone.png") +
-                          " " + sh_quote(good),
+  Result r = facegate("embed --json --model " + sh_quote(fgw) + " " + sh_quote(bad) + " " +
+                          sh_quote(dir_ + "/gone.png") + " " + sh_quote(good),
                       dir_);
   EXPECT_EQ(r.code, 1);
   std::istringstream lines(r.out);

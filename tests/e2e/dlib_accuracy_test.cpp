@@ -27,7 +27,8 @@ class DlibAccuracy : public ::testing::Test {
     data_ = fg::test::data_dir();
     if (data_.empty()) GTEST_SKIP() << "SKIPPED: no shared data (../shared/data or $FACEGATE_DATA)";
     people_ = data_ + "/faces/people";
-    dir_ = fg::test::scratch_dir(std::string("dlib-") + ::testing::UnitTest::GetInstance()->current_test_info()->name());
+    dir_ =
+        fg::test::scratch_dir(std::string("dlib-") + ::testing::UnitTest::GetInstance()->current_test_info()->name());
   }
   void TearDown() override {
     if (!dir_.empty()) fs::remove_all(dir_);
@@ -67,8 +68,9 @@ TEST_F(DlibAccuracy, Top1OnThreeEnrolledTwoProbesPerPerson) {
   const auto& t = crops["topk"];
   const auto& m = mtcnn["topk"];
   std::printf("dlib-resnet, %d probes (seed 42, 2 per identity, 3 enrolled):\n", t["probes"].get<int>());
-  std::printf("  crops taken whole:    top-1 %.2f%%  top-3 %.2f%%  top-5 %.2f%%\n", 100 * t["top1"]["accuracy"].get<double>(),
-              100 * t["top3"]["accuracy"].get<double>(), 100 * t["top5"]["accuracy"].get<double>());
+  std::printf("  crops taken whole:    top-1 %.2f%%  top-3 %.2f%%  top-5 %.2f%%\n",
+              100 * t["top1"]["accuracy"].get<double>(), 100 * t["top3"]["accuracy"].get<double>(),
+              100 * t["top5"]["accuracy"].get<double>());
   std::printf("  MTCNN + dlib chip:    top-1 %.2f%%  top-3 %.2f%%  top-5 %.2f%%  (%d probes without a face)\n",
               100 * m["top1"]["accuracy"].get<double>(), 100 * m["top3"]["accuracy"].get<double>(),
               100 * m["top5"]["accuracy"].get<double>(), m["failed"].get<int>());

@@ -134,7 +134,8 @@ TEST(DlibParity, DescriptorsEqualFaceApiInNode) {
     const auto box = detected[i]["box"].get<std::array<float, 4>>();
     for (int k = 0; k < 4; ++k) EXPECT_NEAR(box[k], boxes[i][k], 1e-3) << sources[i];
     const auto e = detected[i]["embedding"].get<std::vector<float>>();
-    for (size_t k = 0; k < 128; ++k) worst_detected = std::max(worst_detected, double(std::abs(e[k] - embeddings[i][k])));
+    for (size_t k = 0; k < 128; ++k)
+      worst_detected = std::max(worst_detected, double(std::abs(e[k] - embeddings[i][k])));
   }
   std::printf("max |embed --detector - embed of the chip|: %.3g\n", worst_detected);
   EXPECT_LE(worst_detected, 1e-5);
@@ -150,9 +151,10 @@ TEST(DlibParity, NoFaceIsReportedPerImage) {
   if (data.empty()) GTEST_SKIP() << "SKIPPED: no shared data (../shared/data or $FACEGATE_DATA)";
   const std::string dir = fg::test::scratch_dir("dlib-noface");
   const std::string people = data + "/faces/people/";
-  const int code = fg::test::run(sh_quote(fg::test::facegate_binary()) + " embed --json --model " + sh_quote(dlib) +
-                                 " --detector " + sh_quote(mtcnn) + " " + sh_quote(people + "bernadette/bernadette5.png") +
-                                 " " + sh_quote(people + "amy/amy1.png") + " > " + dir + "/out.jsonl");
+  const int code =
+      fg::test::run(sh_quote(fg::test::facegate_binary()) + " embed --json --model " + sh_quote(dlib) + " --detector " +
+                    sh_quote(mtcnn) + " " + sh_quote(people + "bernadette/bernadette5.png") + " " +
+                    sh_quote(people + "amy/amy1.png") + " > " + dir + "/out.jsonl");
   EXPECT_EQ(code, 1);
   const auto lines = json_lines(fg::test::read_text(dir + "/out.jsonl"));
   ASSERT_EQ(lines.size(), 2u);

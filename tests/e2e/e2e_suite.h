@@ -33,8 +33,10 @@ inline void convert_models(const std::string& data, const std::string& dir, std:
   mtcnn = dir + "/mtcnn.fgw";
   const std::string m = data + "/mtcnn/";
   if (run_facegate("convert " + sh_quote(resnet_fixture() + "/trainer.pt") + " -o " + sh_quote(model), dir).code != 0 ||
-      run_facegate("convert " + sh_quote(m + "pnet.pt") + " " + sh_quote(m + "rnet.pt") + " " + sh_quote(m + "onet.pt") +
-                       " -o " + sh_quote(mtcnn), dir).code != 0) {
+      run_facegate("convert " + sh_quote(m + "pnet.pt") + " " + sh_quote(m + "rnet.pt") + " " +
+                       sh_quote(m + "onet.pt") + " -o " + sh_quote(mtcnn),
+                   dir)
+              .code != 0) {
     throw std::runtime_error("conversion failed: " + read_text(dir + "/stderr"));
   }
 }

@@ -50,7 +50,8 @@ class Child {
 
   // `prefix` runs facegate under another program (e.g. strace).
   Child(const std::string& args, const std::string& out, const std::string& err, const std::string& prefix = "") {
-    const std::string cmd = "exec " + prefix + facegate_binary() + " " + args + " > " + sh_quote(out) + " 2> " + sh_quote(err);
+    const std::string cmd =
+        "exec " + prefix + facegate_binary() + " " + args + " > " + sh_quote(out) + " 2> " + sh_quote(err);
     pid_ = ::fork();
     if (pid_ < 0) throw std::runtime_error("fork failed");
     if (pid_ == 0) {

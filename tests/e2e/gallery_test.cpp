@@ -32,7 +32,8 @@ class Gallery : public ::testing::Test {
     }
     data_ = fg::test::data_dir();
     if (data_.empty()) GTEST_SKIP() << "SKIPPED: no shared data (../shared/data or $FACEGATE_DATA)";
-    dir_ = fg::test::scratch_dir(std::string("gallery-") + ::testing::UnitTest::GetInstance()->current_test_info()->name());
+    dir_ = fg::test::scratch_dir(std::string("gallery-") +
+                                 ::testing::UnitTest::GetInstance()->current_test_info()->name());
     model_ = dir_ + "/model.fgw";
     ASSERT_EQ(run("convert " + sh_quote(fixture + "/trainer.pt") + " -o " + sh_quote(model_)).code, 0);
     other_fixture_ = fixture;
@@ -43,7 +44,8 @@ class Gallery : public ::testing::Test {
   }
 
   Result run(const std::string& args) {
-    const int code = fg::test::run(fg::test::facegate_binary() + " " + args + " > " + dir_ + "/stdout 2> " + dir_ + "/stderr");
+    const int code =
+        fg::test::run(fg::test::facegate_binary() + " " + args + " > " + dir_ + "/stdout 2> " + dir_ + "/stderr");
     return {code, fg::test::read_text(dir_ + "/stdout"), fg::test::read_text(dir_ + "/stderr")};
   }
 
@@ -100,7 +102,8 @@ TEST_F(Gallery, ReEnrollAddsNothingAndNewPhotosAddOnlyThem) {
 
   r = enroll(g);
   ASSERT_EQ(r.code, 0) << r.err;
-  EXPECT_NE(r.out.find("enrolled 0 new images (0 new identities); skipped 24 already enrolled"), std::string::npos) << r.out;
+  EXPECT_NE(r.out.find("enrolled 0 new images (0 new identities); skipped 24 already enrolled"), std::string::npos)
+      << r.out;
   EXPECT_EQ(total_images(), 24u);
 
   fs::copy_file(data_ + "/faces/people/amy/amy4.png", g + "/amy/amy4.png");
@@ -324,7 +327,8 @@ TEST_F(Gallery, BadInput) {
   EXPECT_NE(r.err.find("nothing was enrolled, so the new DB " + db_ + " was not kept"), std::string::npos) << r.err;
   r = enroll(g, "--report " + sh_quote(dir_ + "/nowhere/r.json"));
   EXPECT_EQ(r.code, 1);
-  EXPECT_NE(r.err.find("--report " + dir_ + "/nowhere/r.json: " + dir_ + "/nowhere is not a directory"), std::string::npos)
+  EXPECT_NE(r.err.find("--report " + dir_ + "/nowhere/r.json: " + dir_ + "/nowhere is not a directory"),
+            std::string::npos)
       << r.err;
   EXPECT_FALSE(fs::exists(db_)) << "refused before any work";
   {

@@ -62,7 +62,8 @@ GalleryContents gallery_of(const std::string& db) {
   GalleryContents out;
   for (const auto& who : s.list_identities()) {
     auto& images = out[who.name];
-    for (const auto& r : s.embeddings_of(who.id)) images.push_back({r.label, r.image_path, r.content_hash, r.embedding});
+    for (const auto& r : s.embeddings_of(who.id))
+      images.push_back({r.label, r.image_path, r.content_hash, r.embedding});
   }
   return out;
 }
@@ -247,7 +248,8 @@ TEST_F(KillPoints, AttendKilledAfterAnyEventLosesNoReportedEvent) {
   }
   const auto pace = (seen.back() - seen.front()) / (seen.size() - 1);
   std::printf("attend: first event %.2f s after start, then one every %.2f s\n",
-              std::chrono::duration<double>(seen.front() - started).count(), std::chrono::duration<double>(pace).count());
+              std::chrono::duration<double>(seen.front() - started).count(),
+              std::chrono::duration<double>(pace).count());
 
   // 24 kill points: after the nth event line (n = 1..4), at once or k sixths of the time to the
   // next one later, so that some land inside the next event's synced write or its line.
@@ -344,7 +346,8 @@ TEST_F(UnderStrace, EachEventIsSyncedToTheWalBeforeItsLineIsWritten) {
                     " --camera-id door --cooldown 0 --threshold 0.9 --events " + sh_quote(events),
                 dir_ + "/attend.out", dir_ + "/attend.err",
                 under_strace(trace, "write,writev,pwrite64,pwritev,pwritev2,fsync,fdatasync"));
-    ASSERT_TRUE(child.wait_for([&] { return lines_of(read_text(events)).size() >= 3; })) << read_text(dir_ + "/attend.err");
+    ASSERT_TRUE(child.wait_for([&] { return lines_of(read_text(events)).size() >= 3; }))
+        << read_text(dir_ + "/attend.err");
     child.kill9();
   }
   const std::string wal_dir = fs::canonical(db).string() + "/", events_path = fs::canonical(events).string();
@@ -417,7 +420,8 @@ class KillAtEveryWrite : public UnderStrace {
           expect_db_sound(db);
           w.after_kill(db);
           const Result again = run_facegate(w.args(db), dir_);
-          EXPECT_TRUE(again.code == 0 || again.err.find("no identity with id or name") != std::string::npos) << again.err;
+          EXPECT_TRUE(again.code == 0 || again.err.find("no identity with id or name") != std::string::npos)
+              << again.err;
         }
         w.finished(db);
         expect_db_sound(db);
@@ -644,12 +648,14 @@ TEST_F(KillPoints, SyncPushKilledAnywhereThenRerunMakesTheRemoteEqualLocal) {
   fs::copy(g_suite->photos_db, db, fs::copy_options::recursive);
   const std::string base = "kill" + std::to_string(::getpid()) + "-";
   const auto push = [&](const std::string& on, const std::string& collection) {
-    return "sync --push --batch 1 --db " + sh_quote(on) + " --chroma " + sh_quote(url) + " --collection " + sh_quote(collection);
+    return "sync --push --batch 1 --db " + sh_quote(on) + " --chroma " + sh_quote(url) + " --collection " +
+           sh_quote(collection);
   };
   const std::string err = dir_ + "/sync.err";
   // Kills after the nth "upserted"/"deleted" progress line of `on`'s push to `collection`,
   // then checks the DB, re-runs, and compares.
-  const auto kill_and_rerun = [&](const std::string& on, const std::string& collection, const std::string& what, int n) {
+  const auto kill_and_rerun = [&](const std::string& on, const std::string& collection, const std::string& what,
+                                  int n) {
     SCOPED_TRACE("sync killed after " + what + " line " + std::to_string(n) + " (" + collection + ")");
     {
       Child child(push(on, collection), dir_ + "/sync.out", err);
@@ -728,8 +734,9 @@ TEST_F(KillPoints, SyncPullKilledAnywhereThenRerunGivesTheUninterruptedGallery) 
     const std::string db = dir_ + "/pulled" + std::to_string(n), err = dir_ + "/pull.err";
     {
       Child child(pull(db), dir_ + "/pull.out", err);
-      ASSERT_TRUE(child.wait_for([&] { return lines_of(read_text(err), "facegate sync: pulled ").size() >= size_t(n); }))
-          << read_text(err);
+      ASSERT_TRUE(child.wait_for([&] {
+        return lines_of(read_text(err), "facegate sync: pulled ").size() >= size_t(n);
+      })) << read_text(err);
       landed += child.kill9();
     }
     expect_db_sound(db);

@@ -71,7 +71,8 @@ class PrivacyCli : public ::testing::Test {
   // Runs facegate; returns its exit code, and stdout + stderr in `log_`, checked for face data
   // unless the command was asked for embeddings.
   int facegate(const std::string& args, bool may_print_embeddings = false) {
-    const int code = fg::test::run(fg::test::facegate_binary() + " " + args + " > " + dir_ + "/stdout 2> " + dir_ + "/stderr");
+    const int code =
+        fg::test::run(fg::test::facegate_binary() + " " + args + " > " + dir_ + "/stdout 2> " + dir_ + "/stderr");
     log_ = fg::test::read_text(dir_ + "/stdout") + fg::test::read_text(dir_ + "/stderr");
     if (!may_print_embeddings) {
       const std::string found = face_data_in(log_);
@@ -79,12 +80,17 @@ class PrivacyCli : public ::testing::Test {
     }
     return code;
   }
-  std::string faces() const { return " --model " + sh_quote(model_) + " --detector " + sh_quote(detector_) + " --threads 2"; }
+  std::string faces() const {
+    return " --model " + sh_quote(model_) + " --detector " + sh_quote(detector_) + " --threads 2";
+  }
 
   void append_old_event(const std::string& db, int64_t age_us) {
     fg::store::Store s = fg::store::Store::open(db);
     fg::store::Event e;
-    e.time_us = std::chrono::duration_cast<std::chrono::microseconds>(std::chrono::system_clock::now().time_since_epoch()).count() - age_us;
+    e.time_us =
+        std::chrono::duration_cast<std::chrono::microseconds>(std::chrono::system_clock::now().time_since_epoch())
+            .count() -
+        age_us;
     e.camera = "door";
     e.kind = fg::store::EventKind::unknown;
     e.thumbnail_jpeg = {0xFF, 0xD8, 0xFF, 0xD9};
@@ -102,28 +108,35 @@ TEST_F(PrivacyCli, NoFaceDataInLogsOwnerOnlyFilesForgetEverywhereAndRetention) {
   }
   cv::imwrite(dir_ + "/probe.png", framed("howard", 1));
   const std::string db = dir_ + "/db";
-  const std::string chroma = " --chroma " + sh_quote(url_) + " --collection " + sh_quote("privacy" + std::to_string(::getpid()));
+  const std::string chroma =
+      " --chroma " + sh_quote(url_) + " --collection " + sh_quote("privacy" + std::to_string(::getpid()));
 
   // The control: the detector sees embeddings where the user asked for them.
   ASSERT_EQ(facegate("embed --json" + faces() + " " + sh_quote(dir_ + "/probe.png"), true), 0) << log_;
   EXPECT_NE(face_data_in(log_), "") << "embed --json prints an embedding: " << log_.substr(0, 300);
 
   ASSERT_EQ(facegate("enroll " + sh_quote(dir_ + "/gallery") + " --db " + sh_quote(db) + faces()), 0) << log_;
-  ASSERT_EQ(facegate("identify --json --db " + sh_quote(db) + faces() + " " + sh_quote(dir_ + "/probe.png")), 0) << log_;
+  ASSERT_EQ(facegate("identify --json --db " + sh_quote(db) + faces() + " " + sh_quote(dir_ + "/probe.png")), 0)
+      << log_;
   ASSERT_EQ(facegate("identify --db " + sh_quote(db) + faces() + " " + sh_quote(dir_ + "/probe.png")), 0) << log_;
 
   const std::string video = dir_ + "/door.avi";
   {
     cv::VideoWriter w(video, cv::VideoWriter::fourcc('M', 'J', 'P', 'G'), 10, {640, 480});
     ASSERT_TRUE(w.isOpened());
-    for (int f = 0; f < 30; ++f) w.write(f < 8 ? framed("howard", 1) : f < 16 ? cv::Mat(480, 640, CV_8UC3, cv::Scalar(110, 110, 110)) : framed("raj", 1));
+    for (int f = 0; f < 30; ++f)
+      w.write(f < 8    ? framed("howard", 1)
+              : f < 16 ? cv::Mat(480, 640, CV_8UC3, cv::Scalar(110, 110, 110))
+                       : framed("raj", 1));
   }
   append_old_event(db, 40 * kDay);
   ASSERT_EQ(facegate("attend --source " + sh_quote(video) + " --db " + sh_quote(db) + faces() +
                      " --camera-id door --events - --retention 30"),
             0)
       << log_;
-  EXPECT_NE(log_.find("retention: dropped 0 attendance events and 1 unknown-face events (1 thumbnails)"), std::string::npos) << log_;
+  EXPECT_NE(log_.find("retention: dropped 0 attendance events and 1 unknown-face events (1 thumbnails)"),
+            std::string::npos)
+      << log_;
   EXPECT_NE(log_.find("\"kind\":\"attendance\""), std::string::npos) << "howard was logged: " << log_;
 
   ASSERT_EQ(facegate("sync --push --db " + sh_quote(db) + chroma), 0) << log_;
@@ -206,7 +219,8 @@ TEST_F(PrivacyCli, NoFaceDataInLogsOwnerOnlyFilesForgetEverywhereAndRetention) {
   // Retention from cron.
   append_old_event(db, 10 * kDay);
   ASSERT_EQ(facegate("prune --db " + sh_quote(db) + " --retention 7"), 0) << log_;
-  EXPECT_EQ(log_.rfind("dropped 0 attendance events and 1 unknown-face events (1 thumbnails) older than ", 0), 0u) << log_;
+  EXPECT_EQ(log_.rfind("dropped 0 attendance events and 1 unknown-face events (1 thumbnails) older than ", 0), 0u)
+      << log_;
   EXPECT_EQ(facegate("prune --db " + sh_quote(db) + " --retention 0"), 2) << "0 days is a usage error";
 }
 

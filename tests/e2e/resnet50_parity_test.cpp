@@ -23,7 +23,8 @@ struct Compared {
 void check_variant(const std::string& variant, int threads, int batch) {
   const std::string fixture = fg::test::resnet_fixture();
   if (fixture.empty()) {
-    if (fg::test::torch_python().empty()) GTEST_SKIP() << "SKIPPED: python3-torch/torchvision missing, no PyTorch reference";
+    if (fg::test::torch_python().empty())
+      GTEST_SKIP() << "SKIPPED: python3-torch/torchvision missing, no PyTorch reference";
     FAIL() << "PyTorch is here but the fixture is not: run ctest, whose resnet_fixture test makes it";
   }
   const std::string bin = fg::test::facegate_binary();

@@ -47,9 +47,12 @@ class Sync : public ::testing::Test {
     for (const auto& person : fs::directory_iterator(data_ + "/faces/people")) {
       const std::string name = person.path().filename().string();
       fs::create_directories(gallery + "/" + name);
-      for (int i = 1; i <= 3; ++i) fs::copy_file(person.path() / (name + std::to_string(i) + ".png"), gallery + "/" + name + "/" + name + std::to_string(i) + ".png");
+      for (int i = 1; i <= 3; ++i)
+        fs::copy_file(person.path() / (name + std::to_string(i) + ".png"),
+                      gallery + "/" + name + "/" + name + std::to_string(i) + ".png");
     }
-    Result r = run("enroll " + sh_quote(gallery) + " --db " + sh_quote(db_) + " --model " + sh_quote(model_) + " --no-detect --threads 2");
+    Result r = run("enroll " + sh_quote(gallery) + " --db " + sh_quote(db_) + " --model " + sh_quote(model_) +
+                   " --no-detect --threads 2");
     ASSERT_EQ(r.code, 0) << r.err;
   }
   void TearDown() override {
@@ -57,11 +60,14 @@ class Sync : public ::testing::Test {
   }
 
   Result run(const std::string& args) {
-    const int code = fg::test::run(fg::test::facegate_binary() + " " + args + " > " + dir_ + "/stdout 2> " + dir_ + "/stderr");
+    const int code =
+        fg::test::run(fg::test::facegate_binary() + " " + args + " > " + dir_ + "/stdout 2> " + dir_ + "/stderr");
     return {code, fg::test::read_text(dir_ + "/stdout"), fg::test::read_text(dir_ + "/stderr")};
   }
   std::string chroma_args() const { return " --chroma " + sh_quote(url_) + " --collection " + sh_quote(collection_); }
-  Result push(const std::string& extra = "") { return run("sync --push --db " + sh_quote(db_) + chroma_args() + " " + extra); }
+  Result push(const std::string& extra = "") {
+    return run("sync --push --db " + sh_quote(db_) + chroma_args() + " " + extra);
+  }
 
   // Every shared photo, each taken whole as a face crop: 52 probes.
   std::vector<std::string> probes() {
@@ -108,8 +114,9 @@ void expect_same_matches(const std::vector<json>& want, const std::vector<json>&
     for (size_t k = 0; k < a["matches"].size(); ++k) {
       const double sa = a["matches"][k]["score"], sb = b["matches"][k]["score"];
       EXPECT_NEAR(sa, sb, tol) << want[i]["image"] << " rank " << k;
-      const bool tie = (k > 0 && std::abs(sa - a["matches"][k - 1]["score"].get<double>()) < 2 * tol) ||
-                       (k + 1 < a["matches"].size() && std::abs(sa - a["matches"][k + 1]["score"].get<double>()) < 2 * tol);
+      const bool tie =
+          (k > 0 && std::abs(sa - a["matches"][k - 1]["score"].get<double>()) < 2 * tol) ||
+          (k + 1 < a["matches"].size() && std::abs(sa - a["matches"][k + 1]["score"].get<double>()) < 2 * tol);
       if (!tie) {
         EXPECT_EQ(a["matches"][k]["id"], b["matches"][k]["id"]) << want[i]["image"] << " rank " << k;
         EXPECT_EQ(a["matches"][k]["name"], b["matches"][k]["name"]) << want[i]["image"] << " rank " << k;
@@ -124,7 +131,8 @@ TEST_F(Sync, PushSearchRemotelyPullAndForget) {
   EXPECT_NE(r.out.find("24 records, 24 upserted, 0 deleted"), std::string::npos) << r.out;
   r = push();
   ASSERT_EQ(r.code, 0) << r.err;
-  EXPECT_NE(r.out.find("24 records, 0 upserted, 0 deleted"), std::string::npos) << "a second sync changes nothing: " << r.out;
+  EXPECT_NE(r.out.find("24 records, 0 upserted, 0 deleted"), std::string::npos)
+      << "a second sync changes nothing: " << r.out;
 
   const auto local = identify("--db " + sh_quote(db_));
   ASSERT_GE(local.size(), 50u);
@@ -150,9 +158,10 @@ TEST_F(Sync, PushSearchRemotelyPullAndForget) {
 TEST_F(Sync, KilledHalfwayThenRerunCompletesWithoutDuplicates) {
   // Killed (SIGKILL: no clean-up at all) as soon as the first one-record batch is in.
   const std::string err = dir_ + "/sync.err";
-  const std::string cmd = "(" + fg::test::facegate_binary() + " sync --push --batch 1 --db " + sh_quote(db_) + chroma_args() +
-                          " > /dev/null 2> " + sh_quote(err) + " & p=$!; for i in $(seq 1 1000); do grep -qs upserted " +
-                          sh_quote(err) + " && break; sleep 0.01; done; kill -9 $p; wait $p) 2>/dev/null";
+  const std::string cmd = "(" + fg::test::facegate_binary() + " sync --push --batch 1 --db " + sh_quote(db_) +
+                          chroma_args() + " > /dev/null 2> " + sh_quote(err) +
+                          " & p=$!; for i in $(seq 1 1000); do grep -qs upserted " + sh_quote(err) +
+                          " && break; sleep 0.01; done; kill -9 $p; wait $p) 2>/dev/null";
   fg::test::run(cmd);
   const uint64_t partial = remote_count();
   EXPECT_GT(partial, 0u);
@@ -160,7 +169,8 @@ TEST_F(Sync, KilledHalfwayThenRerunCompletesWithoutDuplicates) {
 
   Result r = push();
   ASSERT_EQ(r.code, 0) << r.err;
-  EXPECT_NE(r.out.find("24 records, " + std::to_string(24 - partial) + " upserted, 0 deleted"), std::string::npos) << r.out;
+  EXPECT_NE(r.out.find("24 records, " + std::to_string(24 - partial) + " upserted, 0 deleted"), std::string::npos)
+      << r.out;
   EXPECT_EQ(remote_count(), 24u);
   EXPECT_NE(push().out.find("0 upserted, 0 deleted"), std::string::npos);
 }

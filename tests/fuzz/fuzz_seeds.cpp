@@ -186,15 +186,17 @@ void tfjs_seeds(const fs::path& dir) {
   std::memcpy(&shard[11], q, 4);
   const int32_t i = -7;
   std::memcpy(&shard[15], &i, 4);
-  const std::string manifest = R"([{"paths":["shard.bin"],"weights":[)"
-                               R"({"name":"a","shape":[2],"dtype":"float32"},)"
-                               R"({"name":"b/q8","shape":[3,1],"dtype":"float32","quantization":{"dtype":"uint8","scale":0.5,"min":-1}},)"
-                               R"({"name":"c","shape":[2],"dtype":"float32","quantization":{"dtype":"uint16","scale":0.25,"min":2}},)"
-                               R"({"name":"d","shape":[],"dtype":"int32"}]}])";
+  const std::string manifest =
+      R"([{"paths":["shard.bin"],"weights":[)"
+      R"({"name":"a","shape":[2],"dtype":"float32"},)"
+      R"({"name":"b/q8","shape":[3,1],"dtype":"float32","quantization":{"dtype":"uint8","scale":0.5,"min":-1}},)"
+      R"({"name":"c","shape":[2],"dtype":"float32","quantization":{"dtype":"uint16","scale":0.25,"min":2}},)"
+      R"({"name":"d","shape":[],"dtype":"int32"}]}])";
   write(dir / "three_kinds", manifest + std::string(1, '\0') + shard);
-  write(dir / "two_groups", R"([{"paths":["shard.bin"],"weights":[{"name":"a","shape":[2,2],"dtype":"float32"}]},)"
-                            R"({"paths":["shard.bin","shard.bin"],"weights":[{"name":"b","shape":[8],"dtype":"float32"}]}])" +
-                                std::string(1, '\0') + shard.substr(0, 16));
+  write(dir / "two_groups",
+        R"([{"paths":["shard.bin"],"weights":[{"name":"a","shape":[2,2],"dtype":"float32"}]},)"
+        R"({"paths":["shard.bin","shard.bin"],"weights":[{"name":"b","shape":[8],"dtype":"float32"}]}])" +
+            std::string(1, '\0') + shard.substr(0, 16));
 }
 
 void checkpoint_seeds(const fs::path& out, const std::vector<std::string>& files) {
@@ -209,7 +211,8 @@ void checkpoint_seeds(const fs::path& out, const std::vector<std::string>& files
       if (const auto* entry = zip.find("data.pkl")) {
         std::vector<uint8_t> buffer;
         fg::ckpt::Bytes pkl = zip.read(*entry, buffer);
-        write(out / "checkpoint_pickle" / (name + ".pkl"), std::string(reinterpret_cast<const char*>(pkl.data), pkl.size));
+        write(out / "checkpoint_pickle" / (name + ".pkl"),
+              std::string(reinterpret_cast<const char*>(pkl.data), pkl.size));
       }
     } catch (const std::exception& e) {
       std::fprintf(stderr, "fuzz_seeds: skipping %s: %s\n", file.c_str(), e.what());
@@ -225,7 +228,8 @@ int main(int argc, char** argv) {
     return 2;
   }
   const fs::path out = argv[1];
-  for (const char* t : {"fgw", "index", "chroma", "checkpoint", "checkpoint_pickle", "tflite", "tfjs"}) fs::create_directories(out / t);
+  for (const char* t : {"fgw", "index", "chroma", "checkpoint", "checkpoint_pickle", "tflite", "tfjs"})
+    fs::create_directories(out / t);
   try {
     fgw_seeds(out / "fgw");
     index_seeds(out / "index");

@@ -75,7 +75,8 @@ void check_wide_matches_ref() {
     if (c.prelu) prelu_ref(ref.data(), 1, c.out_c, oh * ow, slope.data(), ref.data());
 
     std::vector<float> strided(size_t(c.in_c) * c.h * ld, std::numeric_limits<float>::quiet_NaN());
-    for (int r = 0; r < c.in_c * c.h; ++r) std::copy_n(in.begin() + size_t(r) * c.w, c.w, strided.begin() + size_t(r) * ld);
+    for (int r = 0; r < c.in_c * c.h; ++r)
+      std::copy_n(in.begin() + size_t(r) * c.w, c.w, strided.begin() + size_t(r) * ld);
     const Conv2d conv(s, weight.data(), b, c.algo);
     ThreadPool pool(c.threads);
     const int ww = conv.wide_ld(c.w, ld);

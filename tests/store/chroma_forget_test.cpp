@@ -72,7 +72,8 @@ class ChromaForget : public ::testing::Test {
   std::set<std::string> remote_owners() {
     chroma::Client c(endpoint_);
     std::set<std::string> out;
-    for (const auto& r : c.get(*c.find_collection(collection_), 0, 1000, false)) out.insert(r.metadata.at(chroma::kMongoIdKey));
+    for (const auto& r : c.get(*c.find_collection(collection_), 0, 1000, false))
+      out.insert(r.metadata.at(chroma::kMongoIdKey));
     return out;
   }
   std::set<std::string> local_ids(const std::string& db) {

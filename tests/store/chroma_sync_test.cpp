@@ -54,7 +54,8 @@ class ChromaSync : public ::testing::Test {
       std::vector<EmbeddingRecord> recs;
       for (int i = 0; i < per; ++i) {
         EmbeddingRecord r;
-        r.content_hash = std::string(60, 'a') + char('a' + p % 6) + char('a' + p / 6 % 6) + char('a' + i % 6) + char('a' + i / 6);
+        r.content_hash =
+            std::string(60, 'a') + char('a' + p % 6) + char('a' + p / 6 % 6) + char('a' + i % 6) + char('a' + i / 6);
         r.image_path = "p" + std::to_string(p) + "/" + std::to_string(i) + ".jpg";
         r.embedding = fg::test::near(centre, 0.6f, rng);
         recs.push_back(std::move(r));
@@ -298,7 +299,8 @@ TEST_F(ChromaSync, CollectionOfAnotherMetricDimensionOrModelIsRefusedAndLocalDat
 TEST_F(ChromaSync, ServerDownOrNotChromaGivesAClearError) {
   const chroma::RetryPolicy fast{3, 10, 500, 2000};
   httplib::Server other;
-  other.Get(".*", [](const httplib::Request&, httplib::Response& res) { res.set_content("<html>hi</html>", "text/html"); });
+  other.Get(".*",
+            [](const httplib::Request&, httplib::Response& res) { res.set_content("<html>hi</html>", "text/html"); });
   const int port = other.bind_to_any_port("127.0.0.1");
   std::thread serve([&] { other.listen_after_bind(); });
   try {

@@ -89,7 +89,8 @@ TEST(MongoDocuments, EventsRoundTrip) {
 }
 
 TEST(MongoDocuments, RejectsDocumentsThatAreNotEvents) {
-  Bson doc(BCON_NEW("seq", BCON_INT64(1), "time", BCON_DATE_TIME(5), "camera", BCON_UTF8("c"), "kind", BCON_UTF8("party")));
+  Bson doc(
+      BCON_NEW("seq", BCON_INT64(1), "time", BCON_DATE_TIME(5), "camera", BCON_UTF8("c"), "kind", BCON_UTF8("party")));
   EXPECT_THROW(mongo::event_from_document(doc.get()), std::invalid_argument);
   Bson no_camera(BCON_NEW("seq", BCON_INT64(1), "time", BCON_DATE_TIME(5), "kind", BCON_UTF8("unknown")));
   EXPECT_THROW(mongo::event_from_document(no_camera.get()), std::invalid_argument);

@@ -24,8 +24,9 @@ TEST(MongoPrivacyCommands, ForgetKeepingEventsRecordsATombstoneDeletesTheIdentit
   EXPECT_STREQ(cmds[0].collection, "forgotten");
   EXPECT_EQ(cmds[0].op, Op::upsert_one);
   EXPECT_EQ(json_of(cmds[0].filter), R"({ "_id" : { "$oid" : "65f0c0ffee0000000000abcd" } })");
-  EXPECT_EQ(json_of(cmds[0].document),
-            R"({ "_id" : { "$oid" : "65f0c0ffee0000000000abcd" }, "forgotten_us" : { "$numberLong" : "1717171717000000" } })");
+  EXPECT_EQ(
+      json_of(cmds[0].document),
+      R"({ "_id" : { "$oid" : "65f0c0ffee0000000000abcd" }, "forgotten_us" : { "$numberLong" : "1717171717000000" } })");
   EXPECT_STREQ(cmds[1].collection, "identities");
   EXPECT_EQ(cmds[1].op, Op::delete_many);
   EXPECT_EQ(json_of(cmds[1].filter), R"({ "_id" : { "$oid" : "65f0c0ffee0000000000abcd" } })");
@@ -56,8 +57,9 @@ TEST(MongoPrivacyCommands, RetentionDropsOnlyThisDbsOlderEvents) {
 }
 
 TEST(MongoPrivacyCommands, ForgottenDocumentsGiveBackTheirId) {
-  EXPECT_EQ(mongo::forgotten_id_from_document(mongo::forget_commands("65f0c0ffee0000000000abcd", 1, false)[0].document.get()),
-            "65f0c0ffee0000000000abcd");
+  EXPECT_EQ(
+      mongo::forgotten_id_from_document(mongo::forget_commands("65f0c0ffee0000000000abcd", 1, false)[0].document.get()),
+      "65f0c0ffee0000000000abcd");
   EXPECT_EQ(mongo::forgotten_id_from_document(mongo::forget_commands("ann-1", 1, false)[0].document.get()), "ann-1");
   Bson bad(BCON_NEW("_id", BCON_INT32(3)));
   EXPECT_THROW(mongo::forgotten_id_from_document(bad.get()), std::invalid_argument);

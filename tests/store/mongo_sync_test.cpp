@@ -19,7 +19,8 @@ class MongoSync : public ::testing::Test {
  protected:
   void SetUp() override {
     const char* uri = std::getenv("FACEGATE_TEST_MONGO_URI");
-    if (!uri || !*uri) GTEST_SKIP() << "SKIPPED: FACEGATE_TEST_MONGO_URI is not set (no MongoDB server to test against)";
+    if (!uri || !*uri)
+      GTEST_SKIP() << "SKIPPED: FACEGATE_TEST_MONGO_URI is not set (no MongoDB server to test against)";
     database_ = "facegate_test_" + std::to_string(::getpid());
     // Our own database: append it to the URI's path, keeping its options.
     std::string u = uri;

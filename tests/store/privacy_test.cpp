@@ -17,7 +17,8 @@ using namespace fg::store;
 constexpr int64_t kDay = 86'400'000'000;
 constexpr int64_t kNow = 1'750'000'000'000'000;
 
-Event event_at(int64_t time_us, const std::optional<std::string>& who, std::vector<uint8_t> thumb = {0xFF, 0xD8, 0xFF, 0xD9}) {
+Event event_at(int64_t time_us, const std::optional<std::string>& who,
+               std::vector<uint8_t> thumb = {0xFF, 0xD8, 0xFF, 0xD9}) {
   Event e;
   e.time_us = time_us;
   e.camera = "door";
@@ -44,7 +45,8 @@ class StorePrivacy : public ::testing::Test {
 TEST_F(StorePrivacy, ForgetStripsTheThumbnailsOfKeptEventsOnlyAndLeavesATombstone) {
   Store s = Store::open(dir_ + "/db", fg::test::create());
   const std::string ann = enroll(s, "Ann", 0, 2), bob = enroll(s, "Bob", 10, 2);
-  for (auto e : {event_at(kNow, ann), event_at(kNow + 1, ann), event_at(kNow + 2, bob), event_at(kNow + 3, std::nullopt)})
+  for (auto e :
+       {event_at(kNow, ann), event_at(kNow + 1, ann), event_at(kNow + 2, bob), event_at(kNow + 3, std::nullopt)})
     s.append_event(e);
 
   const ForgetResult r = s.forget(ann);
@@ -117,7 +119,8 @@ TEST_F(StorePrivacy, AForgottenIdStaysDeadAcrossReopen) {
   again.id = ann;
   again.name = "Ann";
   EXPECT_EQ(fg::test::store_error_of([&] { s.add_identity(again); }).kind(), ErrorKind::conflict);
-  EXPECT_EQ(fg::test::store_error_of([&] { s.enroll(again, fg::test::fake_records(5, 1)); }).kind(), ErrorKind::conflict);
+  EXPECT_EQ(fg::test::store_error_of([&] { s.enroll(again, fg::test::fake_records(5, 1)); }).kind(),
+            ErrorKind::conflict);
   // The person, enrolled anew, gets a new id.
   Identity fresh;
   fresh.name = "Ann";
@@ -141,8 +144,9 @@ TEST_F(StorePrivacy, RememberForgottenRecordsATombstoneOnceAndRefusesALiveIdenti
 TEST_F(StorePrivacy, PruneDropsEventsOlderThanTheCutoffAndTheCutoffOnlyMovesForward) {
   Store s = Store::open(dir_ + "/db", fg::test::create());
   const std::string ann = enroll(s, "Ann", 0, 1);
-  for (auto e : {event_at(kNow - 10 * kDay, ann), event_at(kNow - 6 * kDay, std::nullopt),
-                 event_at(kNow - 6 * kDay, ann, {}), event_at(kNow - 5 * kDay, ann), event_at(kNow - kDay, std::nullopt)})
+  for (auto e :
+       {event_at(kNow - 10 * kDay, ann), event_at(kNow - 6 * kDay, std::nullopt), event_at(kNow - 6 * kDay, ann, {}),
+        event_at(kNow - 5 * kDay, ann), event_at(kNow - kDay, std::nullopt)})
     s.append_event(e);
 
   const PruneResult r = s.prune_events(kNow - 5 * kDay);

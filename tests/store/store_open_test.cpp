@@ -152,7 +152,8 @@ TEST(StoreOpen, AnInterruptedCreationIsCreatedAgainButNothingStoredIsEverCleared
   // Before CURRENT: RocksDB's first files only.
   const std::string early = scratch_dir("open-halfmade-early") + "/db";
   fs::create_directories(early);
-  for (const char* f : {"LOCK", "LOG", "IDENTITY", "MANIFEST-000001", "000001.dbtmp"}) overwrite(fs::path(early) / f, "x");
+  for (const char* f : {"LOCK", "LOG", "IDENTITY", "MANIFEST-000001", "000001.dbtmp"})
+    overwrite(fs::path(early) / f, "x");
   EXPECT_EQ(Store::open(early, create()).enroll(Identity{"", "a", 0, "", 0}, fake_records(0, 1)).added.size(), 1u);
 
   // After CURRENT, with none or some of our column families.
@@ -205,9 +206,9 @@ void store_name_as_before_nfc(const std::string& db, const std::string& id, cons
   Identity who = fg::store::detail::decode_identity(id, bytes);
   ASSERT_TRUE(raw->Delete(rocksdb::WriteOptions(), handles[1], fg::store::detail::name_key(who.name)).ok());
   who.name = raw_name;
-  ASSERT_TRUE(
-      raw->Put(rocksdb::WriteOptions(), handles[1], fg::store::detail::identity_key(id), fg::store::detail::encode_identity(who))
-          .ok());
+  ASSERT_TRUE(raw->Put(rocksdb::WriteOptions(), handles[1], fg::store::detail::identity_key(id),
+                       fg::store::detail::encode_identity(who))
+                  .ok());
   ASSERT_TRUE(raw->Put(rocksdb::WriteOptions(), handles[1], fg::store::detail::stored_name_key(raw_name), id).ok());
   for (auto* h : handles) raw->DestroyColumnFamilyHandle(h);
   delete raw;
@@ -220,7 +221,8 @@ void store_name_as_before_nfc(const std::string& db, const std::string& id, cons
 // re-enroll adds to her. A decomposed "José" whose NFC form another identity already has is
 // left alone (not merged), still found by id, and forgetting it leaves the other one's name.
 TEST(StoreOpen, NamesStoredBeforeNfcAreRewrittenAtAWritableOpen) {
-  const std::string nfd_zoe = "Zoe\xCC\x88", nfc_zoe = "Zo\xC3\xAB", nfd_jose = "Jose\xCC\x81", nfc_jose = "Jos\xC3\xA9";
+  const std::string nfd_zoe = "Zoe\xCC\x88", nfc_zoe = "Zo\xC3\xAB", nfd_jose = "Jose\xCC\x81",
+                    nfc_jose = "Jos\xC3\xA9";
   const std::string db = scratch_dir("open-nfc") + "/db";
   {
     Store s = Store::open(db, create());

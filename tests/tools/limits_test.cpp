@@ -191,14 +191,17 @@ TEST(Limits, TheGlobalsTorchCheckpointsUseAreAllowed) {
 // ---- pickle machine ---------------------------------------------------------------------
 
 TEST(Limits, HugeMemoIndicesAreErrorsNotAllocations) {
-  EXPECT_THAT(unpickle_error("\x80\x02j\xff\xff\xff\xff."s), HasSubstr("memo key 4294967295 was never stored (at LONG_BINGET"));
+  EXPECT_THAT(unpickle_error("\x80\x02j\xff\xff\xff\xff."s),
+              HasSubstr("memo key 4294967295 was never stored (at LONG_BINGET"));
   // Storing under a huge index allocates one entry, not four billion.
-  EXPECT_THAT(unpickle_error("\x80\x02Nr\xff\xff\xff\xffj\xfe\xff\xff\xff."s), HasSubstr("memo key 4294967294 was never stored"));
+  EXPECT_THAT(unpickle_error("\x80\x02Nr\xff\xff\xff\xffj\xfe\xff\xff\xff."s),
+              HasSubstr("memo key 4294967294 was never stored"));
 }
 
 TEST(Limits, MemoSizeIsLimited) {
   const std::string many = "\x80\x04N" + std::string(kMaxPickleMemo + 1, '\x94') + ".";
-  EXPECT_THAT(unpickle_error(many), HasSubstr("memo holds more than " + std::to_string(kMaxPickleMemo) + " entries (limit)"));
+  EXPECT_THAT(unpickle_error(many),
+              HasSubstr("memo holds more than " + std::to_string(kMaxPickleMemo) + " entries (limit)"));
   const std::string ok = "\x80\x04N" + std::string(kMaxPickleMemo, '\x94') + ".";
   EXPECT_NO_THROW(unpickle(reinterpret_cast<const uint8_t*>(ok.data()), ok.size(), "test.pkl", float_storage));
 }
@@ -219,7 +222,8 @@ TEST(Limits, TensorElementCountIsLimited) {
   EXPECT_THAT(unpickle_error(tensors_pickle(1, size, stride)),
               HasSubstr("tensor of 536870912 elements is larger than the limit of 268435456"));
   const std::string ok_size = "(J\x00\x40\x00\x00J\x00\x40\x00\x00t"s;  // exactly 2^28: only the budget stops it
-  EXPECT_THAT(load_error(checkpoint(tensors_pickle(1, ok_size, stride))), HasSubstr("limit: overlapping or repeating views"));
+  EXPECT_THAT(load_error(checkpoint(tensors_pickle(1, ok_size, stride))),
+              HasSubstr("limit: overlapping or repeating views"));
 }
 
 TEST(Limits, TensorCountIsLimited) {
@@ -275,7 +279,8 @@ TEST(Limits, OverlappingZipEntriesAreRefused) {
   // Two central directory entries naming the same bytes: the classic way to multiply one
   // deflate stream. Reading the same entry twice stays fine.
   const std::string data(4096, 'q');
-  const std::string zip = make_zip({{"a/data.pkl", data, true}, {"a/data/0", data, true, std::nullopt, std::nullopt, 0}});
+  const std::string zip =
+      make_zip({{"a/data.pkl", data, true}, {"a/data/0", data, true, std::nullopt, std::nullopt, 0}});
   EXPECT_THAT(read_entry_error(zip, 1, 0), HasSubstr("zip entry 'a/data/0' overlaps the bytes of another entry"));
   Bytes file{reinterpret_cast<const uint8_t*>(zip.data()), zip.size()};
   ZipReader reader(file);

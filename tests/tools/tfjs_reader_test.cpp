@@ -87,7 +87,8 @@ TEST_F(Tfjs, HugeNegativeOrFractionalShapesAreErrors) {
     return R"([{"paths": ["w.bin"], "weights": [{"name": "h", "shape": )" + shape + R"(, "dtype": "float32"}]}])";
   };
   std::string e = error_of([&] { read_tfjs(write("m.json", manifest("[4294967296, 4294967296, 4294967296]"))); });
-  EXPECT_NE(e.find("h [4294967296,4294967296,4294967296] needs more than 15 bytes from byte 0"), std::string::npos) << e;
+  EXPECT_NE(e.find("h [4294967296,4294967296,4294967296] needs more than 15 bytes from byte 0"), std::string::npos)
+      << e;
   EXPECT_NE(e.find("truncated shard"), std::string::npos) << e;
   e = error_of([&] { read_tfjs(write("m.json", manifest("[4611686018427387904, 4]"))); });  // 2^64 bytes
   EXPECT_NE(e.find("needs more than 15 bytes"), std::string::npos) << e;

@@ -45,7 +45,8 @@ TEST(TfliteReader, HugeOrNegativeShapesAreErrorsNotOverflows) {
   t.data.assign(16, 0);
   t.shape = {2147483647, 2147483647, 2147483647};
   std::string e = error_of([&] { tflite_floats(t, "m.tflite"); });
-  EXPECT_NE(e.find("w [2147483647,2147483647,2147483647]: 16 bytes of data, expected more than 16"), std::string::npos) << e;
+  EXPECT_NE(e.find("w [2147483647,2147483647,2147483647]: 16 bytes of data, expected more than 16"), std::string::npos)
+      << e;
   t.shape = {1073741824, 4, 1073741824, 4};  // 2^64 bytes: wrapped to 0 before
   t.data.clear();
   e = error_of([&] { tflite_floats(t, "m.tflite"); });

@@ -71,7 +71,8 @@ TEST(FgwLimits, TensorAndMetadataCountsAreLimited) {
 
 TEST(FgwLimits, TensorByteSizeIsLimited) {
   const uint64_t limit_floats = fg::weights::kMaxTensorBytes / 4;
-  const std::string big = write_fgw("big.fgw", 0, 1, tensor_entry("fc.weight", {limit_floats + 16}), (limit_floats + 64) * 4);
+  const std::string big =
+      write_fgw("big.fgw", 0, 1, tensor_entry("fc.weight", {limit_floats + 16}), (limit_floats + 64) * 4);
   EXPECT_EQ(open_error(big), big + ": fc.weight: [268435472] is 1073741888 bytes, more than the limit of 1073741824");
   // Exactly at the limit is accepted (the data is a hole: nothing is read).
   const std::string edge = write_fgw("edge.fgw", 0, 1, tensor_entry("fc.weight", {1 << 14, 1 << 14}), limit_floats * 4);
