@@ -47,6 +47,22 @@ void check_output_folder(const std::string& option, const std::string& path) {
   std::error_code ec;
   if (!dir.empty() && !std::filesystem::is_directory(dir, ec))
     throw std::runtime_error(option + " " + path + ": " + dir.string() + " is not a directory");
+  const std::string folder = dir.empty() ? "." : dir.string();
+  // access() sees a read-only mount (EROFS) as well as the permission bits.
+  if (::access(folder.c_str(), W_OK | X_OK) != 0)
+    throw std::runtime_error(option + " " + path + ": cannot write in " + folder + ": " + std::strerror(errno));
+}
+
+void make_output_dir(const std::string& option, const std::string& dir, bool owner_only) {
+  namespace fs = std::filesystem;
+  std::error_code made, ec;
+  fs::create_directories(dir, made);
+  if (!fs::is_directory(dir, ec))
+    throw std::runtime_error(option + " " + dir + ": cannot create the directory: " +
+                             (made ? made.message() : "a file of that name exists"));
+  if (owner_only && fs::is_empty(dir, ec)) fs::permissions(dir, fs::perms::owner_all, fs::perm_options::replace, ec);
+  if (::access(dir.c_str(), W_OK | X_OK) != 0)
+    throw std::runtime_error(option + " " + dir + ": cannot write there: " + std::strerror(errno));
 }
 
 }  // namespace fg::apps

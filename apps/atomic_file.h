@@ -10,8 +10,14 @@ namespace fg::apps {
 void write_file_atomic(const std::string& path, const std::string& contents, bool owner_only = false);
 
 // For an output a command writes at its end: throws std::runtime_error ("OPTION PATH: DIR is
-// not a directory") when the folder `path` would go in does not exist, so that a long run
-// does not end by failing to write it.
+// not a directory", "... cannot write in DIR: Read-only file system") when the folder `path`
+// would go in does not exist or cannot be written, so that a long run (or a DB change) does
+// not end by failing to write it.
 void check_output_folder(const std::string& option, const std::string& path);
+
+// A folder a command writes files into (--save-crops, --thumbnails): made if missing (with
+// its parents), owner-only (0700) when it is new or empty and owner_only, and checked to be
+// writable. Throws std::runtime_error naming OPTION and DIR with the system's reason.
+void make_output_dir(const std::string& option, const std::string& dir, bool owner_only);
 
 }  // namespace fg::apps

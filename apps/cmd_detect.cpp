@@ -1,8 +1,4 @@
-#include <unistd.h>
-
-#include <cerrno>
 #include <cstdio>
-#include <cstring>
 #include <filesystem>
 #include <set>
 #include <stdexcept>
@@ -53,8 +49,9 @@ constexpr const char* kHelp =
     "  --min-face N      smallest face searched, in pixels (default 20, at least 12)\n"
     "  --max-faces N     keep only the N largest faces (default, or 0: all)\n"
     "  --threads N       worker threads (default: all cores)\n"
-    "  --save-crops DIR  write each face's crop (112x112; 150x150 for dlib-chip) as DIR/<image name>_<k>.png\n"
-    "                    (k = 1 for the largest face; a name seen before gets -<argument #>)\n"
+    "  --save-crops DIR  write each face's crop (112x112; 150x150 for dlib-chip) as\n"
+    "                    DIR/<image name>_<k>.png (k = 1 for the largest face; a name seen\n"
+    "                    before gets -<argument #>), owner-only: they are face images\n"
     "  --align MODE      the crop: box (the box clipped and stretched), arcface (5-point\n"
     "                    similarity onto the ArcFace template) or dlib-chip (dlib's 150x150\n"
     "                    face chip); default: the 'alignment' of --model, else box\n"
@@ -85,7 +82,7 @@ std::string save_crops(const std::string& dir, const std::string& stem, const cv
       crop = detect::align(image, faces[k], mode);
       std::vector<uint8_t> png;
       if (!media::plugin("write --crops PNGs").encode_png(crop, png)) return "cannot encode " + path;
-      write_file_atomic(path, std::string(png.begin(), png.end()));
+      write_file_atomic(path, std::string(png.begin(), png.end()), /*owner_only=*/true);
     } catch (const std::exception& e) {
       return "crop " + std::to_string(k + 1) + ": " + e.what();
     }
@@ -135,13 +132,7 @@ int cmd_detect(int argc, char** argv) {
   const detect::Alignment mode = crop_alignment(args);
   if (args.has("--save-crops")) {
     if (crops.empty()) throw cli::UsageError("--save-crops needs a directory");
-    std::error_code ec;
-    std::filesystem::create_directories(crops, ec);
-    if (!std::filesystem::is_directory(crops, ec))
-      throw std::runtime_error("--save-crops " + crops + ": cannot create the directory" +
-                               (ec ? ": " + ec.message() : ": a file of that name exists"));
-    if (::access(crops.c_str(), W_OK) != 0)
-      throw std::runtime_error("--save-crops " + crops + ": cannot write there: " + std::strerror(errno));
+    make_output_dir("--save-crops", crops, /*owner_only=*/true);
   }
 
   detect::Detector detector(weights, opt);

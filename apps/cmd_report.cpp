@@ -133,15 +133,7 @@ int cmd_report(int argc, char** argv) {
 
   // Where the files go is checked (DIR made, owner-only) before anything is printed, so a
   // bad path does not stop the report half-way.
-  namespace fs = std::filesystem;
-  std::error_code ec;
-  if (!thumbs.empty()) {
-    fs::create_directories(thumbs, ec);
-    if (!fs::is_directory(thumbs, ec))
-      throw std::runtime_error(thumbs + ": cannot create the --thumbnails directory" +
-                               (ec ? ": " + ec.message() : ": a file of that name exists"));
-    if (fs::is_empty(thumbs, ec)) fs::permissions(thumbs, fs::perms::owner_all, fs::perm_options::replace, ec);
-  }
+  if (!thumbs.empty()) make_output_dir("--thumbnails", thumbs, /*owner_only=*/true);
   if (args.has("--csv")) check_output_folder("--csv", args.get("--csv"));
 
   const bool per_day = args.flag("--per-day");
