@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <chrono>
+#include <cmath>
 #include <filesystem>
 #include <stdexcept>
 
@@ -57,6 +58,8 @@ Capture::Capture(const std::string& source, const std::atomic<bool>& stop, Captu
   std::string failed;
   try {
     cap_ = open();
+    // OpenCV's image-sequence reader "opens" any file named like an image, frameless.
+    if (cap_ && !live() && cap_->frame_size().width <= 0) cap_.reset();
     if (!cap_)
       failed = kind_ == SourceKind::camera ? "no such camera, or it is busy"
                : live() ? "the stream cannot be reached or is not a video OpenCV can read"
@@ -149,7 +152,9 @@ void Capture::run() {
     f.time_us = now_us();
     if (!live()) {
       const double ms = cap_->position_ms();
-      f.video_time_s = ms > 0 || f.number == 0 || fps_ == 0 ? ms / 1000.0 : static_cast<double>(f.number) / fps_;
+      const double s = ms > 0 || f.number == 0 || fps_ == 0 ? ms / 1000.0 : static_cast<double>(f.number) / fps_;
+      // To the microsecond: OpenCV's position carries float noise (0.30000000000000004 s).
+      f.video_time_s = std::round(s * 1e6) / 1e6;
     }
     push(std::move(f));
   }

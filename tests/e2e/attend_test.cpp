@@ -182,6 +182,7 @@ class Attend : public ::testing::Test {
       EXPECT_EQ(got[i]["kind"], want[i].kind);
       EXPECT_EQ(got[i]["camera"], "door");
       EXPECT_NEAR(got[i]["video_time"].get<double>(), want[i].video_time, 1e-6);
+      EXPECT_EQ(got[i]["video_time"].dump(), json(want[i].video_time).dump()) << "printed without float noise";
       EXPECT_EQ(got[i]["frames"], 3);
       const std::string time = got[i]["time"];
       EXPECT_TRUE(time.size() == 29 && time[10] == 'T' && (time[23] == '+' || time[23] == '-')) << time;
@@ -435,6 +436,12 @@ TEST_F(Attend, BadSourcesAndALockedDbAreClearErrors) {
   r = attend(dir_ + "/text.avi");
   EXPECT_EQ(r.code, 1);
   EXPECT_NE(r.err.find("cannot open source"), std::string::npos) << r.err;
+  // Named like an image: OpenCV's image-sequence reader opens it, and gives no frame.
+  std::ofstream(dir_ + "/text.jpg") << "not an image";
+  r = attend(dir_ + "/text.jpg");
+  EXPECT_EQ(r.code, 1);
+  EXPECT_EQ(r.err, "facegate attend: cannot open source '" + dir_ +
+                       "/text.jpg': not a video OpenCV can read (unreadable, damaged, or another format)\n");
 
   {
     cv::VideoWriter empty(dir_ + "/empty.avi", cv::VideoWriter::fourcc('M', 'J', 'P', 'G'), kFps, {640, 480});
@@ -485,6 +492,12 @@ TEST_F(Attend, BadSourcesAndALockedDbAreClearErrors) {
   r = run_facegate("attend --db " + sh_quote(db_), dir_);
   EXPECT_EQ(r.code, 2);
   EXPECT_NE(r.err.find("missing --source"), std::string::npos) << r.err;
+  r = run_facegate("attend --source " + sh_quote(g_suite->dir + "/script.avi") + " --db " + sh_quote(db_) +
+                       " --model " + sh_quote(g_suite->model) + " --detector " + sh_quote(g_suite->mtcnn) +
+                       " --camera-id ''",
+                   dir_);
+  EXPECT_EQ(r.code, 2) << "an event needs a camera name: " << r.err;
+  EXPECT_NE(r.err.find("--camera-id: got an empty name"), std::string::npos) << r.err;
   const std::string file = g_suite->dir + "/script.avi";
   r = run_facegate(attend_args(file, "--reconnect"), dir_);
   EXPECT_EQ(r.code, 2);
