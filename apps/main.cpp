@@ -17,23 +17,23 @@ constexpr const char* kUsage =
     "usage: facegate <command> [options]\n"
     "\n"
     "commands:\n"
-    "  convert   convert a PyTorch checkpoint (model.pt) to a facegate weights file (.fgw)\n"
+    "  convert   convert model weights (model.pt, MTCNN, dlib) to a .fgw file\n"
     "  embed     compute face embeddings of images with a converted model\n"
     "  detect    find faces (boxes, probabilities, landmarks) with MTCNN\n"
-    "  enroll    register people from GALLERY_DIR/<name>/<images>, with Top-K evaluation\n"
+    "  enroll    enroll people from GALLERY_DIR/<name>/<images>; Top-K with --probes\n"
     "  identify  name the faces in images against the enrolled gallery\n"
     "  list      list the enrolled identities\n"
-    "  forget    remove an identity, its face data and its event thumbnails (remotely at the next sync)\n"
+    "  forget    remove an identity and its face data (remotely at the next sync)\n"
     "  export-person\n"
-    "            write everything held about one person to a JSON file (right of access)\n"
+    "            write all that is held about one person to JSON (right of access)\n"
     "  calibrate choose the open-set threshold from the enrolled images\n"
     "  attend    log attendance from a camera, stream or video file\n"
     "  report    attendance per person and unknown faces, from the logged events\n"
     "  sync      push the gallery to / pull it from ChromaDB and MongoDB\n"
-    "  prune     drop attendance events and face thumbnails older than --retention DAYS\n"
-    "  version   print the version, the GEMM kernels picked for this CPU and the media plugin's path\n"
+    "  prune     drop events and face thumbnails older than --retention DAYS\n"
+    "  version   print the version, the CPU's GEMM kernels and the media plugin\n"
     "\n"
-    "Run 'facegate <command> --help' for the options of one command.\n";
+    "Run 'facegate <command> --help' or 'facegate help <command>' for its options.\n";
 
 struct Command {
   const char* name;
@@ -65,6 +65,13 @@ bool cpu_supported() {
 }  // namespace
 
 int main(int argc, char** argv) {
+  // "facegate help CMD" is "facegate CMD --help".
+  char help_flag[] = "--help";
+  char* help_argv[] = {argv[0], argc == 3 ? argv[2] : nullptr, help_flag, nullptr};
+  if (argc == 3 && !std::strcmp(argv[1], "help")) {
+    argv = help_argv;
+    argc = 3;
+  }
   if (argc < 2 || !std::strcmp(argv[1], "--help") || !std::strcmp(argv[1], "-h") || !std::strcmp(argv[1], "help")) {
     std::fputs(kUsage, argc < 2 ? stderr : stdout);
     return argc < 2 ? 2 : 0;
@@ -72,8 +79,8 @@ int main(int argc, char** argv) {
   const std::string name = argv[1];
   if (name == "version" || name == "--version") {
     if (argc > 2 && (!std::strcmp(argv[2], "--help") || !std::strcmp(argv[2], "-h"))) {
-      std::printf("usage: facegate version\n\nPrints the version, the GEMM kernels picked for this CPU and the "
-                  "path of the media plugin the commands would load.\n");
+      std::printf("usage: facegate version\n\nPrints the version, the GEMM kernels picked for this CPU and\n"
+                  "the path of the media plugin the commands would load.\n");
       return 0;
     }
     if (argc > 2) {

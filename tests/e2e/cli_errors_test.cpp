@@ -163,4 +163,26 @@ TEST_F(CliErrors, UsageErrorsExitTwo) {
   EXPECT_NE(forgotten.err.find("--db needs a value, got the option --json"), std::string::npos) << forgotten.err;
 }
 
+// "facegate help CMD" is CMD's own help; the overview fits an 80-column terminal.
+TEST_F(CliErrors, HelpOfOneCommand) {
+  const Result overview = facegate("help", dir_);
+  EXPECT_EQ(overview.code, 0);
+  std::istringstream lines(overview.out);
+  for (std::string line; std::getline(lines, line);) EXPECT_LE(line.size(), 80u) << line;
+  for (const char* command : {"convert", "embed", "detect", "enroll", "identify", "list", "forget", "export-person",
+                              "calibrate", "attend", "report", "sync", "prune", "version"}) {
+    SCOPED_TRACE(command);
+    EXPECT_NE(overview.out.find(std::string("  ") + command), std::string::npos) << overview.out;
+    const Result own = facegate(std::string(command) + " --help", dir_);
+    const Result asked = facegate(std::string("help ") + command, dir_);
+    EXPECT_EQ(own.code, 0) << own.err;
+    EXPECT_EQ(asked.code, 0) << asked.err;
+    EXPECT_EQ(asked.out, own.out);
+    EXPECT_NE(own.out.find(std::string("usage: facegate ") + command), std::string::npos) << own.out;
+  }
+  const Result unknown = facegate("help frobnicate", dir_);
+  EXPECT_EQ(unknown.code, 2);
+  EXPECT_NE(unknown.err.find("unknown command 'frobnicate'"), std::string::npos) << unknown.err;
+}
+
 }  // namespace
