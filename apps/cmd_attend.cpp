@@ -3,6 +3,7 @@
 #include <csignal>
 #include <cstdio>
 #include <filesystem>
+#include <optional>
 #include <string>
 
 #include "apps/atomic_file.h"
@@ -10,14 +11,15 @@
 #include "apps/attend/attendance.h"
 #include "apps/attend/capture.h"
 #include "apps/attend/events.h"
+#include "apps/chroma_option.h"
 #include "apps/cli.h"
-#include "store/chroma/endpoint.h"
-#include "store/chroma/search.h"
 #include "apps/commands.h"
 #include "apps/face_options.h"
 #include "apps/gallery.h"
 #include "apps/retention.h"
 #include "apps/threshold.h"
+#include "store/chroma/endpoint.h"
+#include "store/chroma/search.h"
 #include "store/clock.h"
 
 namespace fg::apps {
@@ -160,17 +162,18 @@ int cmd_attend(int argc, char** argv) {
   capture_options.stream_timeout_ms = static_cast<int>(1000 * parse_seconds(args, "--stream-timeout", 30, 0.1, 300));
   capture_options.notice = [](const std::string& what) { std::fprintf(stderr, "facegate attend: %s\n", what.c_str()); };
 
+  std::optional<store::chroma::Endpoint> index_at;
+  if (args.has("--index")) index_at = chroma_endpoint(args, "--index");
+
   FacePipeline faces(face_opts);
   GalleryOptions go;
   go.model_id = faces.model_id();
-  go.create = args.has("--index");  // with a central gallery the local DB only keeps events
+  go.create = index_at.has_value();  // with a central gallery the local DB only keeps events
   Gallery gallery = Gallery::open(db, go);
   std::optional<store::chroma::RemoteGallery> central;
-  if (args.has("--index")) {
-    const store::chroma::Endpoint where = store::chroma::parse_endpoint(args.get("--index"));
-    central.emplace(store::chroma::Client(where), where.collection, static_cast<uint32_t>(faces.dim()),
+  if (index_at)
+    central.emplace(store::chroma::Client(*index_at), index_at->collection, static_cast<uint32_t>(faces.dim()),
                     faces.model_id());
-  }
   const Threshold threshold = pick_threshold(args, gallery.store().threshold(), faces.model_id());
   opts.threshold = threshold.value;
   attend::EventLog log(gallery.store(), args.get("--events"));

@@ -5,6 +5,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "apps/chroma_option.h"
 #include "apps/cli.h"
 #include "apps/commands.h"
 #include "apps/face_options.h"
@@ -55,6 +56,8 @@ int cmd_identify(int argc, char** argv) {
   if (db.empty() && !args.has("--index")) throw cli::UsageError("missing --db DB (or --index URL)");
   const int top = args.get_int("--top", 5, 1, 1000);
   const bool json = args.flag("--json");
+  std::optional<store::chroma::Endpoint> index_at;
+  if (args.has("--index")) index_at = chroma_endpoint(args, "--index");
   FacePipeline faces(face_options(args));
   GalleryOptions go;
   go.model_id = faces.model_id();
@@ -70,11 +73,9 @@ int cmd_identify(int argc, char** argv) {
     }
   }
   std::optional<store::chroma::RemoteGallery> central;
-  if (args.has("--index")) {
-    const store::chroma::Endpoint where = store::chroma::parse_endpoint(args.get("--index"));
-    central.emplace(store::chroma::Client(where), where.collection, static_cast<uint32_t>(faces.dim()),
+  if (index_at)
+    central.emplace(store::chroma::Client(*index_at), index_at->collection, static_cast<uint32_t>(faces.dim()),
                     faces.model_id());
-  }
   const std::optional<double> calibrated = gallery ? gallery->store().threshold() : std::nullopt;
   const Threshold picked = pick_threshold(args, calibrated, faces.model_id());
   const float threshold = picked.value;

@@ -2,6 +2,7 @@
 #include <optional>
 #include <string>
 
+#include "apps/chroma_option.h"
 #include "apps/cli.h"
 #include "apps/commands.h"
 #include "apps/gallery.h"
@@ -67,7 +68,7 @@ int cmd_sync(int argc, char** argv) {
   }
   std::optional<store::chroma::Endpoint> chroma;
   if (args.has("--chroma")) {
-    chroma = store::chroma::parse_endpoint(args.get("--chroma"));
+    chroma = chroma_endpoint(args, "--chroma");
     if (args.has("--collection")) chroma->collection = args.get("--collection");
   }
   const int batch = args.get_int("--batch", 100, 1, 5000);

@@ -158,6 +158,12 @@ TEST_F(CliErrors, UsageErrorsExitTwo) {
   const auto help = facegate("version --help", dir_);
   EXPECT_EQ(help.code, 0);
   EXPECT_NE(help.out.find("usage: facegate version"), std::string::npos) << help.out;
+  for (const char* bad_url : {"sync --db x --push --chroma notaurl",
+                              "identify --no-detect --model x.fgw --index https://h:8000/c a.png"}) {
+    const Result r = facegate(bad_url, dir_);
+    EXPECT_EQ(r.code, 2) << bad_url << ": " << r.err;
+    EXPECT_NE(r.err.find(": ChromaDB URL '"), std::string::npos) << r.err;
+  }
   const auto forgotten = facegate("list --db --json", dir_);
   EXPECT_EQ(forgotten.code, 2);
   EXPECT_NE(forgotten.err.find("--db needs a value, got the option --json"), std::string::npos) << forgotten.err;
