@@ -80,6 +80,8 @@ int cmd_calibrate(int argc, char** argv) {
   const double far = parse_far(args.get("--far", "1e-3"));
   const std::string plot = args.get("--plot");
   if (args.has("--plot") && plot.empty()) throw cli::UsageError("--plot needs a file name");
+  if (!plot.empty() && cli::lowercase_extension(plot) != ".png")
+    throw cli::UsageError("--plot " + plot + ": expected a .png file name (the plot is written as PNG)");
   const int threads = args.get_int("--threads", cli::default_threads(), 1, 256);
   const bool dry_run = args.flag("--dry-run");
   if (!plot.empty()) check_output_folder("--plot", plot);
