@@ -15,6 +15,8 @@
 #include "apps/media/plugin_loader.h"
 #include "detect/align.h"
 #include "detect/detector.h"
+#include "nn/dlib_resnet.h"
+#include "nn/resnet50.h"
 #include "weights/fgw.h"
 
 namespace fg::apps {
@@ -62,6 +64,11 @@ detect::Alignment crop_alignment(const cli::Args& args) {
   if (auto mode = alignment_option(args)) return *mode;
   if (args.has("--model")) {
     const weights::WeightsFile model = weights::WeightsFile::open(args.get("--model"));
+    // Every embedding model carries its crop; a detector's weights (a common slip) do not.
+    if (!model.meta().count("alignment") && model.meta().count("arch"))
+      throw weights::WeightsError(model.path() + ": arch '" + model.meta_string("arch") +
+                                  "' has no crop to give --model: expected an embedding model (" +
+                                  nn::kResNet50Arch + " or " + nn::kDlibResNetArch + ")");
     const std::string& mode = model.meta_string("alignment");
     try {
       return detect::parse_alignment(mode);

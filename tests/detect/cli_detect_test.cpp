@@ -126,6 +126,9 @@ TEST_F(CliDetect, SavesCropsForEachFace) {
       EXPECT_EQ(img.size(), cv::Size(112, 112));
     }
     EXPECT_FALSE(fs::exists(crops + "/bbt2_5.png"));
+    // Face images: owner-only, whatever the umask.
+    EXPECT_EQ(fs::status(crops).permissions(), fs::perms::owner_all);
+    EXPECT_EQ(fs::status(crops + "/amy1_1.png").permissions(), fs::perms::owner_read | fs::perms::owner_write);
   }
 }
 
@@ -147,6 +150,12 @@ TEST_F(CliDetect, BadUsageAndMissingWeights) {
   EXPECT_EQ(lines(r.err).size(), 1u) << r.err;
   EXPECT_NE(r.err.find(missing), std::string::npos) << r.err;
   EXPECT_TRUE(r.out.empty());
+  // The detector's weights given as --model (whose crop --save-crops would use).
+  r = run("detect --detector " + sh_quote(weights_) + " --model " + sh_quote(weights_) + " " + img);
+  EXPECT_EQ(r.code, 1);
+  EXPECT_NE(r.err.find(weights_ + ": arch 'mtcnn' has no crop to give --model: expected an embedding model"),
+            std::string::npos)
+      << r.err;
   // --save-crops naming a file: said before any detection, with the option's name.
   const std::string file = dir_ + "/a-file";
   std::ofstream(file) << "x";
