@@ -114,7 +114,12 @@ def as_views(state):
 
 
 def main():
-    outdir, images = sys.argv[1], sys.argv[2:]
+    args = sys.argv[1:]
+    if not args or args[0].startswith("-"):
+        asked = args[:1] in (["-h"], ["--help"])
+        print(__doc__.strip(), file=sys.stdout if asked else sys.stderr)
+        sys.exit(0 if asked else 2)
+    outdir, images = args[0], args[1:]
     os.makedirs(outdir, exist_ok=True)
     for name, (h, w) in {"noise_a": (112, 112), "noise_b": (112, 112), "noise_c": (97, 131),
                          "noise_d": (200, 160)}.items():
