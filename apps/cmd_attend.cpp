@@ -27,7 +27,8 @@ namespace {
 
 constexpr const char* kHelp =
     "usage: facegate attend --source SRC --db DB --model MODEL.fgw --detector MTCNN.fgw\n"
-    "                       [--camera-id NAME] [--threshold T] [--cooldown S] [--confirm-frames N]\n"
+    "                       [--camera-id NAME] [--threshold T] [--cooldown S]\n"
+    "                       [--confirm-frames N]\n"
     "                       [--events FILE.jsonl | --events -] [--display] [--output VIDEO]\n"
     "                       [--index chroma://HOST:PORT/COLLECTION] [--retention DAYS]\n"
     "                       [--reconnect] [--stream-timeout S]\n"

@@ -14,7 +14,8 @@ namespace fg::apps {
 namespace {
 
 constexpr const char* kHelp =
-    "usage: facegate calibrate --db DB [--far RATE] [--plot FILE.png] [--threads N] [--dry-run]\n"
+    "usage: facegate calibrate --db DB [--far RATE] [--plot FILE.png] [--threads N]\n"
+    "                          [--dry-run]\n"
     "\n"
     "Chooses the open-set threshold from the enrolled images themselves (leave-one-out):\n"
     "  genuine score:  each image's best cosine to another image of its identity\n"

@@ -7,6 +7,7 @@
 
 #include "apps/cli.h"
 #include "apps/commands.h"
+#include "apps/face_options.h"
 #include "apps/face_pipeline.h"
 #include "apps/image_io.h"
 #include "nn/embedder.h"
@@ -15,14 +16,14 @@ namespace fg::apps {
 namespace {
 
 constexpr const char* kHelp =
-    "usage: facegate embed --model MODEL.fgw [--detector MTCNN.fgw] IMAGE... [--threads N]\n"
-    "                      [--batch N] [--json]\n"
+    "usage: facegate embed --model MODEL.fgw IMAGE... [--threads N] [--batch N] [--json]\n"
+    "                      [--detector MTCNN.fgw [--align MODE] [--min-face N]]\n"
     "\n"
     "Computes the unit-length embedding of each image, taken whole as the face crop\n"
     "(resized to the model's input size: 112x112 for ResNet-50, 150x150 for dlib-resnet).\n"
     "With --detector, embeds the largest face MTCNN finds instead, aligned as the model's\n"
-    "'alignment' metadata says, and the JSON line adds its \"box\" [x1, y1, x2, y2]; an\n"
-    "image with no face is reported like an unreadable one.\n"
+    "'alignment' metadata says (or --align), and the JSON line adds its \"box\" [x1, y1,\n"
+    "x2, y2]; an image with no face is reported like an unreadable one.\n"
     "Output, one line per image in the order given:\n"
     "  default:  PATH<TAB>v1 v2 ... vN\n"
     "  --json:   {\"image\": PATH, \"embedding\": [N floats]}\n"
@@ -30,17 +31,21 @@ constexpr const char* kHelp =
     "with --json, on stderr otherwise); the others still run and the exit code is 1.\n"
     "\n"
     "options:\n"
-    "  --model FILE    converted weights (facegate convert)\n"
-    "  --detector FILE MTCNN weights: embed the largest detected face\n"
-    "  --threads N     worker threads (default: all cores)\n"
-    "  --batch N       images per forward pass (default 8)\n"
-    "  --json          JSON lines output\n"
-    "  -h, --help      show this help\n";
+    "  --model FILE     converted weights (facegate convert)\n"
+    "  --detector FILE  MTCNN weights: embed the largest detected face\n"
+    "  --align MODE     with --detector: box, arcface or dlib-chip (default: the model's\n"
+    "                   'alignment'), as enroll, identify and attend take it\n"
+    "  --min-face N     with --detector: smallest face searched, in pixels (default 20)\n"
+    "  --threads N      worker threads (default: all cores)\n"
+    "  --batch N        images per forward pass (default 8; without --detector)\n"
+    "  --json           JSON lines output\n"
+    "  -h, --help       show this help\n";
 
 }  // namespace
 
 int cmd_embed(int argc, char** argv) {
-  cli::Args args(argc, argv, {"--model", "--detector", "--threads", "--batch"}, {"--json", "-h", "--help"});
+  cli::Args args(argc, argv, {"--model", "--detector", "--align", "--min-face", "--threads", "--batch"},
+                 {"--json", "-h", "--help"});
   if (args.flag("-h") || args.flag("--help")) {
     std::fputs(kHelp, stdout);
     return 0;
@@ -51,6 +56,9 @@ int cmd_embed(int argc, char** argv) {
   const int threads = args.get_int("--threads", cli::default_threads(), 1, 256);
   const int batch = args.get_int("--batch", 8, 1, 1024);
   const bool json = args.flag("--json");
+  if (!args.has("--detector") && (args.has("--align") || args.has("--min-face")))
+    throw cli::UsageError(std::string(args.has("--align") ? "--align" : "--min-face") +
+                          " applies with --detector (without it each image is the crop)");
 
   const auto& paths = args.positionals();
   int failures = 0;
@@ -80,6 +88,8 @@ int cmd_embed(int argc, char** argv) {
     FaceOptions o;
     o.model = model;
     o.detector = args.get("--detector");
+    o.align = alignment_option(args);
+    o.min_face = args.get_int("--min-face", o.min_face, 12, 65536);
     o.threads = threads;
     FacePipeline pipeline(o);
     for (const std::string& path : paths) {

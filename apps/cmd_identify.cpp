@@ -19,8 +19,9 @@ namespace fg::apps {
 namespace {
 
 constexpr const char* kHelp =
-    "usage: facegate identify IMAGE... (--db DB | --index chroma://HOST:PORT/COLLECTION) --model MODEL.fgw\n"
-    "                         (--detector MTCNN.fgw | --no-detect) [--top K] [--threshold T] [--json]\n"
+    "usage: facegate identify IMAGE... (--db DB | --index chroma://HOST:PORT/COLLECTION)\n"
+    "                         --model MODEL.fgw (--detector MTCNN.fgw | --no-detect)\n"
+    "                         [--top K] [--threshold T] [--json]\n"
     "\n"
     "For every face in each image, the K most similar enrolled identities (each scored by\n"
     "the cosine similarity of its best image), or \"unknown\" when the best score is below\n"

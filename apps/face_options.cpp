@@ -17,7 +17,7 @@ std::string face_help(int column, bool no_detect) {
       {"--model FILE", "embedding model (facegate convert model.pt -o FILE)"},
       {"--detector FILE", "MTCNN weights (facegate convert pnet.pt rnet.pt onet.pt -o FILE)"},
       {"--no-detect", "images are already face crops: embed each whole image"},
-      {"--align MODE", "box, arcface or dlib-chip; default: the model's 'alignment' metadata"},
+      {"--align MODE", "box, arcface or dlib-chip (default: the model's 'alignment')"},
       {"--min-face N", "smallest face searched, in pixels (default 20)"},
       {"--threads N", "worker threads (default: all cores)"},
   };
