@@ -25,6 +25,14 @@ bool all_finite(const std::vector<float>& v) {
 
 }  // namespace
 
+EmbeddingRecord Store::Impl::embedding_at(const rocksdb::Iterator& it) const {
+  try {
+    return detail::decode_embedding(it.value().ToString());
+  } catch (const detail::DecodeError& e) {
+    throw corrupt_record("embeddings", it.key(), e);
+  }
+}
+
 std::optional<Duplicate> Store::find_image(const std::string& content_hash) const {
   if (!is_valid_content_hash(content_hash)) return std::nullopt;
   const std::string key = detail::hash_key(lower(content_hash));
@@ -135,13 +143,8 @@ std::vector<EmbeddingRecord> Store::embeddings_of(const std::string& identity_id
   if (!is_valid_identity_id(identity_id)) return out;
   const std::string prefix = detail::embedding_prefix(identity_id);
   auto it = impl_->iterate(impl_->embeddings);
-  for (it->Seek(prefix); it->Valid() && it->key().starts_with(prefix); it->Next()) {
-    try {
-      out.push_back(detail::decode_embedding(it->value().ToString()));
-    } catch (const detail::DecodeError& e) {
-      throw impl_->corrupt_record("embeddings", it->key(), e);
-    }
-  }
+  for (it->Seek(prefix); it->Valid() && it->key().starts_with(prefix); it->Next())
+    out.push_back(impl_->embedding_at(*it));
   impl_->check(it->status(), "reading embeddings of " + identity_id);
   return out;
 }
@@ -149,15 +152,8 @@ std::vector<EmbeddingRecord> Store::embeddings_of(const std::string& identity_id
 void Store::for_each_embedding(const std::function<void(const EmbeddingRecord&)>& visit) const {
   const std::string prefix(detail::kEmbeddingPrefix);
   auto it = impl_->iterate(impl_->embeddings);
-  for (it->Seek(prefix); it->Valid() && it->key().starts_with(prefix); it->Next()) {
-    EmbeddingRecord rec;
-    try {
-      rec = detail::decode_embedding(it->value().ToString());
-    } catch (const detail::DecodeError& e) {
-      throw impl_->corrupt_record("embeddings", it->key(), e);
-    }
-    visit(rec);
-  }
+  for (it->Seek(prefix); it->Valid() && it->key().starts_with(prefix); it->Next())
+    visit(impl_->embedding_at(*it));
   impl_->check(it->status(), "reading embeddings");
 }
 
@@ -186,12 +182,7 @@ void Store::change_model(const std::string& model_id, const std::vector<Embeddin
   const std::string prefix(detail::kEmbeddingPrefix);
   auto it = impl_->iterate(impl_->embeddings);
   for (it->Seek(prefix); it->Valid() && it->key().starts_with(prefix); it->Next()) {
-    EmbeddingRecord rec;
-    try {
-      rec = detail::decode_embedding(it->value().ToString());
-    } catch (const detail::DecodeError& e) {
-      throw impl_->corrupt_record("embeddings", it->key(), e);
-    }
+    EmbeddingRecord rec = impl_->embedding_at(*it);
     auto found = updates.find({rec.identity_id, rec.label});
     if (found == updates.end()) {
       batch.Delete(impl_->embeddings, it->key());

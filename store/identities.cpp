@@ -188,12 +188,7 @@ ForgetResult Store::forget(const std::string& identity_id, bool purge_events) {
   const std::string prefix = detail::embedding_prefix(identity_id);
   auto it = impl_->iterate(impl_->embeddings);
   for (it->Seek(prefix); it->Valid() && it->key().starts_with(prefix); it->Next()) {
-    EmbeddingRecord rec;
-    try {
-      rec = detail::decode_embedding(it->value().ToString());
-    } catch (const detail::DecodeError& e) {
-      throw impl_->corrupt_record("embeddings", it->key(), e);
-    }
+    EmbeddingRecord rec = impl_->embedding_at(*it);
     batch.Delete(impl_->embeddings, it->key());
     batch.Delete(impl_->embeddings, detail::hash_key(rec.content_hash));
     result.labels.push_back(rec.label);

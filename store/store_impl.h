@@ -54,6 +54,8 @@ struct Store::Impl {
   std::optional<std::string> get(rocksdb::ColumnFamilyHandle* cf, const std::string& key) const;
   void write(rocksdb::WriteBatch& batch, bool sync, const char* operation);
   std::unique_ptr<rocksdb::Iterator> iterate(rocksdb::ColumnFamilyHandle* cf) const;
+  // The embedding record under `it`; a record that does not decode throws corrupt_record.
+  EmbeddingRecord embedding_at(const rocksdb::Iterator& it) const;
 
   void put_counters(rocksdb::WriteBatch& batch, const Counters& c) const;
 
