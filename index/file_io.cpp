@@ -25,6 +25,17 @@ IndexError sys_error(const std::string& what, const std::string& path) {
   return IndexError(what + " " + path + ": " + std::strerror(e), e);
 }
 
+// write(2) may write fewer bytes than asked, or be interrupted before writing any.
+void write_all(int fd, const char* p, size_t n, const std::string& path) {
+  while (n > 0) {
+    ssize_t w = ::write(fd, p, n);
+    if (w < 0 && errno == EINTR) continue;
+    if (w < 0) throw sys_error("cannot write", path);
+    p += w;
+    n -= static_cast<size_t>(w);
+  }
+}
+
 }  // namespace
 
 FileSink::FileSink(const std::string& path) : path_(path) {
@@ -43,13 +54,7 @@ void FileSink::write(const void* data, size_t n) {
   const char* p = static_cast<const char*>(data);
   if (buf_.size() + n > kBufferBytes) flush();
   if (n >= kBufferBytes) {
-    while (n > 0) {
-      ssize_t w = ::write(fd_, p, n);
-      if (w < 0 && errno == EINTR) continue;
-      if (w < 0) throw sys_error("cannot write", path_);
-      p += w;
-      n -= static_cast<size_t>(w);
-    }
+    write_all(fd_, p, n, path_);
     return;
   }
   buf_.insert(buf_.end(), p, p + n);
@@ -61,15 +66,7 @@ void FileSink::str(std::string_view s) {
 }
 
 void FileSink::flush() {
-  const char* p = buf_.data();
-  size_t n = buf_.size();
-  while (n > 0) {
-    ssize_t w = ::write(fd_, p, n);
-    if (w < 0 && errno == EINTR) continue;
-    if (w < 0) throw sys_error("cannot write", path_);
-    p += w;
-    n -= static_cast<size_t>(w);
-  }
+  write_all(fd_, buf_.data(), buf_.size(), path_);
   buf_.clear();
 }
 
@@ -132,30 +129,6 @@ void FileSource::read(void* data, size_t n) {
   }
   crc_ = crc_update(crc_, data, n);
   consumed_ += n;
-}
-
-uint32_t FileSource::u32() {
-  uint32_t v;
-  read(&v, 4);
-  return v;
-}
-
-uint64_t FileSource::u64() {
-  uint64_t v;
-  read(&v, 8);
-  return v;
-}
-
-int32_t FileSource::i32() {
-  int32_t v;
-  read(&v, 4);
-  return v;
-}
-
-double FileSource::f64() {
-  double v;
-  read(&v, 8);
-  return v;
 }
 
 std::string FileSource::str(uint32_t max_len) {

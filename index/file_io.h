@@ -50,15 +50,21 @@ class FileSource {
   const std::string& path() const { return path_; }
 
   void read(void* data, size_t n);  // throws "truncated" when fewer than n bytes are left
-  uint32_t u32();
-  uint64_t u64();
-  int32_t i32();
-  double f64();
+  uint32_t u32() { return value<uint32_t>(); }
+  uint64_t u64() { return value<uint64_t>(); }
+  int32_t i32() { return value<int32_t>(); }
+  double f64() { return value<double>(); }
   std::string str(uint32_t max_len);
 
   uint32_t crc() const { return crc_; }  // of everything read so far
 
  private:
+  template <typename T>
+  T value() {
+    T v;
+    read(&v, sizeof v);
+    return v;
+  }
   std::string path_;
   int fd_ = -1;
   uint64_t size_ = 0;
