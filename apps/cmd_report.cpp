@@ -1,8 +1,11 @@
+#include <cerrno>
 #include <climits>
 #include <cstdio>
+#include <cstring>
 #include <ctime>
 #include <filesystem>
 #include <map>
+#include <stdexcept>
 #include <string>
 #include <vector>
 
@@ -17,13 +20,14 @@ namespace {
 
 constexpr const char* kHelp =
     "usage: facegate report --db DB [--since T] [--until T] [--camera C] [--per-day]\n"
-    "                       [--csv FILE] [--thumbnails DIR]\n"
+    "                       [--csv FILE | --csv -] [--thumbnails DIR]\n"
     "\n"
     "Attendance from the events facegate attend recorded: per person the first and last time\n"
     "seen and the number of attendance events, then every unknown face, for review. Reads the\n"
     "DB without locking it, so it works while attend runs.\n"
     "T is a local date or time (2024-05-01, 2024-05-01T09:00, 2024-05-01 09:00:30) or one with\n"
-    "a zone (...Z, ...+02:00); --since is inclusive, --until exclusive.\n"
+    "a zone (...Z, ...+02:00); --since is inclusive, --until exclusive. A date or time that\n"
+    "does not exist (2026-02-30, 25:00) is refused.\n"
     "\n"
     "options:\n"
     "  --db DIR          the facegate database\n"
@@ -32,47 +36,89 @@ constexpr const char* kHelp =
     "  --camera C        only this camera's events\n"
     "  --per-day         also attendance per local day and person: count, first and last\n"
     "                    seen that day (the day where the event was logged)\n"
-    "  --csv FILE        also write the report as CSV (kind,name,id,count,first_seen,\n"
-    "                    last_seen,cameras,seq), one row per person ('attendance'), per\n"
+    "  --csv FILE        also write the report as CSV, one row per person ('attendance'), per\n"
     "                    day and person with --per-day ('day'), and per unknown event\n"
+    "                    ('unknown'). Columns: kind,name,id,count,first_seen,last_seen,cameras,\n"
+    "                    seq (unknown rows), day (day rows: the local date, YYYY-MM-DD). How\n"
+    "                    many rows were written is told on stderr.\n"
+    "  --csv -           the CSV on stdout instead; the text report is then not printed\n"
     "  --thumbnails DIR  save each unknown event's face as DIR/unknown-<seq>.jpg (owner-only,\n"
-    "                    0600: they are face images; DIR is made, owner-only, when missing)\n"
+    "                    0600: they are face images; DIR is made, owner-only, when missing);\n"
+    "                    how many were saved is told on stderr\n"
     "  -h, --help        show this help\n";
 
-// Unix micros of a local or zoned ISO 8601 date/time; UsageError naming `option` otherwise.
-int64_t parse_time(const std::string& option, const std::string& text) {
-  int y = 0, mo = 0, d = 0, h = 0, mi = 0, s = 0, n = 0;
-  std::tm tm{};
-  const char* p = text.c_str();
-  if (std::sscanf(p, "%4d-%2d-%2d%n", &y, &mo, &d, &n) == 3) {
-    p += n;
-    if ((*p == 'T' || *p == ' ') && std::sscanf(p + 1, "%2d:%2d%n", &h, &mi, &n) == 2) {
-      p += 1 + n;
-      if (*p == ':' && std::sscanf(p + 1, "%2d%n", &s, &n) == 1) p += 1 + n;
-    }
-    tm.tm_year = y - 1900;
-    tm.tm_mon = mo - 1;
-    tm.tm_mday = d;
-    tm.tm_hour = h;
-    tm.tm_min = mi;
-    tm.tm_sec = s;
-    bool ok = mo >= 1 && mo <= 12 && d >= 1 && d <= 31 && h < 24 && mi < 60 && s < 61;
-    int64_t secs = 0;
-    if (ok && *p == '\0') {
-      tm.tm_isdst = -1;
-      secs = static_cast<int64_t>(std::mktime(&tm));
-    } else if (ok && *p == 'Z' && p[1] == '\0') {
-      secs = static_cast<int64_t>(timegm(&tm));
-    } else if (ok && (*p == '+' || *p == '-')) {
-      int oh = 0, om = 0;
-      ok = std::sscanf(p + 1, "%2d:%2d%n", &oh, &om, &n) == 2 && p[1 + n] == '\0';
-      secs = static_cast<int64_t>(timegm(&tm)) - (*p == '-' ? -1 : 1) * (oh * 3600 + om * 60);
-    } else {
-      ok = false;
-    }
-    if (ok) return secs * 1000000;
+// "1 event", "2 events".
+std::string count_of(size_t n, const char* one, const char* many) {
+  return std::to_string(n) + " " + (n == 1 ? one : many);
+}
+
+// `width` decimal digits at `p` (no sign, no spaces) into `out`, and `p` moved past them.
+bool read_digits(const char*& p, int width, int& out) {
+  int v = 0;
+  for (int i = 0; i < width; ++i) {
+    if (p[i] < '0' || p[i] > '9') return false;
+    v = v * 10 + (p[i] - '0');
   }
-  throw cli::UsageError(option + ": got '" + text + "', expected a date/time like 2024-05-01T09:00[+02:00]");
+  p += width;
+  out = v;
+  return true;
+}
+
+int days_in_month(int year, int month) {
+  static constexpr int kDays[12] = {31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31};
+  const bool leap = (year % 4 == 0 && year % 100 != 0) || year % 400 == 0;
+  return month == 2 && leap ? 29 : kDays[month - 1];
+}
+
+// Unix micros of a local or zoned ISO 8601 date/time (YYYY-MM-DD[(T| )HH:MM[:SS]][Z|(+|-)HH:MM]);
+// UsageError naming `option` and `text` otherwise, also for a date or time that does not exist
+// (mktime would roll 2026-02-30 over into March).
+int64_t parse_time(const std::string& option, const std::string& text) {
+  const auto refuse = [&](const std::string& why) {
+    return cli::UsageError(option + ": got '" + text + "', " + why);
+  };
+  const std::string expected = "expected a date/time like 2024-05-01T09:00[+02:00]";
+  int y = 0, mo = 0, d = 0, h = 0, mi = 0, s = 0;
+  const char* p = text.c_str();
+  if (!read_digits(p, 4, y) || *p++ != '-' || !read_digits(p, 2, mo) || *p++ != '-' || !read_digits(p, 2, d))
+    throw refuse(expected);
+  if (*p == 'T' || *p == ' ') {
+    ++p;
+    if (!read_digits(p, 2, h) || *p++ != ':' || !read_digits(p, 2, mi)) throw refuse(expected);
+    if (*p == ':' && (++p, !read_digits(p, 2, s))) throw refuse(expected);
+  }
+  int zone_s = 0;
+  const bool zoned = *p != '\0';
+  if (*p == 'Z') {
+    ++p;
+  } else if (*p == '+' || *p == '-') {
+    const int sign = *p++ == '-' ? -1 : 1;
+    int oh = 0, om = 0;
+    if (!read_digits(p, 2, oh) || *p++ != ':' || !read_digits(p, 2, om)) throw refuse(expected);
+    if (oh > 23 || om > 59) throw refuse("no such zone offset");
+    zone_s = sign * (oh * 3600 + om * 60);
+  }
+  if (*p != '\0') throw refuse(expected);
+  if (mo < 1 || mo > 12) throw refuse("no such month (01-12)");
+  if (d < 1 || d > days_in_month(y, mo))
+    throw refuse("no such date (" + text.substr(0, 7) + " has " + std::to_string(days_in_month(y, mo)) + " days)");
+  if (h > 23 || mi > 59 || s > 59) throw refuse("no such time (00:00:00 to 23:59:59)");
+
+  std::tm tm{};
+  tm.tm_year = y - 1900;
+  tm.tm_mon = mo - 1;
+  tm.tm_mday = d;
+  tm.tm_hour = h;
+  tm.tm_min = mi;
+  tm.tm_sec = s;
+  int64_t secs = 0;
+  if (zoned) {
+    secs = static_cast<int64_t>(timegm(&tm)) - zone_s;
+  } else {
+    tm.tm_isdst = -1;
+    secs = static_cast<int64_t>(std::mktime(&tm));
+  }
+  return secs * 1000000;
 }
 
 std::string csv_field(const std::string& s) {
@@ -107,53 +153,12 @@ void add(Person& p, const std::string& name, const store::Event& e) {
   ++p.cameras[e.camera];
 }
 
-}  // namespace
-
-int cmd_report(int argc, char** argv) {
-  cli::Args args(argc, argv, {"--db", "--since", "--until", "--camera", "--csv", "--thumbnails"},
-                 {"--per-day", "-h", "--help"});
-  if (args.flag("-h") || args.flag("--help")) {
-    std::printf("%s", kHelp);
-    return 0;
-  }
-  if (!args.positionals().empty()) throw cli::UsageError("unexpected argument '" + args.positionals()[0] + "'");
-  const std::string db = args.get("--db");
-  if (db.empty()) throw cli::UsageError("missing --db DB");
-  const int64_t since = args.has("--since") ? parse_time("--since", args.get("--since")) : INT64_MIN;
-  const int64_t until = args.has("--until") ? parse_time("--until", args.get("--until")) : INT64_MAX;
-  if (since >= until)
-    throw cli::UsageError("--since " + args.get("--since") + " is not before --until " + args.get("--until") +
-                          ": no event can be in between");
-  const std::string thumbs = args.get("--thumbnails");
-
-  store::OpenOptions so;
-  so.read_only = true;
-  const store::Store s = store::Store::open(db, so);
-  const std::vector<store::Event> events = s.events(since, until, args.get("--camera"));
-
-  // Where the files go is checked (DIR made, owner-only) before anything is printed, so a
-  // bad path does not stop the report half-way.
-  if (!thumbs.empty()) make_output_dir("--thumbnails", thumbs, /*owner_only=*/true);
-  if (args.has("--csv")) check_output_folder("--csv", args.get("--csv"));
-
-  const bool per_day = args.flag("--per-day");
-  // By name (in NFC: events logged before names were kept so, or from a remote gallery, may
-  // spell one in another form), for a readable order.
-  std::map<std::string, Person> people;
-  std::map<std::pair<std::string, std::string>, Person> days;  // by (date, name)
-  std::vector<const store::Event*> unknown;
-  for (const store::Event& e : events) {
-    if (e.kind == store::EventKind::unknown) {
-      unknown.push_back(&e);
-      continue;
-    }
-    const std::string name = store::normalize_name(e.name);
-    add(people[name], name, e);
-    // The local date the event was logged with: ISO 8601's first ten characters.
-    if (per_day) add(days[{when(e).substr(0, 10), name}], name, e);
-  }
-
-  std::printf("%zu events: attendance of %zu people, %zu unknown\n", events.size(), people.size(), unknown.size());
+// The text report on stdout.
+void print_report(size_t n_events, const std::map<std::string, Person>& people,
+                  const std::map<std::pair<std::string, std::string>, Person>& days,
+                  const std::vector<const store::Event*>& unknown) {
+  std::printf("%s: attendance of %s, %zu unknown\n", count_of(n_events, "event", "events").c_str(),
+              count_of(people.size(), "person", "people").c_str(), unknown.size());
   if (!people.empty())
     std::printf("\n%-24s %6s  %-29s  %-29s  %s\n", "name", "count", "first seen", "last seen", "cameras");
   for (const auto& [name, p] : people) {
@@ -172,28 +177,97 @@ int cmd_report(int argc, char** argv) {
   for (const store::Event* e : unknown) {
     std::printf("%-29s  %-16s %6.3f %6u %8llu\n", when(*e).c_str(), e->camera.c_str(), e->score, e->frames,
                 static_cast<unsigned long long>(e->seq));
-    if (!thumbs.empty() && !e->thumbnail_jpeg.empty()) {
+  }
+}
+
+}  // namespace
+
+int cmd_report(int argc, char** argv) {
+  cli::Args args(argc, argv, {"--db", "--since", "--until", "--camera", "--csv", "--thumbnails"},
+                 {"--per-day", "-h", "--help"});
+  if (args.flag("-h") || args.flag("--help")) {
+    std::printf("%s", kHelp);
+    return 0;
+  }
+  if (!args.positionals().empty()) throw cli::UsageError("unexpected argument '" + args.positionals()[0] + "'");
+  const std::string db = args.get("--db");
+  if (db.empty()) throw cli::UsageError("missing --db DB");
+  const int64_t since = args.has("--since") ? parse_time("--since", args.get("--since")) : INT64_MIN;
+  const int64_t until = args.has("--until") ? parse_time("--until", args.get("--until")) : INT64_MAX;
+  if (since >= until)
+    throw cli::UsageError("--since " + args.get("--since") + " is not before --until " + args.get("--until") +
+                          ": no event can be in between");
+  const std::string thumbs = args.get("--thumbnails");
+  const bool want_csv = args.has("--csv");
+  const std::string csv_path = args.get("--csv");
+  const bool csv_to_stdout = want_csv && csv_path == "-";  // then stdout holds the CSV only
+  if (want_csv && csv_path.empty()) throw cli::UsageError("--csv: expected a file name or '-' (stdout)");
+
+  store::OpenOptions so;
+  so.read_only = true;
+  const store::Store s = store::Store::open(db, so);
+  const std::vector<store::Event> events = s.events(since, until, args.get("--camera"));
+
+  // Where the files go is checked (DIR made, owner-only) before anything is printed, so a
+  // bad path does not stop the report half-way.
+  if (!thumbs.empty()) make_output_dir("--thumbnails", thumbs, /*owner_only=*/true);
+  if (want_csv && !csv_to_stdout) check_output_folder("--csv", csv_path);
+
+  const bool per_day = args.flag("--per-day");
+  // By name (in NFC: events logged before names were kept so, or from a remote gallery, may
+  // spell one in another form), for a readable order.
+  std::map<std::string, Person> people;
+  std::map<std::pair<std::string, std::string>, Person> days;  // by (date, name)
+  std::vector<const store::Event*> unknown;
+  for (const store::Event& e : events) {
+    if (e.kind == store::EventKind::unknown) {
+      unknown.push_back(&e);
+      continue;
+    }
+    const std::string name = store::normalize_name(e.name);
+    add(people[name], name, e);
+    // The local date the event was logged with: ISO 8601's first ten characters.
+    if (per_day) add(days[{when(e).substr(0, 10), name}], name, e);
+  }
+
+  if (!csv_to_stdout) print_report(events.size(), people, days, unknown);
+
+  if (!thumbs.empty()) {
+    size_t saved = 0;
+    for (const store::Event* e : unknown) {
+      if (e->thumbnail_jpeg.empty()) continue;
       // A face image: owner-only, like the DB it comes from.
       write_file_atomic(thumbs + "/unknown-" + std::to_string(e->seq) + ".jpg",
                         std::string(e->thumbnail_jpeg.begin(), e->thumbnail_jpeg.end()), /*owner_only=*/true);
+      ++saved;
     }
+    std::fprintf(stderr, "facegate report: saved %s to %s\n", count_of(saved, "unknown face", "unknown faces").c_str(),
+                 thumbs.c_str());
   }
 
-  if (args.has("--csv")) {
-    std::string csv = "kind,name,id,count,first_seen,last_seen,cameras,seq\n";
+  if (want_csv) {
+    std::string csv = "kind,name,id,count,first_seen,last_seen,cameras,seq,day\n";
     for (const auto& [name, p] : people) {
       csv += "attendance," + csv_field(name) + "," + csv_field(p.id) + "," + std::to_string(p.count) + "," +
-             when(*p.first) + "," + when(*p.last) + "," + csv_field(join_cameras(p.cameras)) + ",\n";
+             when(*p.first) + "," + when(*p.last) + "," + csv_field(join_cameras(p.cameras)) + ",,\n";
     }
     for (const auto& [key, d] : days) {
       csv += "day," + csv_field(d.name) + "," + csv_field(d.id) + "," + std::to_string(d.count) + "," + when(*d.first) +
-             "," + when(*d.last) + "," + csv_field(join_cameras(d.cameras)) + ",\n";
+             "," + when(*d.last) + "," + csv_field(join_cameras(d.cameras)) + ",," + key.first + "\n";
     }
     for (const store::Event* e : unknown) {
-      csv +=
-          "unknown,,,1," + when(*e) + "," + when(*e) + "," + csv_field(e->camera) + "," + std::to_string(e->seq) + "\n";
+      csv += "unknown,,,1," + when(*e) + "," + when(*e) + "," + csv_field(e->camera) + "," + std::to_string(e->seq) +
+             ",\n";
     }
-    write_file_atomic(args.get("--csv"), csv);
+    if (csv_to_stdout) {
+      if (std::fwrite(csv.data(), 1, csv.size(), stdout) != csv.size() || std::fflush(stdout) != 0)
+        throw std::runtime_error(std::string("--csv stdout: write failed: ") + std::strerror(errno));
+    } else {
+      write_file_atomic(csv_path, csv);
+    }
+    const size_t rows = people.size() + days.size() + unknown.size();
+    std::fprintf(stderr, "facegate report: wrote %s to %s\n", count_of(rows, "row", "rows").c_str(),
+                 csv_to_stdout ? "stdout" : csv_path.c_str());
   }
   return 0;
 }
