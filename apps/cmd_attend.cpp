@@ -148,7 +148,8 @@ int cmd_attend(int argc, char** argv) {
   const FaceOptions face_opts = face_options(args, /*no_detect_allowed=*/false);
   attend::AttendanceOptions opts;
   opts.camera = args.get("--camera-id", source);
-  if (opts.camera.empty()) throw cli::UsageError("--camera-id: got an empty name, expected the camera's or door's name");
+  if (opts.camera.empty())
+    throw cli::UsageError("--camera-id: got an empty name, expected the camera's or door's name");
   opts.cooldown_s = parse_seconds(args, "--cooldown", 30);
   opts.tracker.confirm_frames = args.get_int("--confirm-frames", 3, 1, 1000);
   const std::optional<double> retention = parse_retention(args);

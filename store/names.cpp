@@ -24,7 +24,8 @@ std::string normalize_name(std::string_view name) {
   if (name.size() > INT32_MAX || !valid_utf8(name)) return std::string(name);
   UErrorCode status = U_ZERO_ERROR;
   const icu::Normalizer2* nfc = icu::Normalizer2::getNFCInstance(status);
-  const icu::UnicodeString in = icu::UnicodeString::fromUTF8(icu::StringPiece(name.data(), static_cast<int32_t>(name.size())));
+  const icu::UnicodeString in =
+      icu::UnicodeString::fromUTF8(icu::StringPiece(name.data(), static_cast<int32_t>(name.size())));
   const icu::UnicodeString out = U_SUCCESS(status) ? nfc->normalize(in, status) : in;
   // ICU's NFC data is built into libicudata; failing here means a broken installation, in
   // which case the name keeps its bytes rather than lose the enrollment.

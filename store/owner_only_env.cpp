@@ -34,7 +34,8 @@ class OwnerOnlyFileSystem : public rocksdb::FileSystemWrapper {
     return owner_only(target()->ReopenWritableFile(f, o, r, d), f);
   }
   rocksdb::IOStatus ReuseWritableFile(const std::string& f, const std::string& old, const rocksdb::FileOptions& o,
-                                      std::unique_ptr<rocksdb::FSWritableFile>* r, rocksdb::IODebugContext* d) override {
+                                      std::unique_ptr<rocksdb::FSWritableFile>* r,
+                                      rocksdb::IODebugContext* d) override {
     return owner_only(target()->ReuseWritableFile(f, old, o, r, d), f);
   }
   rocksdb::IOStatus NewRandomRWFile(const std::string& f, const rocksdb::FileOptions& o,

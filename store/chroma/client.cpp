@@ -55,14 +55,15 @@ std::string Client::call(const char* method, const std::string& path, const std:
   if (r.status >= 200 && r.status < 300) return r.body;
   if (status && r.status == 404) return r.body;
   const std::string why = error_message(r.body);
-  throw ChromaError(ErrorKind::rejected, "ChromaDB at " + endpoint_.server() + " refused " + m + " " + path + " (HTTP " +
-                                             std::to_string(r.status) + "): " + why);
+  throw ChromaError(ErrorKind::rejected, "ChromaDB at " + endpoint_.server() + " refused " + m + " " + path +
+                                             " (HTTP " + std::to_string(r.status) + "): " + why);
 }
 
 void Client::check_server() {
   const Response r = http_.get("/api/v2/heartbeat");
   if (r.status != 200 || !is_heartbeat(r.body)) {
-    throw ChromaError(ErrorKind::not_chroma, endpoint_.server() + " is not a ChromaDB v2 server: GET /api/v2/heartbeat gave HTTP " +
+    throw ChromaError(ErrorKind::not_chroma, endpoint_.server() +
+                                                 " is not a ChromaDB v2 server: GET /api/v2/heartbeat gave HTTP " +
                                                  std::to_string(r.status) + " " + snippet(r.body) +
                                                  ", expected {\"nanosecond heartbeat\": N}");
   }

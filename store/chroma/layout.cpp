@@ -72,8 +72,8 @@ void check_collection(const Collection& c, uint32_t dim, const std::string& mode
                                                   "(metadata {\"hnsw:space\": \"cosine\"})");
   }
   if (c.dimension && dim && *c.dimension != dim) {
-    throw ChromaError(ErrorKind::mismatch, what + " holds " + std::to_string(*c.dimension) + "-D embeddings; the model gives " +
-                                               std::to_string(dim) + "-D");
+    throw ChromaError(ErrorKind::mismatch, what + " holds " + std::to_string(*c.dimension) +
+                                               "-D embeddings; the model gives " + std::to_string(dim) + "-D");
   }
   const std::string stamp = collection_model(c);
   if (!stamp.empty() && !model_id.empty() && stamp != model_id) {

@@ -12,7 +12,8 @@ RemoteGallery::RemoteGallery(Client client, const std::string& collection, uint3
     : client_(std::move(client)) {
   client_.check_server();
   const auto c = client_.find_collection(collection);
-  if (!c) throw ChromaError(ErrorKind::not_found, "no collection '" + collection + "' at " + client_.endpoint().server());
+  if (!c)
+    throw ChromaError(ErrorKind::not_found, "no collection '" + collection + "' at " + client_.endpoint().server());
   check_collection(*c, dim, model_id);
   collection_ = *c;
   count_ = client_.count(collection_);

@@ -83,7 +83,8 @@ std::string pushed_key(const std::string& collection_uuid) { return "chroma/" + 
 
 PushResult push(Store& store, Client& client, const std::string& name, size_t batch, const Progress& progress) {
   const StoreState st = store.state();
-  if (st.model_id.empty()) throw StoreError(store::ErrorKind::invalid_argument, st.path + ": nothing enrolled yet, nothing to push");
+  if (st.model_id.empty())
+    throw StoreError(store::ErrorKind::invalid_argument, st.path + ": nothing enrolled yet, nothing to push");
   client.check_server();
   batch = client.max_batch_size(std::max<size_t>(1, batch));
   std::optional<Collection> found = client.find_collection(name);
@@ -114,8 +115,8 @@ PushResult push(Store& store, Client& client, const std::string& name, size_t ba
     if (forgotten.count(who.id)) {
       ++result.forgotten_elsewhere;
       if (progress) {
-        progress("not pushing identity " + who.id + ": it was forgotten at another door (sync --pull or facegate forget " +
-                 who.id + " removes it here)");
+        progress("not pushing identity " + who.id +
+                 ": it was forgotten at another door (sync --pull or facegate forget " + who.id + " removes it here)");
       }
       continue;
     }
@@ -189,7 +190,8 @@ PullResult pull(Client& client, const std::string& name, const std::string& db, 
   for (const Record& r : read_all(client, *c, true)) {
     GalleryImage g = decode_record(r, want_dim);
     if (!is_valid_identity_id(g.identity_id)) {
-      throw ChromaError(ErrorKind::invalid, "record '" + r.id + "': mongo_id '" + g.identity_id + "' is not a valid identity id");
+      throw ChromaError(ErrorKind::invalid,
+                        "record '" + r.id + "': mongo_id '" + g.identity_id + "' is not a valid identity id");
     }
     // Left behind by a push that has not deleted them yet: never bring them back.
     if (remote_forgotten.count(g.identity_id)) {
@@ -204,7 +206,8 @@ PullResult pull(Client& client, const std::string& name, const std::string& db, 
     by_identity[g.identity_id].push_back(std::move(g));
   }
   result.identities = by_identity.size();
-  if (progress) progress("read " + std::to_string(result.identities) + " identities from " + client.endpoint().server());
+  if (progress)
+    progress("read " + std::to_string(result.identities) + " identities from " + client.endpoint().server());
 
   OpenOptions o;
   o.create_if_missing = true;
@@ -238,20 +241,23 @@ PullResult pull(Client& client, const std::string& name, const std::string& db, 
     const auto mine = store.get_identity(id);
     const auto named = store.find_identity_by_name(nm);
     if ((mine && mine->name != nm) || (!mine && named)) {
-      throw StoreError(store::ErrorKind::conflict, db + ": remote identity " + id + " '" + nm + "' clashes with local identity " +
-                                                (mine ? mine->id + " '" + mine->name + "'" : named->id + " '" + nm + "'"));
+      throw StoreError(store::ErrorKind::conflict,
+                       db + ": remote identity " + id + " '" + nm + "' clashes with local identity " +
+                           (mine ? mine->id + " '" + mine->name + "'" : named->id + " '" + nm + "'"));
     }
   }
   size_t done = 0;
   size_t shown = 0;  // percent
   for (auto& [id, images] : by_identity) {
-    std::sort(images.begin(), images.end(), [](const GalleryImage& a, const GalleryImage& b) { return a.position < b.position; });
+    std::sort(images.begin(), images.end(),
+              [](const GalleryImage& a, const GalleryImage& b) { return a.position < b.position; });
     // Images this DB holds already (its own, pushed earlier) are not added again: enrolled
     // ones are keyed by their file's hash, not the embedding's, so compare the embeddings.
     const std::vector<EmbeddingRecord> local = store.embeddings_of(id);
     std::vector<EmbeddingRecord> records;
     for (const GalleryImage& g : images) {
-      if (std::any_of(local.begin(), local.end(), [&](const EmbeddingRecord& l) { return same_image(l.embedding, g.embedding); }))
+      if (std::any_of(local.begin(), local.end(),
+                      [&](const EmbeddingRecord& l) { return same_image(l.embedding, g.embedding); }))
         continue;
       EmbeddingRecord e;
       e.identity_id = id;

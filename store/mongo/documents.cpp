@@ -74,7 +74,8 @@ std::string field_names(const bson_t* doc) {
 bool read_count(const bson_t* doc, const char* key, int64_t& out) {
   bson_iter_t it;
   if (!bson_iter_init_find(&it, doc, key)) return false;
-  if (!BSON_ITER_HOLDS_NUMBER(&it)) throw std::invalid_argument(std::string(key) + ": expected a number in " + field_names(doc));
+  if (!BSON_ITER_HOLDS_NUMBER(&it))
+    throw std::invalid_argument(std::string(key) + ": expected a number in " + field_names(doc));
   out = bson_iter_as_int64(&it);
   return true;
 }
@@ -91,7 +92,8 @@ Bson id_filter(const std::string& identity_id) {
 
 Bson identity_document(const Identity& identity, uint64_t gallery_count) {
   int64_t probes = 0;
-  const nlohmann::json extra = nlohmann::json::parse(identity.extra_json.empty() ? "{}" : identity.extra_json, nullptr, false);
+  const nlohmann::json extra =
+      nlohmann::json::parse(identity.extra_json.empty() ? "{}" : identity.extra_json, nullptr, false);
   if (extra.is_object() && extra.contains("probe_count") && extra["probe_count"].is_number_integer()) {
     probes = extra["probe_count"].get<int64_t>();
   }
@@ -146,7 +148,8 @@ Event event_from_document(const bson_t* doc) {
   Event e;
   bson_iter_t it;
   const auto need = [&](const char* key) {
-    if (!bson_iter_init_find(&it, doc, key)) throw std::invalid_argument(std::string("event without '") + key + "': " + field_names(doc));
+    if (!bson_iter_init_find(&it, doc, key))
+      throw std::invalid_argument(std::string("event without '") + key + "': " + field_names(doc));
   };
   int64_t n = 0;
   if (!read_count(doc, "seq", n)) need("seq");
@@ -164,13 +167,16 @@ Event event_from_document(const bson_t* doc) {
   e.camera = bson_iter_utf8(&it, nullptr);
   need("kind");
   const std::string kind = BSON_ITER_HOLDS_UTF8(&it) ? bson_iter_utf8(&it, nullptr) : "";
-  if (kind != "attendance" && kind != "unknown") throw std::invalid_argument("event 'kind' is not attendance|unknown: " + field_names(doc));
+  if (kind != "attendance" && kind != "unknown")
+    throw std::invalid_argument("event 'kind' is not attendance|unknown: " + field_names(doc));
   e.kind = kind == "attendance" ? EventKind::attendance : EventKind::unknown;
   if (bson_iter_init_find(&it, doc, "identity_id")) e.identity_id = read_id(it, "event identity_id");
   if (bson_iter_init_find(&it, doc, "name") && BSON_ITER_HOLDS_UTF8(&it)) e.name = bson_iter_utf8(&it, nullptr);
-  if (bson_iter_init_find(&it, doc, "score") && BSON_ITER_HOLDS_NUMBER(&it)) e.score = static_cast<float>(bson_iter_as_double(&it));
+  if (bson_iter_init_find(&it, doc, "score") && BSON_ITER_HOLDS_NUMBER(&it))
+    e.score = static_cast<float>(bson_iter_as_double(&it));
   if (read_count(doc, "frames", n)) e.frames = static_cast<uint32_t>(n);
-  if (bson_iter_init_find(&it, doc, "video_time_s") && BSON_ITER_HOLDS_NUMBER(&it)) e.video_time_s = bson_iter_as_double(&it);
+  if (bson_iter_init_find(&it, doc, "video_time_s") && BSON_ITER_HOLDS_NUMBER(&it))
+    e.video_time_s = bson_iter_as_double(&it);
   if (bson_iter_init_find(&it, doc, "thumbnail") && BSON_ITER_HOLDS_BINARY(&it)) {
     bson_subtype_t sub;
     uint32_t len = 0;

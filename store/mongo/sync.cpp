@@ -49,7 +49,8 @@ class Connection {
     if (!client_) throw std::runtime_error("MongoDB " + shown_ + ": " + err.message);
     libmongoc().client_set_appname(client_.get(), "facegate");
     Bson ping(BCON_NEW("ping", BCON_INT32(1)));
-    if (!libmongoc().client_command_simple(client_.get(), "admin", ping.get(), nullptr, nullptr, &err)) fail("ping", err);
+    if (!libmongoc().client_command_simple(client_.get(), "admin", ping.get(), nullptr, nullptr, &err))
+      fail("ping", err);
   }
 
   Collection collection(const char* name) {
@@ -57,7 +58,8 @@ class Connection {
   }
 
   [[noreturn]] void fail(const std::string& what, const bson_error_t& err) const {
-    throw std::runtime_error("MongoDB " + shown_ + " (database " + database_ + "): " + what + " failed: " + err.message);
+    throw std::runtime_error("MongoDB " + shown_ + " (database " + database_ + "): " + what +
+                             " failed: " + err.message);
   }
 
  private:
@@ -206,7 +208,8 @@ MongoPushResult push(Store& store, const std::string& uri) {
     }
   }
   if (const auto cutoff = store.pruned_before()) {
-    result.events_expired = static_cast<size_t>(run(conn, retention_command(db_id, *cutoff), "dropping expired events"));
+    result.events_expired =
+        static_cast<size_t>(run(conn, retention_command(db_id, *cutoff), "dropping expired events"));
   }
 
   std::string done;

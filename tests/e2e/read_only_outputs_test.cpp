@@ -108,8 +108,8 @@ TEST_F(ReadOnlyOutputs, AreRefusedBeforeTheWorkWithTheReason) {
 }
 
 TEST_F(ReadOnlyOutputs, CalibratePlotIsAPng) {
-  const fg::test::Result r =
-      fg::test::run_facegate("calibrate --db " + sh_quote(g_suite->db) + " --plot " + sh_quote(dir_ + "/plot.jpg"), dir_);
+  const fg::test::Result r = fg::test::run_facegate(
+      "calibrate --db " + sh_quote(g_suite->db) + " --plot " + sh_quote(dir_ + "/plot.jpg"), dir_);
   EXPECT_EQ(r.code, 2) << r.err;
   EXPECT_NE(r.err.find("--plot " + dir_ + "/plot.jpg: expected a .png file name"), std::string::npos) << r.err;
   EXPECT_FALSE(fs::exists(dir_ + "/plot.jpg"));

