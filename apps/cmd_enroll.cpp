@@ -1,3 +1,5 @@
+#include <algorithm>
+#include <cstdint>
 #include <cstdio>
 #include <filesystem>
 #include <map>
@@ -15,6 +17,7 @@
 #include "apps/image_io.h"
 #include "apps/progress.h"
 #include "apps/topk.h"
+#include "apps/utf8.h"
 #include "tools/convert/sha256.h"
 
 namespace fg::apps {
@@ -27,20 +30,26 @@ constexpr const char* kHelp =
     "\n"
     "Enrolls GALLERY_DIR/<identity name>/<images> into the database DB (created if missing):\n"
     "one embedding per image, of its largest face. Images are the files named .jpg, .jpeg,\n"
-    ".png, .bmp, .webp, .tif(f) or .pbm/.pgm/.ppm/.pnm (any case); other files, and files\n"
-    "directly in GALLERY_DIR, are listed and left out. Images already in the DB (same file\n"
-    "content, by sha256) are skipped, so re-running adds only new photos. Everything one\n"
-    "identity gets is written in one atomic batch.\n"
+    ".png, .bmp, .webp, .tif(f) or .pbm/.pgm/.ppm/.pnm (any case). Listed on stderr (and in\n"
+    "--report's problems) and left out: other files, files directly in GALLERY_DIR, folders\n"
+    "inside a person's folder (not searched), and folders whose name is not valid UTF-8\n"
+    "(rename them). Hidden entries (names starting with '.': .DS_Store, ._*, .git/) are\n"
+    "ignored silently. Left-out entries do not change the exit status. Images already in\n"
+    "the DB (same file content, by sha256) are skipped, so re-running adds only new photos.\n"
+    "Everything one identity gets is written in one atomic batch.\n"
     "\n"
     "With --probes M, M images per identity are held out (a reproducible split for a given\n"
     "--seed) and searched after enrolling; Top-1/3/5 accuracy is printed per identity and in\n"
-    "all, counting identities, not images. Probes that cannot be read or have no face count\n"
-    "as misses and are reported.\n"
+    "all, counting identities, not images. An identity always keeps one image for the\n"
+    "gallery: of n <= M images, n - 1 are held out (none of a single image), and the\n"
+    "summary says so. Probes that cannot be read or have no face count as misses and are\n"
+    "reported.\n"
     "\n"
     "options:\n"
     "  --db DIR          the facegate database (RocksDB directory)\n"
     "  --gallery N       enroll at most N images per identity in this run (default: all)\n"
-    "  --probes M        hold out M images per identity for the Top-K evaluation (default 0)\n"
+    "  --probes M        hold out M images per identity for the Top-K evaluation (default 0;\n"
+    "                    at most all but one of an identity's images)\n"
     "  --seed S          seed of the gallery/probe split (default 42)\n"
     "  --report FILE     write the enrollment and Top-K results as JSON\n"
     "  --reindex         the DB holds another model's embeddings: re-embed its images with\n"
@@ -126,6 +135,36 @@ std::string recorded_path(const std::string& path) {
   return ec ? path : abs.lexically_normal().string();
 }
 
+// The Top-K section after enroll. Its header says how many images were really held out: an
+// identity with fewer than --probes + 1 images keeps one for the gallery (split_images).
+void print_topk(const TopKReport& topk, const nlohmann::json& capped, int probes, uint64_t seed, int probes_enrolled,
+                size_t fewest, size_t most) {
+  std::string held = std::to_string(probes) + " per identity";
+  if (!capped.empty()) {
+    std::string names;
+    constexpr size_t kNamed = 5;
+    for (size_t i = 0; i < capped.size() && i < kNamed; ++i) {
+      const nlohmann::json& c = capped[i];
+      names += (i ? ", " : "") + std::to_string(c["held_out"].get<size_t>()) + " of " +
+               c["identity"].get<std::string>() + "'s " + std::to_string(c["images"].get<size_t>());
+    }
+    if (capped.size() > kNamed) names += ", and " + std::to_string(capped.size() - kNamed) + " more";
+    std::printf("probes: --probes %d holds out fewer images of %zu %s, one image of each kept for the gallery: %s\n",
+                probes, capped.size(), capped.size() == 1 ? "identity" : "identities", names.c_str());
+    held = (fewest == most ? std::to_string(most) : std::to_string(fewest) + " to " + std::to_string(most)) +
+           " per identity, --probes " + std::to_string(probes) + " keeping one image each for the gallery";
+  }
+  const int searched = topk.total().probes + topk.total().failed;
+  if (searched == 0 && probes_enrolled == 0) {
+    std::printf("\nTop-K: no probes (every identity has a single image, kept for the gallery)\n");
+    return;
+  }
+  std::printf("\nTop-K over %d probes (seed %llu, %s; %d unreadable or without a face count as misses; "
+              "%d already enrolled left out)\n%s",
+              searched, static_cast<unsigned long long>(seed), held.c_str(), topk.total().failed, probes_enrolled,
+              topk.table().c_str());
+}
+
 }  // namespace
 
 int cmd_enroll(int argc, char** argv) {
@@ -159,9 +198,11 @@ int cmd_enroll(int argc, char** argv) {
   const FaceOptions face_opts = face_options(args);  // usage errors before any work
   const GalleryScan scan = scan_gallery(root);
   const std::vector<PersonDir>& people = scan.people;
-  for (const std::string& f : scan.ignored)
-    std::fprintf(stderr, "facegate enroll: %s: not enrolled (%s)\n", f.c_str(),
-                 has_image_extension(f) ? "not in a person's folder" : "not an image file by its name");
+  Counts counts;
+  // Problems hold paths escaped (escape_invalid_utf8): they go to stderr and into the JSON report.
+  for (const LeftOut& l : scan.left_out)
+    counts.problems.push_back({{l.folder ? "folder" : "image", escape_invalid_utf8(l.path)},
+                               {"error", "not enrolled (" + l.why + ")"}});
   FacePipeline faces(face_opts);
   GalleryOptions go;
   go.create = true;
@@ -177,12 +218,19 @@ int cmd_enroll(int argc, char** argv) {
 
   std::vector<Split> splits;
   size_t total = 0;
+  nlohmann::json probes_capped = nlohmann::json::array();  // identities that kept an image from --probes
+  size_t fewest_probes = SIZE_MAX, most_probes = 0;
   for (const auto& p : people) {
     splits.push_back(split_images(p, static_cast<size_t>(probes), static_cast<size_t>(max_gallery), seed));
     total += splits.back().gallery.size();
+    const size_t held = splits.back().probes.size();
+    if (p.images.empty()) continue;
+    fewest_probes = std::min(fewest_probes, held);
+    most_probes = std::max(most_probes, held);
+    if (held < static_cast<size_t>(probes))
+      probes_capped.push_back({{"identity", p.name}, {"images", p.images.size()}, {"held_out", held}});
   }
 
-  Counts counts;
   Progress progress("enroll", total);
   for (size_t i = 0; i < people.size(); ++i) {
     const PersonDir& person = people[i];
@@ -205,10 +253,11 @@ int cmd_enroll(int argc, char** argv) {
           // The same photo in two people's folders: one of them is misfiled.
           const auto owner = gallery.store().get_identity(enrolled->owner_id);
           counts.problems.push_back(
-              {{"image", path},
+              {{"image", escape_invalid_utf8(path)},
                {"identity", person.name},
                {"error", "the same photo is already enrolled as '" + (owner ? owner->name : enrolled->owner_id) +
-                             "' (" + enrolled->image_path + "): not added to '" + person.name + "'"}});
+                             "' (" + escape_invalid_utf8(enrolled->image_path) + "): not added to '" + person.name +
+                             "'"}});
         }
       } else if (auto f = why.empty() ? embed_one(faces, path, why) : std::nullopt) {
         store::EmbeddingRecord r;
@@ -220,7 +269,7 @@ int cmd_enroll(int argc, char** argv) {
       }
       if (!why.empty()) {
         (why == kNoFace ? counts.no_face : counts.unreadable)++;
-        counts.problems.push_back({{"image", path}, {"identity", person.name}, {"error", why}});
+        counts.problems.push_back({{"image", escape_invalid_utf8(path)}, {"identity", person.name}, {"error", why}});
       }
       progress.step(person.name);
     }
@@ -249,7 +298,7 @@ int cmd_enroll(int argc, char** argv) {
         if (enrolled_already(gallery, path)) {
           // An earlier run (another --seed or --probes) enrolled it: finding it would prove nothing.
           ++counts.probes_enrolled;
-          counts.problems.push_back({{"image", path},
+          counts.problems.push_back({{"image", escape_invalid_utf8(path)},
                                      {"identity", people[i].name},
                                      {"probe", true},
                                      {"error", "already enrolled by an earlier run: left out of the Top-K"}});
@@ -262,7 +311,8 @@ int cmd_enroll(int argc, char** argv) {
           topk.add_probe(people[i].name, ranked);
         } else {
           topk.add_failure(people[i].name);
-          counts.problems.push_back({{"image", path}, {"identity", people[i].name}, {"probe", true}, {"error", why}});
+          counts.problems.push_back(
+              {{"image", escape_invalid_utf8(path)}, {"identity", people[i].name}, {"probe", true}, {"error", why}});
         }
         probe_progress.step(people[i].name);
       }
@@ -278,18 +328,13 @@ int cmd_enroll(int argc, char** argv) {
   std::printf("database %s: %llu identities, %llu images\n", db.c_str(),
               static_cast<unsigned long long>(st.identity_count), static_cast<unsigned long long>(st.embedding_count));
   for (const auto& p : counts.problems) {
-    std::fprintf(stderr, "facegate enroll: %s: %s\n", p["image"].get<std::string>().c_str(),
+    std::fprintf(stderr, "facegate enroll: %s: %s\n", p.value("image", p.value("folder", "")).c_str(),
                  p["error"].get<std::string>().c_str());
   }
-  if (probes > 0) {
-    std::printf("\nTop-K over %d probes (seed %llu, %d per identity; %d unreadable or without a face count as misses; "
-                "%d already enrolled left out)\n%s",
-                topk.total().probes + topk.total().failed, static_cast<unsigned long long>(seed), probes,
-                topk.total().failed, counts.probes_enrolled, topk.table().c_str());
-  }
+  if (probes > 0) print_topk(topk, probes_capped, probes, seed, counts.probes_enrolled, fewest_probes, most_probes);
   if (!report_path.empty()) {
-    nlohmann::json report = {{"gallery_dir", root},
-                             {"db", db},
+    nlohmann::json report = {{"gallery_dir", escape_invalid_utf8(root)},
+                             {"db", escape_invalid_utf8(db)},
                              {"model", faces.model_id()},
                              {"seed", seed},
                              {"probes_per_identity", probes},
@@ -303,8 +348,9 @@ int cmd_enroll(int argc, char** argv) {
     if (probes > 0) {
       report["topk"] = topk.to_json();
       report["topk"]["left_out_already_enrolled"] = counts.probes_enrolled;
+      report["probes_capped"] = probes_capped;
     }
-    write_file_atomic(report_path, report.dump(2) + "\n");
+    write_file_atomic(report_path, report.dump(2, ' ', false, nlohmann::json::error_handler_t::replace) + "\n");
   }
   if (new_db && st.identity_count == 0) {
     // A run that enrolled nobody leaves no empty DB behind.

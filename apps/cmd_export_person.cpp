@@ -20,7 +20,9 @@ constexpr const char* kHelp =
     "attributed to anyone and are not included. For an identity forgotten without\n"
     "--purge-events (by id, or by the name its kept events carry) that is its events.\n"
     "OUT is written whole or not at all (temporary file, fsync, rename), owner-only (0600).\n"
-    "Reads the DB without locking it, so it works while attend runs.\n"
+    "Reads the DB without locking it, so it works while attend runs. Bytes that are not valid\n"
+    "UTF-8 (a name an older facegate stored from a Latin-1 folder name) are written as the\n"
+    "text \\xHH and listed in \"invalid_utf8_escaped\", with a warning.\n"
     "\n"
     "options:\n"
     "  --db DIR        the facegate database\n"
@@ -45,7 +47,9 @@ int cmd_export_person(int argc, char** argv) {
   o.read_only = true;
   const store::Store s = store::Store::open(db, o);
   const nlohmann::json doc = export_person(s, args.positionals()[0], store::detail::now_us());
-  const std::string text = doc.dump(2) + "\n";
+  // export_person escaped any byte that is not UTF-8 (a name stored by an older facegate), so
+  // that the dump cannot throw; `replace` only guards against a string it missed.
+  const std::string text = doc.dump(2, ' ', false, nlohmann::json::error_handler_t::replace) + "\n";
   if (out == "-") {
     std::fwrite(text.data(), 1, text.size(), stdout);
   } else {
@@ -57,6 +61,16 @@ int cmd_export_person(int argc, char** argv) {
                doc["identity"]["id"].get<std::string>().c_str(),
                doc["identity"].contains("forgotten") ? ", forgotten" : "", doc["images"].size(), doc["events"].size(),
                out == "-" ? "stdout" : out.c_str());
+  if (doc.contains("invalid_utf8_escaped")) {
+    const nlohmann::json& escaped = doc["invalid_utf8_escaped"];
+    std::string where;
+    for (size_t i = 0; i < escaped.size() && i < 3; ++i) where += (i ? ", " : "") + escaped[i].get<std::string>();
+    if (escaped.size() > 3) where += " and " + std::to_string(escaped.size() - 3) + " more strings";
+    std::fprintf(stderr,
+                 "facegate export-person: warning: the DB holds bytes that are not valid UTF-8 (stored by an older "
+                 "facegate?) in %s: written escaped, each such byte as the text \\xHH\n",
+                 where.c_str());
+  }
   return 0;
 }
 

@@ -14,12 +14,24 @@ struct PersonDir {
   std::vector<std::string> images;  // non-hidden image files (by extension), sorted by name
 };
 
+// An entry of the gallery that is not enrolled, and why ("not an image file by its name").
+struct LeftOut {
+  std::string path;
+  std::string why;
+  bool folder = false;  // a directory (a person's folder, or one inside it), not a file
+};
+
 struct GalleryScan {
-  std::vector<PersonDir> people;     // every non-hidden sub-folder, sorted by name; folders
-                                     // whose names differ only in Unicode form are one person
-  std::vector<std::string> ignored;  // non-hidden files that are not enrolled, sorted: those
-                                     // in a person's folder that are not images by their
-                                     // extension, and any file directly in the root
+  std::vector<PersonDir> people;  // every non-hidden sub-folder with a valid UTF-8 name, sorted
+                                  // by name; folders whose names differ only in Unicode form are
+                                  // one person
+  std::vector<LeftOut> left_out;  // every non-hidden entry that is not enrolled, sorted by path:
+                                  // files in a person's folder that are not images by their
+                                  // extension, folders inside a person's folder (whatever their
+                                  // name), files directly in the root, entries that are neither
+                                  // files nor folders, and folders whose name is not valid UTF-8.
+                                  // Hidden entries (".DS_Store", "._x.jpg", ".git/") are skipped
+                                  // silently.
 };
 
 // True when the name ends in an extension of a format read_image decodes (JPEG, PNG, BMP,
@@ -31,7 +43,8 @@ GalleryScan scan_gallery(const std::string& root);
 
 struct Split {
   std::vector<std::string> gallery;  // at most max_gallery (0 = no limit)
-  std::vector<std::string> probes;   // exactly min(probes, images) held out
+  std::vector<std::string> probes;   // min(probes, images - 1) held out: an identity always keeps
+                                     // one image for the gallery (none held out of a single one)
 };
 
 // Reproducible on every platform: a Fisher-Yates shuffle driven by a SplitMix64 stream

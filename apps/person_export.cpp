@@ -5,6 +5,7 @@
 #include <stdexcept>
 
 #include "apps/attend/events.h"
+#include "apps/utf8.h"
 
 namespace fg::apps {
 
@@ -24,6 +25,21 @@ std::string base64(const std::vector<uint8_t>& bytes) {
 }
 
 namespace {
+
+void escape_strings(nlohmann::json& j, const std::string& pointer, std::vector<std::string>& changed) {
+  if (j.is_string()) {
+    const std::string& s = j.get_ref<const std::string&>();
+    if (!valid_utf8(s)) {
+      j = escape_invalid_utf8(s);
+      changed.push_back(pointer.empty() ? "/" : pointer);
+    }
+  } else if (j.is_array()) {
+    for (size_t i = 0; i < j.size(); ++i) escape_strings(j[i], pointer + "/" + std::to_string(i), changed);
+  } else if (j.is_object()) {
+    for (auto& [key, value] : j.items())
+      escape_strings(value, (nlohmann::json::json_pointer(pointer) / key).to_string(), changed);
+  }
+}
 
 std::string when(int64_t us) { return attend::iso8601(us, attend::local_utc_offset(us)); }
 
@@ -103,13 +119,22 @@ nlohmann::json export_person(const store::Store& store, const std::string& id_or
          {"thumbnail_jpeg_base64", e.thumbnail_jpeg.empty() ? json(nullptr) : json(base64(e.thumbnail_jpeg))}});
   }
 
-  return {{"format", "facegate-person-export"},
-          {"version", 1},
-          {"exported_at", attend::iso8601(now_us, zone)},
-          {"db", store.state().path},
-          {"identity", std::move(identity)},
-          {"images", std::move(images)},
-          {"events", std::move(events)}};
+  json doc = {{"format", "facegate-person-export"},
+              {"version", 1},
+              {"exported_at", attend::iso8601(now_us, zone)},
+              {"db", store.state().path},
+              {"identity", std::move(identity)},
+              {"images", std::move(images)},
+              {"events", std::move(events)}};
+  const std::vector<std::string> escaped = escape_invalid_utf8_in(doc);
+  if (!escaped.empty()) doc["invalid_utf8_escaped"] = escaped;
+  return doc;
+}
+
+std::vector<std::string> escape_invalid_utf8_in(nlohmann::json& doc) {
+  std::vector<std::string> changed;
+  escape_strings(doc, "", changed);
+  return changed;
 }
 
 }  // namespace fg::apps

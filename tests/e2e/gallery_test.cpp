@@ -313,24 +313,35 @@ TEST_F(Gallery, BadInput) {
   std::ofstream(g + "/nobody/notes.jpg") << "not an image";
   std::ofstream(g + "/amy/readme.txt") << "not an image either";
   fs::copy_file(data_ + "/faces/people/amy/amy2.png", g + "/loose.png");
-  r = enroll(g, "--probes 1");
-  EXPECT_EQ(r.code, 1);
-  EXPECT_NE(r.err.find("no usable image for: amy, bernadette, howard, leonard, nobody, penny"), std::string::npos)
-      << r.err;
-  EXPECT_NE(r.err.find("notes.jpg: cannot decode"), std::string::npos) << r.err;
-  // Never read, never a probe: files that are not images by name, and files outside a person's folder.
-  EXPECT_NE(r.err.find("readme.txt: not enrolled (not an image file by its name)"), std::string::npos) << r.err;
-  EXPECT_NE(r.err.find("loose.png: not enrolled (not in a person's folder)"), std::string::npos) << r.err;
-  EXPECT_EQ(r.err.find("readme.txt: cannot"), std::string::npos) << r.err;
-  // One image per person, held out as the probe: nobody enrolled, and no empty DB left.
-  EXPECT_FALSE(fs::exists(db_));
-  EXPECT_NE(r.err.find("nothing was enrolled, so the new DB " + db_ + " was not kept"), std::string::npos) << r.err;
   r = enroll(g, "--report " + sh_quote(dir_ + "/nowhere/r.json"));
   EXPECT_EQ(r.code, 1);
   EXPECT_NE(r.err.find("--report " + dir_ + "/nowhere/r.json: " + dir_ + "/nowhere is not a directory"),
             std::string::npos)
       << r.err;
   EXPECT_FALSE(fs::exists(db_)) << "refused before any work";
+
+  // No usable image at all: nobody enrolled, and no empty DB left.
+  fs::create_directories(dir_ + "/only-nobody/nobody");
+  fs::copy_file(g + "/nobody/notes.jpg", dir_ + "/only-nobody/nobody/notes.jpg");
+  r = enroll(dir_ + "/only-nobody");
+  EXPECT_EQ(r.code, 1);
+  EXPECT_NE(r.err.find("no usable image for: nobody"), std::string::npos) << r.err;
+  EXPECT_FALSE(fs::exists(db_));
+  EXPECT_NE(r.err.find("nothing was enrolled, so the new DB " + db_ + " was not kept"), std::string::npos) << r.err;
+
+  // One image per person and --probes 1: the image stays for the gallery (no probe of it).
+  r = enroll(g, "--probes 1");
+  EXPECT_EQ(r.code, 1);
+  EXPECT_NE(r.err.find("no usable image for: nobody\n"), std::string::npos) << r.err;
+  EXPECT_NE(r.err.find("notes.jpg: cannot decode"), std::string::npos) << r.err;
+  // Never read, never a probe: files that are not images by name, and files outside a person's folder.
+  EXPECT_NE(r.err.find("readme.txt: not enrolled (not an image file by its name)"), std::string::npos) << r.err;
+  EXPECT_NE(r.err.find("loose.png: not enrolled (not in a person's folder)"), std::string::npos) << r.err;
+  EXPECT_EQ(r.err.find("readme.txt: cannot"), std::string::npos) << r.err;
+  EXPECT_NE(r.out.find("Top-K: no probes (every identity has a single image, kept for the gallery)"),
+            std::string::npos)
+      << r.out;
+  EXPECT_EQ(total_images(), 8u);
   {
     fg::store::OpenOptions o;
     o.create_if_missing = true;
@@ -343,6 +354,8 @@ TEST_F(Gallery, BadInput) {
   r = enroll(g);
   EXPECT_EQ(r.code, 1);
   EXPECT_NE(r.err.find("no usable image for: nobody"), std::string::npos) << r.err;
+  EXPECT_NE(r.out.find("enrolled 0 new images (0 new identities); skipped 8 already enrolled"), std::string::npos)
+      << r.out;
   EXPECT_EQ(total_images(), 8u) << "the readable images were enrolled all the same";
 
   {
@@ -363,6 +376,85 @@ TEST_F(Gallery, BadInput) {
   r = run("list --db " + sh_quote(corrupt));
   EXPECT_EQ(r.code, 1);
   EXPECT_EQ(std::count(r.err.begin(), r.err.end(), '\n'), 1) << r.err;
+}
+
+// --probes M with M >= an identity's image count: all but one of its images are held out, the
+// summary says so once, the Top-K header says what was held out, and nobody is "without a
+// usable image" (before: every image was held out, the gallery was empty and the DB discarded).
+TEST_F(Gallery, ProbesLeaveEachIdentityOneImageForTheGallery) {
+  const std::string g = make_gallery("g", 3);
+  fs::create_directories(g + "/solo");
+  fs::copy_file(data_ + "/faces/people/amy/amy5.png", g + "/solo/only.png");
+  const std::string report = dir_ + "/report.json";
+  Result r = enroll(g, "--probes 10 --seed 3 --report " + sh_quote(report));
+  ASSERT_EQ(r.code, 0) << r.err << r.out;
+  EXPECT_EQ(r.err.find("no usable image"), std::string::npos) << r.err;
+  EXPECT_NE(r.out.find("enrolled 9 new images (9 new identities)"), std::string::npos) << r.out;
+  EXPECT_NE(r.out.find("probes: --probes 10 holds out fewer images of 9 identities, one image of each kept for the "
+                       "gallery: 2 of amy's 3, "),
+            std::string::npos)
+      << r.out;
+  EXPECT_NE(r.out.find("'s 3, and 4 more\n"), std::string::npos) << r.out;
+  EXPECT_NE(r.out.find("Top-K over 16 probes (seed 3, 0 to 2 per identity, --probes 10 keeping one image each for "
+                       "the gallery;"),
+            std::string::npos)
+      << r.out;
+  EXPECT_EQ(r.out.find("10 per identity"), std::string::npos) << r.out;
+  EXPECT_TRUE(fs::exists(db_));
+  const json rep = json::parse(fg::test::read_text(report));
+  EXPECT_EQ(rep["topk"]["probes"], 16);
+  ASSERT_EQ(rep["probes_capped"].size(), 9u);
+  EXPECT_EQ(rep["probes_capped"][0], json({{"identity", "amy"}, {"images", 3}, {"held_out", 2}}));
+  EXPECT_EQ(total_images(), 9u);
+  for (const auto& row : list()) EXPECT_EQ(row["images"], 1) << row;
+}
+
+// Everything in the gallery that is not enrolled is listed on stderr and in --report's
+// problems, the same entries: loose files, non-images, folders inside a person's folder
+// (also one named like an image), and a folder whose name is not UTF-8 (Latin-1 "Renée").
+// Hidden entries are ignored silently, as --help says. None of it changes the exit status.
+TEST_F(Gallery, LeftOutEntriesAreListedOnStderrAndInTheReport) {
+  const std::string g = make_gallery("g", 1);
+  const std::string latin1 = "Ren\xe9" "e";
+  for (const std::string& d : std::vector<std::string>{"amy/sub", "amy/inner.jpg", ".hidden", latin1})
+    fs::create_directories(g + "/" + d);
+  fs::copy_file(data_ + "/faces/people/amy/amy2.png", g + "/amy/sub/nested.png");
+  fs::copy_file(data_ + "/faces/people/amy/amy3.png", g + "/amy/inner.jpg/deeper.png");
+  fs::copy_file(data_ + "/faces/people/amy/amy4.png", g + "/.hidden/h.png");
+  fs::copy_file(data_ + "/faces/people/penny/penny2.png", g + "/" + latin1 + "/1.png");
+  fs::copy_file(data_ + "/faces/people/raj/raj2.png", g + "/loose.png");
+  std::ofstream(g + "/notes.txt") << "a note";
+  std::ofstream(g + "/amy/.DS_Store") << "finder";
+  std::ofstream(g + "/amy/._amy1.png") << "resource fork";
+  const std::string report = dir_ + "/report.json";
+  Result r = enroll(g, "--report " + sh_quote(report));
+  ASSERT_EQ(r.code, 0) << r.err;
+  const std::vector<std::string> listed = {
+      g + "/Ren\\xE9e: not enrolled (the folder name is not valid UTF-8",
+      g + "/amy/inner.jpg: not enrolled (a folder, not an image file",
+      g + "/amy/sub: not enrolled (a folder inside a person's folder",
+      g + "/loose.png: not enrolled (not in a person's folder)",
+      g + "/notes.txt: not enrolled (not in a person's folder)",
+  };
+  for (const std::string& line : listed) EXPECT_NE(r.err.find("facegate enroll: " + line), std::string::npos) << line;
+  EXPECT_NE(r.err.find("rename it"), std::string::npos) << r.err;
+  for (const char* silent : {".hidden", ".DS_Store", "._amy1", "nested.png", "deeper.png"})
+    EXPECT_EQ(r.err.find(silent), std::string::npos) << silent << " in " << r.err;
+
+  const json rep = json::parse(fg::test::read_text(report));
+  std::vector<std::string> in_report;
+  for (const json& p : rep["problems"])
+    in_report.push_back(p.value("image", p.value("folder", "")) + ": " + p["error"].get<std::string>());
+  ASSERT_EQ(in_report.size(), listed.size()) << rep["problems"].dump(2);
+  for (size_t i = 0; i < listed.size(); ++i) {
+    EXPECT_EQ(in_report[i].rfind(listed[i], 0), 0u) << in_report[i];
+    EXPECT_NE(r.err.find("facegate enroll: " + in_report[i] + "\n"), std::string::npos) << in_report[i];
+  }
+
+  const auto rows = list();
+  EXPECT_EQ(rows.size(), 8u) << "the Latin-1 folder is not a person";
+  for (const auto& row : rows) EXPECT_EQ(row["name"].get<std::string>().find("Ren"), std::string::npos) << row;
+  EXPECT_EQ(total_images(), 8u);
 }
 
 }  // namespace

@@ -224,4 +224,55 @@ TEST_F(PrivacyCli, NoFaceDataInLogsOwnerOnlyFilesForgetEverywhereAndRetention) {
   EXPECT_EQ(facegate("prune --db " + sh_quote(db) + " --retention 0"), 2) << "0 days is a usage error";
 }
 
+// An older facegate enrolled folder names as they were: a Latin-1 "Renée" from a Windows share
+// is stored as "Ren\xE9e", which is not UTF-8. export-person used to die on it with a raw
+// nlohmann type_error 316 and no file; it must export, with those bytes escaped as the text
+// "\xE9", list where in "invalid_utf8_escaped", and say so on stderr. Needs no model or server.
+TEST(PrivacyCliExport, ANameStoredNotInUtf8IsExportedEscapedAndSaidSo) {
+  const std::string dir = fg::test::scratch_dir("privacy-cli-latin1");
+  const std::string db = dir + "/db", latin1 = "Ren\xe9" "e";
+  std::string id;
+  {
+    fg::store::OpenOptions o;
+    o.create_if_missing = true;
+    o.model_id = "model-x:1";
+    fg::store::Store s = fg::store::Store::open(db, o);
+    fg::store::Identity who;
+    who.name = latin1;
+    fg::store::EmbeddingRecord r;
+    r.image_path = "/share/" + latin1 + "/1.jpg";
+    r.content_hash = std::string(64, 'a');
+    r.embedding = {0.5f, 1.f, -0.5f, 0.25f};
+    std::vector<fg::store::EmbeddingRecord> records;
+    records.push_back(std::move(r));
+    id = s.enroll(who, std::move(records)).identity.id;
+    fg::store::Event e;
+    e.time_us = 1'750'000'000'000'000;
+    e.camera = "door";
+    e.kind = fg::store::EventKind::attendance;
+    e.identity_id = id;
+    e.name = latin1;
+    s.append_event(e);
+  }
+  const std::string out = dir + "/out.json", log = dir + "/log";
+  for (const std::string& who : {id, latin1}) {
+    std::filesystem::remove(out);
+    const int code = fg::test::run(fg::test::facegate_binary() + " export-person " + sh_quote(who) + " --db " +
+                                   sh_quote(db) + " -o " + sh_quote(out) + " > " + sh_quote(log) + " 2>&1");
+    const std::string said = fg::test::read_text(log);
+    ASSERT_EQ(code, 0) << said;
+    EXPECT_EQ(said.find("json.exception"), std::string::npos) << said;
+    EXPECT_NE(said.find("warning: the DB holds bytes that are not valid UTF-8"), std::string::npos) << said;
+    EXPECT_NE(said.find("/identity/name"), std::string::npos) << said;
+    EXPECT_NE(said.find("Ren\\xE9e (" + id + "): 1 images, 1 events -> " + out), std::string::npos) << said;
+    const json doc = json::parse(fg::test::read_text(out));
+    EXPECT_EQ(doc["identity"]["id"], id);
+    EXPECT_EQ(doc["identity"]["name"], "Ren\\xE9e");
+    EXPECT_EQ(doc["images"][0]["image_path"], "/share/Ren\\xE9e/1.jpg");
+    EXPECT_EQ(doc["events"][0]["name"], "Ren\\xE9e");
+    EXPECT_EQ(doc["invalid_utf8_escaped"], json({"/events/0/name", "/identity/name", "/images/0/image_path"}));
+  }
+  fs::remove_all(dir);
+}
+
 }  // namespace

@@ -201,7 +201,7 @@ TEST_F(Sync, BadInputGivesClearErrorsAndLeavesLocalDataAlone) {
   EXPECT_EQ(r.code, 2);
   EXPECT_NE(r.err.find("nothing to sync with"), std::string::npos) << r.err;
   r = run("sync --push --db " + sh_quote(db_) + " --chroma https://x:1");
-  EXPECT_EQ(r.code, 1);
+  EXPECT_EQ(r.code, 2) << "a URL facegate cannot use is bad usage: " << r.err;
   EXPECT_NE(r.err.find("https is not supported"), std::string::npos) << r.err;
 }
 
