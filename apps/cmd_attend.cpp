@@ -16,6 +16,7 @@
 #include "apps/commands.h"
 #include "apps/face_options.h"
 #include "apps/gallery.h"
+#include "apps/progress.h"
 #include "apps/retention.h"
 #include "apps/threshold.h"
 #include "store/chroma/endpoint.h"
@@ -44,11 +45,12 @@ constexpr const char* kHelp =
     "http://...). Cameras and streams are live: when recognition is slower than the camera,\n"
     "frames are dropped (and counted), never queued. A file is read frame by frame and its\n"
     "cooldown runs on the video's own clock, so the result does not depend on the machine's\n"
-    "speed. Stops at the end of a file, on SIGINT/SIGTERM (Ctrl-C), or Esc in the window,\n"
-    "with a summary on stderr and exit status 0 (1 when the source fails: a camera or stream\n"
-    "that ends, or a stream that sends nothing for --stream-timeout seconds; with --reconnect\n"
-    "it is opened again instead, as often as it takes). A second Ctrl-C ends it at once (the\n"
-    "events so far are already in DB). Headless unless --display.\n"
+    "speed; its progress is told on stderr at every tenth of its frames. Stops at the end\n"
+    "of a file, on SIGINT/SIGTERM (Ctrl-C), or Esc in the window, with a summary on stderr\n"
+    "and exit status 0 (1 when the source fails: a camera or stream that ends, or a stream\n"
+    "that sends nothing for --stream-timeout seconds; with --reconnect it is opened again\n"
+    "instead, as often as it takes). A second Ctrl-C ends it at once (the events so far are\n"
+    "already in DB). Headless unless --display.\n"
     "\n"
     "--events streams one JSON line per event:\n"
     "  {\"time\": ISO 8601 with zone, \"camera\", \"kind\": \"attendance\" | \"unknown\",\n"
@@ -210,6 +212,11 @@ int cmd_attend(int argc, char** argv) {
   const std::string warning = uncalibrated_warning(threshold, faces.model_id());
   if (!warning.empty()) std::fprintf(stderr, "facegate attend: %s\n", warning.c_str());
 
+  // A file whose header gives its length: a line per tenth of it (lines, not a bar: events
+  // may go to the same terminal).
+  std::optional<Progress> progress;
+  if (!opts.live && capture.stats().declared > 0)
+    progress.emplace("facegate attend: frames", static_cast<size_t>(capture.stats().declared), Progress::Style::lines);
   const auto start = std::chrono::steady_clock::now();
   auto last_prune = start;
   double fps = 0;
@@ -225,6 +232,7 @@ int cmd_attend(int argc, char** argv) {
     if (got == attend::Capture::Next::none_yet) continue;
     const std::vector<attend::Mark> marks = attendance.process(frame);
     if (annotator.active()) annotator.add(frame.image, marks, fps);
+    if (progress) progress->reach(static_cast<size_t>(frame.number + 1));
     const double dt = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
     fps = dt > 0 ? (fps == 0 ? 1 / dt : 0.9 * fps + 0.1 / dt) : fps;
   }

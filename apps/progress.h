@@ -1,5 +1,5 @@
-// Progress for long work: a bar redrawn in place on a terminal, a plain line every few
-// percent when stderr is piped to a file or a log.
+// Progress for long work: a bar redrawn in place on a terminal, a plain line every tenth of
+// the work (with an estimate of the time left) when stderr is piped to a file or a log.
 #pragma once
 
 #include <chrono>
@@ -10,9 +10,14 @@ namespace fg::apps {
 
 class Progress {
  public:
-  Progress(std::string what, size_t total);
+  enum class Style { automatic, lines };
+  // automatic: a bar on a terminal, else lines. lines: always lines, for work whose other
+  // output shares the terminal (a bar redrawn in place would be torn by it).
+  Progress(std::string what, size_t total, Style style = Style::automatic);
   // Marks one more item done; `note` (e.g. the identity) is shown beside the bar.
   void step(const std::string& note = "");
+  // Marks `done` items done in all (never fewer than before; more than total counts as total).
+  void reach(size_t done, const std::string& note = "");
   // Ends the bar's line (a terminal) or prints the final count (piped).
   void finish();
 

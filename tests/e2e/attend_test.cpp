@@ -226,6 +226,12 @@ TEST_F(Attend, ScriptedVideoGivesExactlyTheExpectedEventsEvenWithACorruptFrame) 
   EXPECT_NE(r.err.find("5 events (4 attendance, 1 unknown; 1 repeats within cooldown)"), std::string::npos) << r.err;
   EXPECT_NE(r.err.find("mean "), std::string::npos) << r.err;
   EXPECT_EQ(r.err.find("its header declares"), std::string::npos) << "a whole file is not cut short: " << r.err;
+  // Progress on the file: a line per tenth of its frames, the last one whole.
+  std::vector<int> progress;
+  const std::regex progress_line(R"(facegate attend: frames: (\d+)/90 \((\d+)%\))");
+  for (std::sregex_iterator it(r.err.begin(), r.err.end(), progress_line), end; it != end; ++it)
+    progress.push_back(std::stoi((*it)[1]));
+  EXPECT_EQ(progress, (std::vector<int>{9, 18, 27, 36, 45, 54, 63, 72, 81, 90})) << r.err;
 
   const auto stored = stored_events();
   ASSERT_EQ(stored.size(), 5u);
@@ -526,6 +532,7 @@ TEST_F(Attend, LiveSourceDropsFramesRatherThanQueueing) {
   EXPECT_GT(dropped, 0);
   EXPECT_EQ(frames + dropped, kScriptFrames);
   for (const json& e : json_lines(r.out)) EXPECT_TRUE(e["video_time"].is_null()) << e.dump();
+  EXPECT_EQ(r.err.find("attend: frames: "), std::string::npos) << "a live source has no length to show progress in: " << r.err;
 }
 
 // An IP camera's HTTP stream, served from the script video by a server in the test.
