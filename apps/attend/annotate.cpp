@@ -1,5 +1,6 @@
 #include "apps/attend/annotate.h"
 
+#include <algorithm>
 #include <cstdio>
 #include <cstdlib>
 #include <filesystem>
@@ -7,18 +8,30 @@
 
 #include <opencv2/imgproc.hpp>
 
+#include "apps/cli.h"
 #include "apps/media/plugin_loader.h"
 
 namespace fg::apps::attend {
 namespace {
 
 constexpr const char* kWindow = "facegate attend";
+constexpr int kLabelFont = cv::FONT_HERSHEY_SIMPLEX;
+constexpr double kLabelScale = 0.5;
 
 bool ends_with(const std::string& s, const std::string& tail) {
   return s.size() >= tail.size() && s.compare(s.size() - tail.size(), tail.size(), tail) == 0;
 }
 
 }  // namespace
+
+cv::Point label_origin(const Box& box, cv::Size text, int baseline, cv::Size frame) {
+  constexpr int kGap = 6;  // between the label's baseline and the box's top edge
+  const int left = static_cast<int>(box[0]), top = static_cast<int>(box[1]);
+  const int x = std::max(0, std::min(left, frame.width - text.width));
+  const int above = top - kGap;
+  const int y = above - text.height >= 0 ? above : std::max(top, 0) + kGap + text.height;
+  return {x, std::min(y, frame.height - baseline)};
+}
 
 bool has_display() {
   const char* x = std::getenv("DISPLAY");
@@ -54,13 +67,16 @@ void Annotator::add(cv::Mat& frame, const std::vector<Mark>& marks, double fps) 
     const cv::Point tl(static_cast<int>(m.box[0]), static_cast<int>(m.box[1]));
     const cv::Point br(static_cast<int>(m.box[2]), static_cast<int>(m.box[3]));
     cv::rectangle(frame, tl, br, colour, 2);
-    cv::putText(frame, m.text, {tl.x, std::max(12, tl.y - 6)}, cv::FONT_HERSHEY_SIMPLEX, 0.5, colour, 1, cv::LINE_AA);
+    int baseline = 0;
+    const cv::Size size = cv::getTextSize(m.text, kLabelFont, kLabelScale, 1, &baseline);
+    cv::putText(frame, m.text, label_origin(m.box, size, baseline, frame.size()), kLabelFont, kLabelScale, colour, 1,
+                cv::LINE_AA);
   }
-  char text[32];
-  std::snprintf(text, sizeof text, "%.1f FPS", fps);
-  cv::putText(frame, text, {8, 20}, cv::FONT_HERSHEY_SIMPLEX, 0.6, cv::Scalar(255, 255, 255), 2, cv::LINE_AA);
   if (recording()) write(frame);
   if (window_) {
+    char text[32];
+    std::snprintf(text, sizeof text, "%.1f FPS", fps);
+    cv::putText(frame, text, {8, 20}, cv::FONT_HERSHEY_SIMPLEX, 0.6, cv::Scalar(255, 255, 255), 2, cv::LINE_AA);
     const int key = window_->show(kWindow, frame);
     if (key == 27 || key == 'q') quit_ = true;
   }
@@ -82,9 +98,9 @@ void Annotator::write(const cv::Mat& frame) {
     output_cut_ = true;
     std::fprintf(stderr,
                  "facegate attend: warning: --output %s: less than %llu MiB left on its disk; the annotated video "
-                 "stops after %lld frames (events are still recorded)\n",
+                 "stops after %s (events are still recorded)\n",
                  output_.c_str(), static_cast<unsigned long long>(kOutputReserve >> 20),
-                 static_cast<long long>(written_));
+                 cli::count(written_, "frame", "frames").c_str());
     return;
   }
   if (!writer_) {

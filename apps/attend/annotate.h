@@ -1,5 +1,6 @@
-// The annotated video: boxes, names, scores and FPS drawn on each frame, shown in a window
-// (--display, when there is a display) and/or written to a file (--output).
+// The annotated video: boxes, names and scores drawn on each frame, shown in a window
+// (--display, when there is a display; with the processing FPS) and/or written to a file
+// (--output; without it, so that a file's annotated video does not depend on the machine).
 #pragma once
 
 #include <cstdint>
@@ -30,7 +31,8 @@ class Annotator {
   ~Annotator();
 
   bool active() const { return window_ != nullptr || recording(); }
-  // Draws on `frame` and shows/writes it. Throws std::runtime_error if the output file cannot
+  // Draws on `frame` and shows/writes it; `fps`, the processing rate, is shown in the window
+  // only. Throws std::runtime_error if the output file cannot
   // be opened (or the media plugin, which writes and shows it, cannot be loaded). Once the
   // output's disk has less than kOutputReserve free, the video is closed where it is (a
   // valid, shorter file) and no more frames are written: a warning says so.
@@ -60,6 +62,11 @@ class Annotator {
   bool recording() const { return !output_.empty() && !output_cut_; }
   void write(const cv::Mat& frame);
 };
+
+// Where a label of `text` size (with `baseline` below it) goes for `box` in a frame of
+// `frame` size: above the box, or just inside its top when there is no room above, and
+// moved left or right so that it stays inside the frame.
+cv::Point label_origin(const Box& box, cv::Size text, int baseline, cv::Size frame);
 
 // Whether a window can be shown here ($DISPLAY or $WAYLAND_DISPLAY is set).
 bool has_display();
