@@ -42,15 +42,23 @@ void write_file_atomic(const std::string& path, const std::string& contents, boo
   }
 }
 
+namespace {
+
+// access() sees a read-only mount (EROFS) as well as the permission bits.
+void require_writable(const std::string& what, const std::string& folder, const std::string& where) {
+  if (::access(folder.c_str(), W_OK | X_OK) != 0)
+    throw std::runtime_error(what + ": cannot write " + where + ": " + std::strerror(errno));
+}
+
+}  // namespace
+
 void check_output_folder(const std::string& option, const std::string& path) {
   const std::filesystem::path dir = std::filesystem::path(path).parent_path();
   std::error_code ec;
   if (!dir.empty() && !std::filesystem::is_directory(dir, ec))
     throw std::runtime_error(option + " " + path + ": " + dir.string() + " is not a directory");
   const std::string folder = dir.empty() ? "." : dir.string();
-  // access() sees a read-only mount (EROFS) as well as the permission bits.
-  if (::access(folder.c_str(), W_OK | X_OK) != 0)
-    throw std::runtime_error(option + " " + path + ": cannot write in " + folder + ": " + std::strerror(errno));
+  require_writable(option + " " + path, folder, "in " + folder);
 }
 
 void make_output_dir(const std::string& option, const std::string& dir, bool owner_only) {
@@ -61,8 +69,7 @@ void make_output_dir(const std::string& option, const std::string& dir, bool own
     throw std::runtime_error(option + " " + dir + ": cannot create the directory: " +
                              (made ? made.message() : "a file of that name exists"));
   if (owner_only && fs::is_empty(dir, ec)) fs::permissions(dir, fs::perms::owner_all, fs::perm_options::replace, ec);
-  if (::access(dir.c_str(), W_OK | X_OK) != 0)
-    throw std::runtime_error(option + " " + dir + ": cannot write there: " + std::strerror(errno));
+  require_writable(option + " " + dir, dir, "there");
 }
 
 }  // namespace fg::apps

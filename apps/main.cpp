@@ -62,40 +62,30 @@ bool cpu_supported() {
   return __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma");
 }
 
-}  // namespace
-
-int main(int argc, char** argv) {
-  // "facegate help CMD" is "facegate CMD --help".
-  char help_flag[] = "--help";
-  char* help_argv[] = {argv[0], argc == 3 ? argv[2] : nullptr, help_flag, nullptr};
-  if (argc == 3 && !std::strcmp(argv[1], "help")) {
-    argv = help_argv;
-    argc = 3;
-  }
-  if (argc < 2 || !std::strcmp(argv[1], "--help") || !std::strcmp(argv[1], "-h") || !std::strcmp(argv[1], "help")) {
-    std::fputs(kUsage, argc < 2 ? stderr : stdout);
-    return argc < 2 ? 2 : 0;
-  }
-  const std::string name = argv[1];
-  if (name == "version" || name == "--version") {
-    if (argc > 2 && (!std::strcmp(argv[2], "--help") || !std::strcmp(argv[2], "-h"))) {
-      std::printf("usage: facegate version\n\nPrints the version, the GEMM kernels picked for this CPU and\n"
-                  "the path of the media plugin the commands would load.\n");
-      return 0;
-    }
-    if (argc > 2) {
-      std::fprintf(stderr, "facegate version: unexpected argument '%s' (see 'facegate version --help')\n", argv[2]);
-      return 2;
-    }
-    std::printf("facegate %s\n", FACEGATE_VERSION);
-    // The GEMM tiles are picked once at start-up from the CPU's features (nn/gemm.h).
-    if (cpu_supported()) std::printf("kernels: %s\n", fg::nn::gemm_kernel_name(fg::nn::gemm_kernel()));
-    // Which plugin the commands that need one would load (not loaded here).
-    const std::string plugin = fg::apps::media::plugin_path();
-    std::error_code ec;
-    std::printf("media plugin: %s%s\n", plugin.c_str(), std::filesystem::exists(plugin, ec) ? "" : " (not found)");
+// `args` are the arguments after "version".
+int print_version(int argc, char** args) {
+  if (argc > 0 && (!std::strcmp(args[0], "--help") || !std::strcmp(args[0], "-h"))) {
+    std::printf("usage: facegate version\n\nPrints the version, the GEMM kernels picked for this CPU and\n"
+                "the path of the media plugin the commands would load.\n");
     return 0;
   }
+  if (argc > 0) {
+    std::fprintf(stderr, "facegate version: unexpected argument '%s' (see 'facegate version --help')\n", args[0]);
+    return 2;
+  }
+  std::printf("facegate %s\n", FACEGATE_VERSION);
+  // The GEMM tiles are picked once at start-up from the CPU's features (nn/gemm.h).
+  if (cpu_supported()) std::printf("kernels: %s\n", fg::nn::gemm_kernel_name(fg::nn::gemm_kernel()));
+  // Which plugin the commands that need one would load (not loaded here).
+  const std::string plugin = fg::apps::media::plugin_path();
+  std::error_code ec;
+  std::printf("media plugin: %s%s\n", plugin.c_str(), std::filesystem::exists(plugin, ec) ? "" : " (not found)");
+  return 0;
+}
+
+// Runs command `name` with the arguments that follow it; errors become messages and exit codes.
+int dispatch(const std::string& name, int argc, char** args) {
+  if (name == "version" || name == "--version") return print_version(argc, args);
   for (const Command& c : kCommands) {
     if (name != c.name) continue;
     if (!cpu_supported()) {
@@ -104,7 +94,7 @@ int main(int argc, char** argv) {
       return 1;
     }
     try {
-      return c.run(argc - 2, argv + 2);
+      return c.run(argc, args);
     } catch (const fg::cli::UsageError& e) {
       std::fprintf(stderr, "facegate %s: %s (see 'facegate %s --help')\n", c.name, e.what(), c.name);
       return 2;
@@ -115,4 +105,19 @@ int main(int argc, char** argv) {
   }
   std::fprintf(stderr, "facegate: unknown command '%s'\n\n%s", name.c_str(), kUsage);
   return 2;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  if (argc == 3 && !std::strcmp(argv[1], "help")) {  // "facegate help CMD" is "facegate CMD --help"
+    char help_flag[] = "--help";
+    char* help_args[] = {help_flag, nullptr};
+    return dispatch(argv[2], 1, help_args);
+  }
+  if (argc < 2 || !std::strcmp(argv[1], "--help") || !std::strcmp(argv[1], "-h") || !std::strcmp(argv[1], "help")) {
+    std::fputs(kUsage, argc < 2 ? stderr : stdout);
+    return argc < 2 ? 2 : 0;
+  }
+  return dispatch(argv[1], argc - 2, argv + 2);
 }
