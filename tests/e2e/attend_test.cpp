@@ -347,9 +347,10 @@ TEST_F(Attend, VideoCutShortIsProcessedAndNamed) {
 }
 
 // --output on a disk that fills: a 66 MiB tmpfs of the test's own (a mount namespace), so
-// that 256 KiB of video reach the 64 MiB left free. The video is closed there, valid and
-// short; every event is still recorded (the DB is elsewhere); the exit status says so. Run
-// again on the disk left under 64 MiB free, attend refuses to start.
+// that 64 KiB of video (a few dozen of the script's 90 frames) reach the 64 MiB left free.
+// The video is closed there, valid and short; every event is still recorded (the DB is
+// elsewhere); the exit status says so. Run again on the disk left under 64 MiB free, attend
+// refuses to start.
 TEST_F(Attend, OutputVideoStopsBeforeItsDiskIsFull) {
   const std::string mnt = dir_ + "/small-disk", copy = dir_ + "/copy.avi";
   fs::create_directory(mnt);
@@ -360,8 +361,8 @@ TEST_F(Attend, OutputVideoStopsBeforeItsDiskIsFull) {
     if (fg::test::in_ci()) FAIL() << "cannot mount a tmpfs in a mount namespace: " << why;
     GTEST_SKIP() << "SKIPPED: cannot mount a tmpfs in a mount namespace here (needs root or user namespaces): " << why;
   }
-  const uint64_t filler_kib = (66 << 10) - (fg::apps::attend::Annotator::kOutputReserve >> 10) - 256;
-  // Run twice in the namespace: with 256 KiB above the reserve, then with the disk already
+  const uint64_t filler_kib = (66 << 10) - (fg::apps::attend::Annotator::kOutputReserve >> 10) - 64;
+  // Run twice in the namespace: with 64 KiB above the reserve, then with the disk already
   // under it (the old video still there): refused at start, nothing run.
   const std::string out = mnt + "/annotated.avi";
   const auto run = [&](int n) {
