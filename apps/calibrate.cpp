@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <atomic>
+#include <charconv>
 #include <cmath>
 #include <cstdio>
 #include <exception>
@@ -14,6 +15,7 @@
 #include <opencv2/imgproc.hpp>
 
 #include "apps/atomic_file.h"
+#include "apps/cli.h"
 #include "apps/media/plugin_loader.h"
 
 namespace fg::apps {
@@ -33,10 +35,6 @@ struct Gallery {
   std::vector<Index> first, end;
   size_t identities = 0;
 };
-
-std::string count_of(size_t n, const char* one, const char* many) {
-  return std::to_string(n) + " " + (n == 1 ? one : many);
-}
 
 Gallery make_gallery(const std::vector<CalibrationSample>& samples) {
   if (samples.empty()) throw CalibrationError("calibration got no embeddings: enroll images of at least 2 identities");
@@ -73,8 +71,8 @@ Gallery make_gallery(const std::vector<CalibrationSample>& samples) {
     start = r + 1;
     ++g.identities;
   }
-  const std::string got = " (got " + count_of(g.identities, "identity", "identities") + ", " +
-                          count_of(samples.size(), "image", "images") + ")";
+  const std::string got = " (got " + cli::count(g.identities, "identity", "identities") + ", " +
+                          cli::count(samples.size(), "image", "images") + ")";
   if (g.identities < 2)
     throw CalibrationError("calibration needs images of at least 2 identities for impostor scores" + got);
   if (widest < 2)
@@ -191,9 +189,9 @@ Calibration choose_threshold(CalibrationScores scores, double far) {
   const float pivot = imp[n - 1 - k];  // s(k+1) in descending order
   const float threshold = std::nextafter(pivot, std::numeric_limits<float>::infinity());
   if (threshold > 1.f)
-    throw CalibrationError(std::to_string(k + 1) + " impostor scores are 1.0 (the same face under " +
-                           "different identities?): no threshold in [-1, 1] reaches a false-accept rate of " +
-                           std::to_string(far));
+    throw CalibrationError(cli::count(k + 1, "impostor score is", "impostor scores are") +
+                           " 1.0 (the same face under different identities?): no threshold in [-1, 1] reaches a "
+                           "false-accept rate of " + std::to_string(far));
 
   Calibration c;
   c.far_target = far;
@@ -203,6 +201,11 @@ Calibration choose_threshold(CalibrationScores scores, double far) {
                            scores.genuine.begin());
   c.scores = std::move(scores);
   return c;
+}
+
+std::string threshold_text(float threshold) {
+  char buf[32];
+  return std::string(buf, std::to_chars(buf, buf + sizeof buf, threshold).ptr);
 }
 
 namespace {
@@ -321,7 +324,7 @@ void draw_histograms(cv::Mat& img, const Calibration& c, cv::Rect area) {
   const std::pair<cv::Scalar, std::string> legend[] = {
       {kGenuine, "genuine (" + std::to_string(c.scores.genuine.size()) + ")"},
       {kImpostor, "impostor (" + std::to_string(c.scores.impostor.size()) + ")"},
-      {kThreshold, "threshold " + format("%.4f", c.threshold)},
+      {kThreshold, "threshold " + threshold_text(c.threshold)},
   };
   for (size_t i = 0; i < 3; ++i) {
     const int y = ly + int(i) * 20;
@@ -372,10 +375,10 @@ void draw_roc(cv::Mat& img, const Calibration& c, cv::Rect area) {
 
 void write_calibration_plot(const Calibration& c, const std::string& png_path) {
   cv::Mat img(kPlotHeight, kPlotWidth, CV_8UC3, cv::Scalar(255, 255, 255));
-  const std::string title = "facegate calibration: " + std::to_string(c.scores.identities) + " identities, " +
-                            std::to_string(c.scores.images) + " images; threshold " + format("%.4f", c.threshold) +
-                            " for FAR <= " + format("%.0e", c.far_target) + " (achieved " + format("%.2e", c.far()) +
-                            "), FRR " + format("%.2f%%", 100 * c.frr());
+  const std::string title = "facegate calibration: " + cli::count(c.scores.identities, "identity", "identities") +
+                            ", " + cli::count(c.scores.images, "image", "images") + "; threshold " +
+                            threshold_text(c.threshold) + " for FAR <= " + format("%.0e", c.far_target) +
+                            " (achieved " + format("%.2e", c.far()) + "), FRR " + format("%.2f%%", 100 * c.frr());
   text(img, title, {kPlotWidth / 2, 30}, 0.65, kInk, 0.5);
   const int half = kPlotWidth / 2;
   draw_histograms(img, c, {80, 110, half - 110, kPlotHeight - 180});

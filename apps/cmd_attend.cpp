@@ -205,10 +205,10 @@ int cmd_attend(int argc, char** argv) {
     std::snprintf(shape, sizeof shape, "%dx%d, %.3g fps", capture.size().width, capture.size().height, capture.fps());
   std::fprintf(stderr,
                "facegate attend: camera '%s', %s source %s (%s); threshold %.3f (%s), cooldown %gs, "
-               "confirm %d frames\n",
+               "confirm %s\n",
                opts.camera.c_str(), opts.live ? "live" : "file", source.c_str(), shape, opts.threshold,
                describe(threshold, faces.model_id()).c_str(),
-               opts.cooldown_s, opts.tracker.confirm_frames);
+               opts.cooldown_s, cli::count(opts.tracker.confirm_frames, "frame", "frames").c_str());
   const std::string warning = uncalibrated_warning(threshold, faces.model_id());
   if (!warning.empty()) std::fprintf(stderr, "facegate attend: %s\n", warning.c_str());
 
@@ -247,34 +247,35 @@ int cmd_attend(int argc, char** argv) {
                           : "end of " + std::string(opts.live ? "stream" : "file");
   std::fprintf(
       stderr,
-      "facegate attend: stopped (%s): %lld frames (%lld dropped, %lld unreadable), %lld faces (%lld embedded), "
-      "%lld events (%lld attendance, %lld unknown; %lld repeats within cooldown), mean %.1f FPS; time in "
+      "facegate attend: stopped (%s): %s (%lld dropped, %lld unreadable), %s (%lld embedded), "
+      "%s (%lld attendance, %lld unknown; %s within cooldown), mean %.1f FPS; time in "
       "detection %.0f%%, embedding %.0f%%, search %.1f%%, event writes %.1f%%\n",
-      why.c_str(), static_cast<long long>(cs.frames), static_cast<long long>(cs.dropped),
-      static_cast<long long>(cs.unreadable), static_cast<long long>(c.faces), static_cast<long long>(c.embedded),
-      static_cast<long long>(c.attendance + c.unknown), static_cast<long long>(c.attendance),
-      static_cast<long long>(c.unknown), static_cast<long long>(c.suppressed), elapsed > 0 ? cs.frames / elapsed : 0.0,
+      why.c_str(), cli::count(cs.frames, "frame", "frames").c_str(), static_cast<long long>(cs.dropped),
+      static_cast<long long>(cs.unreadable), cli::count(c.faces, "face", "faces").c_str(),
+      static_cast<long long>(c.embedded), cli::count(c.attendance + c.unknown, "event", "events").c_str(),
+      static_cast<long long>(c.attendance), static_cast<long long>(c.unknown),
+      cli::count(c.suppressed, "repeat", "repeats").c_str(), elapsed > 0 ? cs.frames / elapsed : 0.0,
       percent(t.detect, elapsed), percent(t.embed, elapsed), percent(t.search, elapsed), percent(t.record, elapsed));
   if (capture_options.reopen && !cs.opened)
     std::fprintf(stderr, "facegate attend: the source never opened\n");
   else if (capture_options.reopen)
-    std::fprintf(stderr, "facegate attend: the source stopped and was opened again %lld time%s\n",
-                 static_cast<long long>(cs.reopened), cs.reopened == 1 ? "" : "s");
+    std::fprintf(stderr, "facegate attend: the source stopped and was opened again %s\n",
+                 cli::count(cs.reopened, "time", "times").c_str());
   if (!opts.live && cs.unreadable > 0)
     std::fprintf(stderr,
-                 "facegate attend: warning: %lld frames of '%s' could not be decoded: the file may be damaged\n",
-                 static_cast<long long>(cs.unreadable), source.c_str());
+                 "facegate attend: warning: %s of '%s' could not be decoded: the file may be damaged\n",
+                 cli::count(cs.unreadable, "frame", "frames").c_str(), source.c_str());
   if (!opts.live && !g_signal && !annotator.quit() && capture.ended_early())
     std::fprintf(stderr,
-                 "facegate attend: warning: '%s' ended after %lld of the %lld frames its header declares: the file may "
+                 "facegate attend: warning: '%s' ended after %lld of the %s its header declares: the file may "
                  "be cut short or damaged\n",
-                 source.c_str(), static_cast<long long>(cs.read), static_cast<long long>(cs.declared));
+                 source.c_str(), static_cast<long long>(cs.read), cli::count(cs.declared, "frame", "frames").c_str());
   if (annotator.output_cut() && annotator.frames_written() == 0)
     std::fprintf(stderr, "facegate attend: --output %s was not written: its disk was nearly full\n",
                  args.get("--output").c_str());
   else if (annotator.output_cut())
-    std::fprintf(stderr, "facegate attend: --output %s holds only the first %lld frames: its disk was nearly full\n",
-                 args.get("--output").c_str(), static_cast<long long>(annotator.frames_written()));
+    std::fprintf(stderr, "facegate attend: --output %s holds only the first %s: its disk was nearly full\n",
+                 args.get("--output").c_str(), cli::count(annotator.frames_written(), "frame", "frames").c_str());
   if (!g_signal && !capture.error().empty()) return 1;  // a signal during an outage is a normal stop
   if (cs.frames == 0 && !g_signal) {
     std::fprintf(stderr, "facegate attend: source '%s' gave no frames\n", source.c_str());

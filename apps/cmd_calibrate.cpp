@@ -100,10 +100,10 @@ int cmd_calibrate(int argc, char** argv) {
   row("genuine scores", std::to_string(s.genuine.size()) + " (images with another of their identity)");
   row("impostor scores", std::to_string(s.impostor.size()) + " (best other identity, per image)");
   row("requested FAR", number("%g", far));
-  row("threshold", number("%.4f", c.threshold));
+  row("threshold", threshold_text(c.threshold));
   row("FAR achieved", number("%.3g", c.far()) + of(c.false_accepts, s.impostor.size()));
   row("FRR there", number("%.2f%%", 100 * c.frr()) + of(c.false_rejects, s.genuine.size()));
-  row("previous threshold", previous ? number("%.4f", *previous) : "none");
+  row("previous threshold", previous ? threshold_text(float(*previous)) : "none");
   if (c.below_resolution())
     std::printf("note: %zu impostor scores cannot measure a FAR of %g (that needs %.0f or more images);\n"
                 "      the threshold sits just above the highest impostor score\n",

@@ -59,10 +59,10 @@ int cmd_convert(int argc, char** argv) {
     const bool tflite = ends_with(inputs[0], ".tflite");
     const convert::Summary s = tflite ? convert::convert_mtcnn_tflite(inputs[0], inputs[1], inputs[2], output)
                                       : convert::convert_mtcnn(inputs[0], inputs[1], inputs[2], output);
-    std::printf("%s, %s, %s: %s, %zu tensors read\n", inputs[0].c_str(), inputs[1].c_str(), inputs[2].c_str(),
-                s.arch.c_str(), s.tensors_read);
-    std::printf("  %zu tensors, %.3f M parameters, %s\n", s.tensors_written, static_cast<double>(s.parameters) / 1e6,
-                s.detail.c_str());
+    std::printf("%s, %s, %s: %s, %s read\n", inputs[0].c_str(), inputs[1].c_str(), inputs[2].c_str(),
+                s.arch.c_str(), cli::count(s.tensors_read, "tensor", "tensors").c_str());
+    std::printf("  %s, %.3f M parameters, %s\n", cli::count(s.tensors_written, "tensor", "tensors").c_str(),
+                static_cast<double>(s.parameters) / 1e6, s.detail.c_str());
     std::printf("wrote %s (%s)\n", s.output.c_str(), human_bytes(s.bytes_written).c_str());
     return 0;
   }
@@ -73,10 +73,12 @@ int cmd_convert(int argc, char** argv) {
   const std::string& input = inputs[0];
   const convert::Summary s = ends_with(input, ".json") ? convert::convert_dlib_resnet(input, output)
                                                        : convert::convert_resnet50(input, output);
-  std::printf("%s: %s, %zu tensors read\n", input.c_str(), s.arch.c_str(), s.tensors_read);
+  std::printf("%s: %s, %s read\n", input.c_str(), s.arch.c_str(),
+              cli::count(s.tensors_read, "tensor", "tensors").c_str());
   for (const auto& what : s.ignored) std::printf("  ignored on purpose: %s\n", what.c_str());
-  std::printf("  %s folded: %zu tensors, %.2f M parameters, %s\n",
-              ends_with(input, ".json") ? "scale layers" : "BatchNorms", s.tensors_written,
+  std::printf("  %s folded: %s, %.2f M parameters, %s\n",
+              ends_with(input, ".json") ? "scale layers" : "BatchNorms",
+              cli::count(s.tensors_written, "tensor", "tensors").c_str(),
               static_cast<double>(s.parameters) / 1e6, s.detail.c_str());
   std::printf("wrote %s (%s)\n", s.output.c_str(), human_bytes(s.bytes_written).c_str());
   return 0;

@@ -108,7 +108,7 @@ nlohmann::json to_json(const std::string& path, const cv::Mat& img, const std::v
 }
 
 void print_text(const std::string& path, const cv::Mat& img, const std::vector<detect::Face>& faces) {
-  std::printf("%s\t%zu face%s\t%dx%d\n", path.c_str(), faces.size(), faces.size() == 1 ? "" : "s", img.cols, img.rows);
+  std::printf("%s\t%s\t%dx%d\n", path.c_str(), cli::count(faces.size(), "face", "faces").c_str(), img.cols, img.rows);
   for (const auto& f : faces) {
     std::printf("\t%.4f %.4f %.4f %.4f\t%.7f\t", f.box[0], f.box[1], f.box[2], f.box[3], f.prob);
     for (size_t i = 0; i < f.landmarks.size(); ++i)
@@ -183,7 +183,9 @@ int cmd_detect(int argc, char** argv) {
     }
     std::fflush(stdout);
   }
-  if (failures) std::fprintf(stderr, "facegate detect: %d of %zu images failed\n", failures, paths.size());
+  if (failures)
+    std::fprintf(stderr, "facegate detect: %d of %s failed\n", failures,
+                 cli::count(paths.size(), "image", "images").c_str());
   return failures ? 1 : 0;
 }
 

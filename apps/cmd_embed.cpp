@@ -124,7 +124,9 @@ int cmd_embed(int argc, char** argv) {
       std::fflush(stdout);
     }
   }
-  if (failures) std::fprintf(stderr, "facegate embed: %d of %zu images failed\n", failures, paths.size());
+  if (failures)
+    std::fprintf(stderr, "facegate embed: %d of %s failed\n", failures,
+                 cli::count(paths.size(), "image", "images").c_str());
   return failures ? 1 : 0;
 }
 

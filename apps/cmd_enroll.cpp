@@ -32,11 +32,12 @@ constexpr const char* kHelp =
     "one embedding per image, of its largest face. Images are the files named .jpg, .jpeg,\n"
     ".png, .bmp, .webp, .tif(f) or .pbm/.pgm/.ppm/.pnm (any case). Listed on stderr (and in\n"
     "--report's problems) and left out: other files, files directly in GALLERY_DIR, folders\n"
-    "inside a person's folder (not searched), and folders whose name is not valid UTF-8\n"
-    "(rename them). Hidden entries (names starting with '.': .DS_Store, ._*, .git/) are\n"
-    "ignored silently. Left-out entries do not change the exit status. Images already in\n"
-    "the DB (same file content, by sha256) are skipped, so re-running adds only new photos.\n"
-    "Everything one identity gets is written in one atomic batch.\n"
+    "inside a person's folder (not searched), and folders whose name is not valid UTF-8 or\n"
+    "has control characters (rename them). Hidden entries (names starting with '.':\n"
+    ".DS_Store, ._*, .git/) are ignored silently. Left-out entries do not change the exit\n"
+    "status. Images already in the DB (same file content, by sha256) are skipped, so\n"
+    "re-running adds only new photos. Everything one identity gets is written in one\n"
+    "atomic batch.\n"
     "\n"
     "With --probes M, M images per identity are held out (a reproducible split for a given\n"
     "--seed) and searched after enrolling; Top-1/3/5 accuracy is printed per identity and in\n"
@@ -47,7 +48,7 @@ constexpr const char* kHelp =
     "\n"
     "options:\n"
     "  --db DIR          the facegate database (RocksDB directory)\n"
-    "  --gallery N       enroll at most N images per identity in this run (default: all)\n"
+    "  --gallery N       enroll at most N images per identity in this run (default, or 0: all)\n"
     "  --probes M        hold out M images per identity for the Top-K evaluation (default 0;\n"
     "                    at most all but one of an identity's images)\n"
     "  --seed S          seed of the gallery/probe split (default 42)\n"
@@ -85,8 +86,8 @@ std::optional<EmbeddedFace> embed_one(FacePipeline& faces, const std::string& pa
 void reindex(Gallery& gallery, FacePipeline& faces, bool drop_failed) {
   std::vector<store::EmbeddingRecord> old;
   gallery.store().for_each_embedding([&](const store::EmbeddingRecord& r) { old.push_back(r); });
-  std::fprintf(stderr, "facegate enroll: --reindex: re-embedding %zu images with %s\n", old.size(),
-               faces.model_id().c_str());
+  std::fprintf(stderr, "facegate enroll: --reindex: re-embedding %s with %s\n",
+               cli::count(old.size(), "image", "images").c_str(), faces.model_id().c_str());
   std::vector<store::EmbeddingRecord> fresh;
   std::vector<std::string> failed;
   Progress progress("reindex", old.size());
@@ -106,8 +107,9 @@ void reindex(Gallery& gallery, FacePipeline& faces, bool drop_failed) {
   for (const std::string& f : failed)
     std::fprintf(stderr, "facegate enroll: --reindex %s %s\n", drop_failed ? "drops" : "cannot re-embed", f.c_str());
   if (!failed.empty() && !drop_failed)
-    throw std::runtime_error("--reindex: " + std::to_string(failed.size()) + " of " + std::to_string(old.size()) +
-                             " stored images cannot be re-embedded (listed above); the DB is unchanged. Put the "
+    throw std::runtime_error("--reindex: " + std::to_string(failed.size()) + " of " +
+                             cli::count(old.size(), "stored image", "stored images") +
+                             " cannot be re-embedded (listed above); the DB is unchanged. Put the "
                              "files back at their recorded paths, or add --drop-failed to drop those images");
   const bool was_calibrated = gallery.store().threshold().has_value();
   gallery.store().change_model(faces.model_id(), fresh);
@@ -149,8 +151,8 @@ void print_topk(const TopKReport& topk, const nlohmann::json& capped, int probes
                c["identity"].get<std::string>() + "'s " + std::to_string(c["images"].get<size_t>());
     }
     if (capped.size() > kNamed) names += ", and " + std::to_string(capped.size() - kNamed) + " more";
-    std::printf("probes: --probes %d holds out fewer images of %zu %s, one image of each kept for the gallery: %s\n",
-                probes, capped.size(), capped.size() == 1 ? "identity" : "identities", names.c_str());
+    std::printf("probes: --probes %d holds out fewer images of %s, one image of each kept for the gallery: %s\n",
+                probes, cli::count(capped.size(), "identity", "identities").c_str(), names.c_str());
     held = (fewest == most ? std::to_string(most) : std::to_string(fewest) + " to " + std::to_string(most)) +
            " per identity, --probes " + std::to_string(probes) + " keeping one image each for the gallery";
   }
@@ -159,10 +161,10 @@ void print_topk(const TopKReport& topk, const nlohmann::json& capped, int probes
     std::printf("\nTop-K: no probes (every identity has a single image, kept for the gallery)\n");
     return;
   }
-  std::printf("\nTop-K over %d probes (seed %llu, %s; %d unreadable or without a face count as misses; "
+  std::printf("\nTop-K over %s (seed %llu, %s; %d unreadable or without a face count as misses; "
               "%d already enrolled left out)\n%s",
-              searched, static_cast<unsigned long long>(seed), held.c_str(), topk.total().failed, probes_enrolled,
-              topk.table().c_str());
+              cli::count(searched, "probe", "probes").c_str(), static_cast<unsigned long long>(seed), held.c_str(),
+              topk.total().failed, probes_enrolled, topk.table().c_str());
 }
 
 }  // namespace
@@ -321,14 +323,15 @@ int cmd_enroll(int argc, char** argv) {
   }
 
   const store::StoreState st = gallery.store().state();
-  std::printf("enrolled %d new image%s (%d new %s); skipped %d already enrolled, %d unreadable, %d without a face\n",
-              counts.added, counts.added == 1 ? "" : "s", counts.identities_created,
-              counts.identities_created == 1 ? "identity" : "identities", counts.duplicates, counts.unreadable,
-              counts.no_face);
-  std::printf("database %s: %llu identities, %llu images\n", db.c_str(),
-              static_cast<unsigned long long>(st.identity_count), static_cast<unsigned long long>(st.embedding_count));
+  std::printf("enrolled %s (%s); skipped %d already enrolled, %d unreadable, %d without a face\n",
+              cli::count(counts.added, "new image", "new images").c_str(),
+              cli::count(counts.identities_created, "new identity", "new identities").c_str(), counts.duplicates,
+              counts.unreadable, counts.no_face);
+  std::printf("database %s: %s, %s\n", db.c_str(),
+              cli::count(st.identity_count, "identity", "identities").c_str(),
+              cli::count(st.embedding_count, "image", "images").c_str());
   for (const auto& p : counts.problems) {
-    std::fprintf(stderr, "facegate enroll: %s: %s\n", p.value("image", p.value("folder", "")).c_str(),
+    std::fprintf(stderr, "facegate enroll: %s: %s\n", printable(p.value("image", p.value("folder", ""))).c_str(),
                  p["error"].get<std::string>().c_str());
   }
   if (probes > 0) print_topk(topk, probes_capped, probes, seed, counts.probes_enrolled, fewest_probes, most_probes);

@@ -56,16 +56,17 @@ int cmd_export_person(int argc, char** argv) {
     write_file_atomic(out, text, /*owner_only=*/true);
   }
   const nlohmann::json& name = doc["identity"]["name"];
-  std::fprintf(stderr, "facegate export-person: %s (%s%s): %zu images, %zu events -> %s\n",
+  std::fprintf(stderr, "facegate export-person: %s (%s%s): %s, %s -> %s\n",
                name.is_null() ? "no name" : name.get<std::string>().c_str(),
                doc["identity"]["id"].get<std::string>().c_str(),
-               doc["identity"].contains("forgotten") ? ", forgotten" : "", doc["images"].size(), doc["events"].size(),
-               out == "-" ? "stdout" : out.c_str());
+               doc["identity"].contains("forgotten") ? ", forgotten" : "",
+               cli::count(doc["images"].size(), "image", "images").c_str(),
+               cli::count(doc["events"].size(), "event", "events").c_str(), out == "-" ? "stdout" : out.c_str());
   if (doc.contains("invalid_utf8_escaped")) {
     const nlohmann::json& escaped = doc["invalid_utf8_escaped"];
     std::string where;
     for (size_t i = 0; i < escaped.size() && i < 3; ++i) where += (i ? ", " : "") + escaped[i].get<std::string>();
-    if (escaped.size() > 3) where += " and " + std::to_string(escaped.size() - 3) + " more strings";
+    if (escaped.size() > 3) where += " and " + cli::count(escaped.size() - 3, "more string", "more strings");
     std::fprintf(stderr,
                  "facegate export-person: warning: the DB holds bytes that are not valid UTF-8 (stored by an older "
                  "facegate?) in %s: written escaped, each such byte as the text \\xHH\n",

@@ -19,7 +19,9 @@ int cmd_forget(int argc, char** argv) {
         "their remote thumbnails / events), and no sync --pull, here or at another door,\n"
         "brings the identity back. The id cannot be enrolled again; enrolling the person\n"
         "anew gives a new id. The events of an identity forgotten without --purge-events can\n"
-        "be purged later: facegate forget ID --purge-events, with the id it printed.\n");
+        "be purged later: facegate forget ID --purge-events, with the id it printed.\n"
+        "It writes the DB, so it cannot run while another facegate process has the DB open\n"
+        "(a running facegate attend, an enroll): stop that process or wait for it to finish.\n");
     return 0;
   }
   const std::string db = args.get("--db");
@@ -31,18 +33,18 @@ int cmd_forget(int argc, char** argv) {
   if (!who && gallery.store().is_forgotten(given)) {
     // Only the id and its events are left; the store says when there is nothing to purge.
     const store::ForgetResult r = gallery.store().forget(given, args.flag("--purge-events"));
-    std::printf("purged %llu events of forgotten identity %s; run facegate sync --push to purge them remotely\n",
-                static_cast<unsigned long long>(r.events_purged), given.c_str());
+    std::printf("purged %s of forgotten identity %s; run facegate sync --push to purge them remotely\n",
+                cli::count(r.events_purged, "event", "events").c_str(), given.c_str());
     return 0;
   }
   if (!who) throw std::runtime_error(db + ": no identity with id or name '" + given + "'");
   const store::ForgetResult r = gallery.store().forget(who->id, args.flag("--purge-events"));
   gallery.removed(r);
   const std::string events = args.flag("--purge-events")
-                                 ? std::to_string(r.events_purged) + " events purged"
-                                 : std::to_string(r.thumbnails_removed) + " event thumbnails removed";
-  std::printf("forgot %s (%s): %zu images, %s; run facegate sync --push to remove it remotely\n",
-              r.identity.name.c_str(), r.identity.id.c_str(), r.labels.size(), events.c_str());
+                                 ? cli::count(r.events_purged, "event", "events") + " purged"
+                                 : cli::count(r.thumbnails_removed, "event thumbnail", "event thumbnails") + " removed";
+  std::printf("forgot %s (%s): %s, %s; run facegate sync --push to remove it remotely\n", r.identity.name.c_str(),
+              r.identity.id.c_str(), cli::count(r.labels.size(), "image", "images").c_str(), events.c_str());
   return 0;
 }
 

@@ -98,7 +98,7 @@ int cmd_identify(int argc, char** argv) {
       if (!json) std::fprintf(stderr, "facegate identify: %s: %s\n", path.c_str(), why.c_str());
     } else {
       line["faces"] = nlohmann::json::array();
-      if (!json) std::printf("%s: %zu face%s\n", path.c_str(), found.size(), found.size() == 1 ? "" : "s");
+      if (!json) std::printf("%s: %s\n", path.c_str(), cli::count(found.size(), "face", "faces").c_str());
       for (const auto& f : found) {
         nlohmann::json face = {{"box", f.face ? nlohmann::json(f.face->box) : nlohmann::json(nullptr)},
                                {"matches", nlohmann::json::array()},

@@ -4,6 +4,7 @@
 
 #include "apps/cli.h"
 #include "apps/commands.h"
+#include "apps/utf8.h"
 #include "store/store.h"
 
 namespace fg::apps {
@@ -15,6 +16,8 @@ int cmd_list(int argc, char** argv) {
         "usage: facegate list --db DB [--json]\n\n"
         "Lists the enrolled identities: id, name and number of images.\n"
         "With --json, one line per identity: {\"id\": ..., \"name\": ..., \"images\": N}.\n"
+        "Bytes of a name that are not UTF-8 (stored by an older facegate) are written as the text\n"
+        "\\xE9; in the text listing, so are control characters (a tab as \\t, ESC as \\x1B).\n"
         "Opens the DB read-only, so it works while another facegate process uses it.\n");
     return 0;
   }
@@ -27,10 +30,11 @@ int cmd_list(int argc, char** argv) {
   const auto people = s.list_identities();
   for (const auto& p : people) {
     if (args.flag("--json")) {
-      const nlohmann::json line = {{"id", p.id}, {"name", p.name}, {"images", p.image_count}};
-      std::printf("%s\n", line.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace).c_str());
+      const nlohmann::json line = {{"id", p.id}, {"name", escape_invalid_utf8(p.name)}, {"images", p.image_count}};
+      std::printf("%s\n", line.dump().c_str());
     } else {
-      std::printf("%s  %6llu  %s\n", p.id.c_str(), static_cast<unsigned long long>(p.image_count), p.name.c_str());
+      std::printf("%s  %6llu  %s\n", p.id.c_str(), static_cast<unsigned long long>(p.image_count),
+                  printable(p.name).c_str());
     }
   }
   if (!args.flag("--json")) std::fprintf(stderr, "%zu identities\n", people.size());

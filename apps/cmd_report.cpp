@@ -13,6 +13,7 @@
 #include "apps/attend/events.h"
 #include "apps/cli.h"
 #include "apps/commands.h"
+#include "apps/utf8.h"
 #include "store/store.h"
 
 namespace fg::apps {
@@ -46,11 +47,6 @@ constexpr const char* kHelp =
     "                    0600: they are face images; DIR is made, owner-only, when missing);\n"
     "                    how many were saved is told on stderr\n"
     "  -h, --help        show this help\n";
-
-// "1 event", "2 events".
-std::string count_of(size_t n, const char* one, const char* many) {
-  return std::to_string(n) + " " + (n == 1 ? one : many);
-}
 
 // `width` decimal digits at `p` (no sign, no spaces) into `out`, and `p` moved past them.
 bool read_digits(const char*& p, int width, int& out) {
@@ -121,7 +117,10 @@ int64_t parse_time(const std::string& option, const std::string& text) {
   return secs * 1000000;
 }
 
-std::string csv_field(const std::string& s) {
+// Quoted when needed; bytes that are not UTF-8 (a name stored by an older facegate) written as the
+// text \xE9 (escape_invalid_utf8), so the CSV stays UTF-8.
+std::string csv_field(const std::string& raw) {
+  const std::string s = escape_invalid_utf8(raw);
   if (s.find_first_of(",\"\n\r") == std::string::npos) return s;
   std::string out = "\"";
   for (char c : s) out += c == '"' ? std::string("\"\"") : std::string(1, c);
@@ -153,22 +152,23 @@ void add(Person& p, const std::string& name, const store::Event& e) {
   ++p.cameras[e.camera];
 }
 
-// The text report on stdout.
+// The text report on stdout. Names are printable() (an older facegate may have stored bytes that are
+// not UTF-8, and a tab or an escape sequence would break the table) and padded by display width.
 void print_report(size_t n_events, const std::map<std::string, Person>& people,
                   const std::map<std::pair<std::string, std::string>, Person>& days,
                   const std::vector<const store::Event*>& unknown) {
-  std::printf("%s: attendance of %s, %zu unknown\n", count_of(n_events, "event", "events").c_str(),
-              count_of(people.size(), "person", "people").c_str(), unknown.size());
+  std::printf("%s: attendance of %s, %zu unknown\n", cli::count(n_events, "event", "events").c_str(),
+              cli::count(people.size(), "person", "people").c_str(), unknown.size());
   if (!people.empty())
     std::printf("\n%-24s %6s  %-29s  %-29s  %s\n", "name", "count", "first seen", "last seen", "cameras");
   for (const auto& [name, p] : people) {
-    std::printf("%-24s %6lld  %-29s  %-29s  %s\n", name.c_str(), static_cast<long long>(p.count),
+    std::printf("%s %6lld  %-29s  %-29s  %s\n", pad_right(printable(name), 24).c_str(), static_cast<long long>(p.count),
                 when(*p.first).c_str(), when(*p.last).c_str(), join_cameras(p.cameras).c_str());
   }
   if (!days.empty()) std::printf("\nattendance per day:\n%-10s  %-24s %6s  %-10s  %-10s\n", "date", "name", "count",
                                  "first seen", "last seen");
   for (const auto& [key, d] : days) {
-    std::printf("%-10s  %-24s %6lld  %-10s  %-10s\n", key.first.c_str(), d.name.c_str(),
+    std::printf("%-10s  %s %6lld  %-10s  %-10s\n", key.first.c_str(), pad_right(printable(d.name), 24).c_str(),
                 static_cast<long long>(d.count), when(*d.first).substr(11, 8).c_str(),
                 when(*d.last).substr(11, 8).c_str());
   }
@@ -241,8 +241,8 @@ int cmd_report(int argc, char** argv) {
                         std::string(e->thumbnail_jpeg.begin(), e->thumbnail_jpeg.end()), /*owner_only=*/true);
       ++saved;
     }
-    std::fprintf(stderr, "facegate report: saved %s to %s\n", count_of(saved, "unknown face", "unknown faces").c_str(),
-                 thumbs.c_str());
+    std::fprintf(stderr, "facegate report: saved %s to %s\n",
+                 cli::count(saved, "unknown face", "unknown faces").c_str(), thumbs.c_str());
   }
 
   if (want_csv) {
@@ -266,7 +266,7 @@ int cmd_report(int argc, char** argv) {
       write_file_atomic(csv_path, csv);
     }
     const size_t rows = people.size() + days.size() + unknown.size();
-    std::fprintf(stderr, "facegate report: wrote %s to %s\n", count_of(rows, "row", "rows").c_str(),
+    std::fprintf(stderr, "facegate report: wrote %s to %s\n", cli::count(rows, "row", "rows").c_str(),
                  csv_to_stdout ? "stdout" : csv_path.c_str());
   }
   return 0;

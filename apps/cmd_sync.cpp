@@ -71,6 +71,14 @@ int cmd_sync(int argc, char** argv) {
     chroma = chroma_endpoint(args, "--chroma");
     if (args.has("--collection")) chroma->collection = args.get("--collection");
   }
+  if (!mongo_uri.empty()) {
+    try {
+      store::mongo::check_uri(mongo_uri);
+    } catch (const store::mongo::UriError& e) {
+      throw cli::UsageError(std::string(args.get("--mongo").empty() ? "FACEGATE_MONGO_URI" : "--mongo") + ": " +
+                            e.what());
+    }
+  }
   const int batch = args.get_int("--batch", 100, 1, 5000);
 
   if (args.flag("--push")) {

@@ -62,6 +62,11 @@ GalleryScan scan_gallery(const std::string& root) {
       leave_out(it->path(), "the folder name is not valid UTF-8 (an old Windows or Latin-1 name?): rename it", true);
       continue;
     }
+    if (printable(folder) != folder) {
+      // A tab or a newline in a name breaks every table that lists it; an escape drives the terminal.
+      leave_out(it->path(), "the folder name has control characters (a tab, a newline?): rename it", true);
+      continue;
+    }
     PersonDir p;
     p.name = store::normalize_name(folder);
     for (fs::directory_iterator f(it->path(), ec), fend; !ec && f != fend; f.increment(ec)) {
@@ -90,7 +95,7 @@ GalleryScan scan_gallery(const std::string& root) {
   if (scan.people.empty()) {
     std::string also;
     for (const LeftOut& l : scan.left_out)
-      if (l.folder) also += "; left out " + escape_invalid_utf8(l.path) + ": " + l.why;
+      if (l.folder) also += "; left out " + printable(l.path) + ": " + l.why;
     throw std::runtime_error(root + ": no identity folders (expected " + root + "/<name>/<images>)" + also);
   }
   std::sort(scan.people.begin(), scan.people.end(),

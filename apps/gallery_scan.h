@@ -22,14 +22,15 @@ struct LeftOut {
 };
 
 struct GalleryScan {
-  std::vector<PersonDir> people;  // every non-hidden sub-folder with a valid UTF-8 name, sorted
-                                  // by name; folders whose names differ only in Unicode form are
-                                  // one person
+  std::vector<PersonDir> people;  // every non-hidden sub-folder with a valid UTF-8 name without
+                                  // control characters, sorted by name; folders whose names differ
+                                  // only in Unicode form are one person
   std::vector<LeftOut> left_out;  // every non-hidden entry that is not enrolled, sorted by path:
                                   // files in a person's folder that are not images by their
                                   // extension, folders inside a person's folder (whatever their
                                   // name), files directly in the root, entries that are neither
-                                  // files nor folders, and folders whose name is not valid UTF-8.
+                                  // files nor folders, and folders whose name is not valid UTF-8
+                                  // or has control characters (tab, newline, ESC: printable).
                                   // Hidden entries (".DS_Store", "._x.jpg", ".git/") are skipped
                                   // silently.
 };

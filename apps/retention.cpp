@@ -28,9 +28,10 @@ std::string apply_retention(store::Store& store, double days, int64_t now_us) {
   const store::PruneResult r = store.prune_events(cutoff);
   char span[32];
   std::snprintf(span, sizeof span, "%g", days);
-  return "dropped " + std::to_string(r.attendance) + " attendance events and " + std::to_string(r.unknown) +
-         " unknown-face events (" + std::to_string(r.thumbnails) + " thumbnails) older than " +
-         attend::iso8601(cutoff, attend::local_utc_offset(cutoff)) + " (" + span + " days)";
+  return "dropped " + cli::count(r.attendance, "attendance event", "attendance events") + " and " +
+         cli::count(r.unknown, "unknown-face event", "unknown-face events") + " (" +
+         cli::count(r.thumbnails, "thumbnail", "thumbnails") + ") older than " +
+         attend::iso8601(cutoff, attend::local_utc_offset(cutoff)) + " (" + span + (days == 1 ? " day)" : " days)");
 }
 
 }  // namespace fg::apps

@@ -100,8 +100,8 @@ FileSource::~FileSource() {
 
 void FileSource::read(void* data, size_t n) {
   if (n > remaining())
-    throw IndexError(path_ + " is truncated: needs " + std::to_string(n) + " more bytes at offset " +
-                     std::to_string(consumed_) + ", the file has " + std::to_string(remaining()));
+    throw IndexError(path_ + " is truncated: needs " + std::to_string(n) + (n == 1 ? " more byte" : " more bytes") +
+                     " at offset " + std::to_string(consumed_) + ", the file has " + std::to_string(remaining()));
   char* out = static_cast<char*>(data);
   size_t left = n;
   while (left > 0) {

@@ -34,8 +34,8 @@ void write_header(FileSink& out, const FileHeader& h) {
 FileHeader read_header(FileSource& in) {
   const std::string& path = in.path();
   if (in.size() < kFixedBytes + 8 + 4)
-    throw IndexError(path + " is truncated: " + std::to_string(in.size()) + " bytes, the header alone needs " +
-                     std::to_string(kFixedBytes + 8 + 4));
+    throw IndexError(path + " is truncated: " + std::to_string(in.size()) + (in.size() == 1 ? " byte" : " bytes") +
+                     ", the header alone needs " + std::to_string(kFixedBytes + 8 + 4));
   char magic[8];
   in.read(magic, sizeof magic);
   if (std::memcmp(magic, kMagic, sizeof magic) != 0) throw IndexError(path + " is not a facegate index (bad magic)");

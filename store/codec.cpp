@@ -77,14 +77,15 @@ class Reader {
                         std::to_string(kRecordVersion));
   }
   void finish() const {
-    if (!in_.empty()) throw DecodeError(std::to_string(in_.size()) + " trailing bytes");
+    if (!in_.empty())
+      throw DecodeError(std::to_string(in_.size()) + (in_.size() == 1 ? " trailing byte" : " trailing bytes"));
   }
   size_t left() const { return in_.size(); }
 
  private:
   std::string_view take(size_t n) {
     if (n > in_.size())
-      throw DecodeError("truncated: needs " + std::to_string(n) + " more bytes, has " +
+      throw DecodeError("truncated: needs " + std::to_string(n) + (n == 1 ? " more byte" : " more bytes") + ", has " +
                         std::to_string(in_.size()));
     auto s = in_.substr(0, n);
     in_.remove_prefix(n);

@@ -27,8 +27,9 @@ std::string encode_tombstone(const Tombstone& t) {
 }
 
 Tombstone decode_tombstone(std::string_view identity_id, std::string_view bytes) {
-  if (bytes.size() != 10) throw DecodeError("tombstone of " + std::string(identity_id) + ": " +
-                                            std::to_string(bytes.size()) + " bytes, expected 10");
+  if (bytes.size() != 10)
+    throw DecodeError("tombstone of " + std::string(identity_id) + ": " + std::to_string(bytes.size()) +
+                      (bytes.size() == 1 ? " byte" : " bytes") + ", expected 10");
   if (static_cast<uint8_t>(bytes[0]) != kTombstoneVersion)
     throw DecodeError("tombstone of " + std::string(identity_id) + ": record version " +
                       std::to_string(static_cast<uint8_t>(bytes[0])) + ", this build reads 1");

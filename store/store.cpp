@@ -74,8 +74,12 @@ StoreError open_error(const std::string& path, const rocksdb::Status& s) {
   if (disk_full(s)) return StoreError(ErrorKind::io, "cannot open DB " + path + ": " + describe(s));
   if (s.IsIOError() && msg.find("lock hold by current process") != std::string::npos)
     return StoreError(ErrorKind::locked, "DB " + path + " is already open in this process (" + msg + ")");
+  // RocksDB's own text ("While lock file: .../LOCK: Resource temporarily unavailable") says
+  // nothing a user can act on.
   if (s.IsIOError() && msg.find("While lock file") != std::string::npos)
-    return StoreError(ErrorKind::locked, "DB " + path + " is in use by another process (" + msg + ")");
+    return StoreError(ErrorKind::locked, "DB " + path + " is in use by another process: another facegate process "
+                                         "(such as a running facegate attend) has it open; stop it or wait for it "
+                                         "to finish, then run this again");
   if (s.IsIOError() && (msg.find("Read-only file system") != std::string::npos ||
                         msg.find("Permission denied") != std::string::npos))
     return StoreError(ErrorKind::not_writable, "DB " + path + " is not writable by this user (" + msg +

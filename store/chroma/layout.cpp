@@ -59,7 +59,8 @@ GalleryImage decode_record(const Record& r, uint32_t dim) {
   if (!numeric) throw bad("id is not \"" + g.identity_id + "_<i>\"");
   g.position = std::stoul(digits);
   if (dim && r.embedding.size() != dim) {
-    throw bad("embedding has " + std::to_string(r.embedding.size()) + " values, expected " + std::to_string(dim));
+    throw bad("embedding has " + std::to_string(r.embedding.size()) + (r.embedding.size() == 1 ? " value" : " values") +
+              ", expected " + std::to_string(dim));
   }
   g.embedding = r.embedding;
   return g;

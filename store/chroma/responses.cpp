@@ -67,7 +67,8 @@ class Reader {
   const json& array(const json& v, const char* what, size_t size) const {
     if (!v.is_array()) fail(std::string(what) + ": expected an array, got " + v.type_name());
     if (size != SIZE_MAX && v.size() != size) {
-      fail(std::string(what) + ": " + std::to_string(v.size()) + " entries, expected " + std::to_string(size));
+      fail(std::string(what) + ": " + std::to_string(v.size()) + (v.size() == 1 ? " entry" : " entries") +
+           ", expected " + std::to_string(size));
     }
     return v;
   }

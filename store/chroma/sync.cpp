@@ -94,7 +94,8 @@ PushResult push(Store& store, Client& client, const std::string& name, size_t ba
   if (collection_model(c).empty()) {
     if (const uint64_t n = client.count(c)) {
       throw ChromaError(ErrorKind::mismatch, "ChromaDB collection '" + name + "' has " + std::to_string(n) +
-                                                 " records and no facegate:model stamp (written by the prototype?): "
+                                                 (n == 1 ? " record" : " records") +
+                                                 " and no facegate:model stamp (written by the prototype?): "
                                                  "its embeddings may come from another model. Pull it with --model "
                                                  "into a DB and push that, or push to another --collection");
     }
@@ -207,7 +208,8 @@ PullResult pull(Client& client, const std::string& name, const std::string& db, 
   }
   result.identities = by_identity.size();
   if (progress)
-    progress("read " + std::to_string(result.identities) + " identities from " + client.endpoint().server());
+    progress("read " + std::to_string(result.identities) + (result.identities == 1 ? " identity" : " identities") +
+             " from " + client.endpoint().server());
 
   OpenOptions o;
   o.create_if_missing = true;

@@ -31,15 +31,22 @@ struct UriDeleter {
   void operator()(mongoc_uri_t* u) const { libmongoc().uri_destroy(u); }
 };
 using Collection = std::unique_ptr<mongoc_collection_t, CollectionDeleter>;
+using Uri = std::unique_ptr<mongoc_uri_t, UriDeleter>;
+
+Uri parse_uri(const std::string& uri) {
+  bson_error_t err;
+  Uri parsed(libmongoc().uri_new_with_error(uri.c_str(), &err));
+  // libmongoc's parse errors do not echo the URI, so its message is safe to show.
+  if (!parsed) throw UriError("MongoDB URI " + redact_uri(uri) + ": " + err.message);
+  return parsed;
+}
 
 class Connection {
  public:
   explicit Connection(const std::string& uri) : shown_(redact_uri(uri)) {
     if (uri.empty()) throw std::runtime_error("no MongoDB URI: pass --mongo URI or set FACEGATE_MONGO_URI");
+    const Uri parsed = parse_uri(uri);
     bson_error_t err;
-    std::unique_ptr<mongoc_uri_t, UriDeleter> parsed(libmongoc().uri_new_with_error(uri.c_str(), &err));
-    // libmongoc's parse errors do not echo the URI, so its message is safe to show.
-    if (!parsed) throw std::runtime_error("MongoDB URI " + shown_ + ": " + err.message);
     if (!libmongoc().uri_has_option(parsed.get(), MONGOC_URI_SERVERSELECTIONTIMEOUTMS)) {
       libmongoc().uri_set_option_as_int32(parsed.get(), MONGOC_URI_SERVERSELECTIONTIMEOUTMS, kServerTimeoutMs);
     }
@@ -153,6 +160,8 @@ std::vector<std::string> read_forgotten(Connection& conn) {
 }
 
 }  // namespace
+
+void check_uri(const std::string& uri) { parse_uri(uri); }
 
 MongoPushResult push(Store& store, const std::string& uri) {
   Connection conn(uri);

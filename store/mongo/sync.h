@@ -9,6 +9,7 @@
 #pragma once
 
 #include <cstddef>
+#include <stdexcept>
 #include <string>
 
 #include "store/store.h"
@@ -32,6 +33,16 @@ struct MongoPullResult {
   size_t skipped_forgotten = 0;  // not added: forgotten here or at another door
   size_t forgotten = 0;          // local identities forgotten because another door forgot them
 };
+
+// A URI libmongoc cannot parse: the message gives libmongoc's reason and the URI redacted.
+struct UriError : std::runtime_error {
+  using std::runtime_error::runtime_error;
+};
+
+// Parses `uri` as push and pull do, without connecting, so that a malformed one is told
+// before any work. Throws UriError when it does not parse, std::runtime_error when
+// libmongoc cannot be loaded.
+void check_uri(const std::string& uri);
 
 MongoPushResult push(Store& store, const std::string& uri);
 MongoPullResult pull(Store& store, const std::string& uri);

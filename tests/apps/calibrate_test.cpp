@@ -92,6 +92,19 @@ TEST(ChooseThreshold, RefusesBadInput) {
             std::string::npos);
 }
 
+// Two FARs whose thresholds differ in the 5th decimal printed alike with 4 digits.
+TEST(ThresholdText, ThresholdsOneFloatApartPrintApartAndReadBackExactly) {
+  const Calibration strict = choose_threshold(scores({0.9f}, {0.1f, 0.30001f, 0.30004f, 0.5f}), 0.25);
+  const Calibration loose = choose_threshold(scores({0.9f}, {0.1f, 0.30001f, 0.30004f, 0.5f}), 0.5);
+  EXPECT_NE(threshold_text(strict.threshold), threshold_text(loose.threshold));
+  for (float t : {strict.threshold, loose.threshold, 0.5f, above(0.5f), -0.3f, above(-0.3f), 1.f}) {
+    SCOPED_TRACE(threshold_text(t));
+    EXPECT_EQ(std::stof(threshold_text(t)), t);  // as identify / attend --threshold read it
+    EXPECT_NE(threshold_text(t), threshold_text(above(t)));
+  }
+  EXPECT_EQ(threshold_text(0.25f), "0.25");
+}
+
 // Unit vectors on a circle, so every cosine is the cosine of an angle difference:
 //   A at 0, 20 degrees; B at 90, 100, 130; C at 200, 265; D at 300 (one image: no genuine score).
 std::vector<CalibrationSample> circle() {
@@ -269,7 +282,7 @@ TEST(CalibrateCommand, StoresTheThresholdInTheDb) {
   EXPECT_EQ(run_calibrate({"--db", db, "--far", "0.05", "--dry-run"}), 0);
   const std::string dry = testing::internal::GetCapturedStdout();
   EXPECT_NE(dry.find("images               40"), std::string::npos) << dry;
-  EXPECT_NE(dry.find("previous threshold   0.2500"), std::string::npos) << dry;
+  EXPECT_NE(dry.find("previous threshold   0.25\n"), std::string::npos) << dry;
   EXPECT_NE(dry.find("not stored"), std::string::npos) << dry;
   EXPECT_EQ(*Store::open(db).threshold(), 0.25);
 
@@ -279,6 +292,11 @@ TEST(CalibrateCommand, StoresTheThresholdInTheDb) {
   const std::string out = testing::internal::GetCapturedStdout();
   EXPECT_NE(out.find("threshold stored"), std::string::npos) << out;
   EXPECT_EQ(*Store::open(db).threshold(), want);
+  // What the table prints is what was stored: passed to --threshold, it gives the same float.
+  const std::string row = "\n  threshold            ";
+  const size_t at = out.find(row);
+  ASSERT_NE(at, std::string::npos) << out;
+  EXPECT_EQ(std::stof(out.substr(at + row.size())), want) << out;
   EXPECT_EQ(cv::imread(png).cols, kPlotWidth);
   fs::remove_all(dir);
 }

@@ -52,4 +52,12 @@ TEST(CliArgs, UnknownOptionsAndValuedFlagsAreRefused) {
   EXPECT_EQ(usage_error({"--json=yes"}), "unknown option --json");
 }
 
+TEST(CliCount, TheNounAgreesWithTheNumber) {
+  EXPECT_EQ(fg::cli::count(1, "identity", "identities"), "1 identity");
+  EXPECT_EQ(fg::cli::count(0, "image", "images"), "0 images");
+  EXPECT_EQ(fg::cli::count(2, "person", "people"), "2 people");
+  EXPECT_EQ(fg::cli::count(-1, "day", "days"), "-1 days");
+  EXPECT_EQ(fg::cli::count(5000000000LL, "event", "events"), "5000000000 events");
+}
+
 }  // namespace

@@ -133,6 +133,40 @@ TEST(GalleryScan, FolderNameThatIsNotUtf8IsLeftOutWithAReason) {
   }
 }
 
+// A folder whose name has a tab or a newline (made by a script, or a paste) would become a name
+// that breaks list's and report's tables, or one with an escape sequence that drives the
+// terminal: left out with a reason, like a name that is not UTF-8; the message shows it escaped.
+TEST(GalleryScan, FolderNameWithControlCharactersIsLeftOutWithAReason) {
+  const std::string root = fg::test::scratch_dir("gallery-scan-control");
+  const std::vector<std::string> bad = {"Ann\tLee", "bob\n", "\x1B[31mred"};
+  for (const std::string& f : {bad[0] + "/1.jpg", bad[1] + "/2.jpg", bad[2] + "/3.jpg", std::string("amy/x.jpg")}) {
+    fs::create_directories(fs::path(root + "/" + f).parent_path());
+    std::ofstream(root + "/" + f) << "x";
+  }
+  const auto scan = fg::apps::scan_gallery(root);
+  ASSERT_EQ(scan.people.size(), 1u);
+  EXPECT_EQ(scan.people[0].name, "amy");
+  ASSERT_EQ(scan.left_out.size(), 3u);
+  for (const auto& l : scan.left_out) {
+    EXPECT_NE(std::find(bad.begin(), bad.end(), fs::path(l.path).filename().string()), bad.end()) << l.path;
+    EXPECT_TRUE(l.folder) << l.path;
+    EXPECT_NE(l.why.find("control characters"), std::string::npos) << l.why;
+    EXPECT_NE(l.why.find("rename it"), std::string::npos) << l.why;
+  }
+
+  fs::remove_all(root + "/amy");
+  try {
+    fg::apps::scan_gallery(root);
+    ADD_FAILURE() << "no identity folder";
+  } catch (const std::runtime_error& e) {
+    const std::string what = e.what();
+    EXPECT_NE(what.find("/Ann\\tLee: the folder name has control characters"), std::string::npos) << what;
+    EXPECT_NE(what.find("/bob\\n: "), std::string::npos) << what;
+    EXPECT_NE(what.find("/\\x1B[31mred: "), std::string::npos) << what;
+    EXPECT_EQ(what.find_first_of("\t\n\x1B"), std::string::npos) << "escaped: " << what;
+  }
+}
+
 // Two folders whose names differ only in Unicode form (one copied from a Mac, NFD; one
 // typed here, NFC) are one person, named in NFC, with the images of both.
 TEST(GalleryScan, FoldersNamedInTwoUnicodeFormsAreOnePerson) {

@@ -140,13 +140,17 @@ TEST_F(AppsPrivacy, RetentionDropsWhatIsOlderAndSaysSo) {
   EXPECT_EQ(apps::retention_cutoff_us(7, kNow), kNow - 7 * kDay);
   EXPECT_EQ(apps::retention_cutoff_us(0.5, kNow), kNow - kDay / 2);
   const std::string said = apps::apply_retention(s, 7, kNow);
-  EXPECT_EQ(said.rfind("dropped 1 attendance events and 2 unknown-face events (2 thumbnails) older than ", 0), 0u)
+  EXPECT_EQ(said.rfind("dropped 1 attendance event and 2 unknown-face events (2 thumbnails) older than ", 0), 0u)
       << said;
   EXPECT_NE(said.find("(7 days)"), std::string::npos) << said;
   const auto left = s.events(INT64_MIN, INT64_MAX);
   ASSERT_EQ(left.size(), 1u);
   EXPECT_EQ(left[0].time_us, kNow - 2 * kDay);
   EXPECT_EQ(apps::apply_retention(s, 7, kNow).rfind("dropped 0 attendance events and 0 unknown-face events", 0), 0u);
+  const std::string one_day = apps::apply_retention(s, 1, kNow);
+  EXPECT_EQ(one_day.rfind("dropped 1 attendance event and 0 unknown-face events (1 thumbnail) older than ", 0), 0u)
+      << one_day;
+  EXPECT_NE(one_day.find("(1 day)"), std::string::npos) << one_day;
 }
 
 TEST_F(AppsPrivacy, RetentionOptionIsCheckedAsAUsageError) {

@@ -169,6 +169,31 @@ TEST_F(CliErrors, UsageErrorsExitTwo) {
   EXPECT_NE(forgotten.err.find("--db needs a value, got the option --json"), std::string::npos) << forgotten.err;
 }
 
+// A --mongo URI (or $FACEGATE_MONGO_URI) that libmongoc cannot parse is bad usage, told before the
+// model is loaded or the DB created, and without the password.
+TEST_F(CliErrors, MongoUriThatDoesNotParseIsBadUsage) {
+  const std::string db = dir_ + "/new-db", model = dir_ + "/none.fgw";
+  // Assembled from parts so that no line of the repository looks like a credential.
+  const std::string bad = std::string("mongodb://ann:") + "topsecret" + "@db.local:notaport/x";
+  const std::string pull = "sync --pull --db " + sh_quote(db) + " --model " + sh_quote(model);
+  Result r = facegate(pull + " --mongo " + sh_quote(bad), dir_);
+  EXPECT_EQ(r.code, 2) << r.err;
+  EXPECT_NE(r.err.find("facegate sync: --mongo: MongoDB URI mongodb://ann:***@db.local:notaport/x: Invalid host"),
+            std::string::npos)
+      << r.err;
+  EXPECT_EQ(r.err.find("topsecret"), std::string::npos) << r.err;
+  EXPECT_FALSE(fs::exists(db));
+
+  const int code = fg::test::run("FACEGATE_MONGO_URI=" + sh_quote("mongdb://db.local/x") + " " +
+                                 fg::test::facegate_binary() + " " + pull + " > /dev/null 2> " + dir_ + "/stderr");
+  const std::string err = fg::test::read_text(dir_ + "/stderr");
+  EXPECT_EQ(code, 2) << err;
+  EXPECT_NE(err.find("facegate sync: FACEGATE_MONGO_URI: MongoDB URI mongdb://db.local/x: Invalid URI Schema"),
+            std::string::npos)
+      << err;
+  EXPECT_FALSE(fs::exists(db));
+}
+
 // "facegate help CMD" is CMD's own help; the overview fits an 80-column terminal.
 TEST_F(CliErrors, HelpOfOneCommand) {
   const Result overview = facegate("help", dir_);

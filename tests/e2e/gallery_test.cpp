@@ -138,15 +138,20 @@ TEST_F(Gallery, OnePersonWhateverTheUnicodeFormOfTheFolderName) {
   fs::copy_file(data_ + "/faces/people/amy/amy2.png", dir_ + "/linux/" + nfc + "/2.png");
   Result r = enroll(dir_ + "/mac");
   ASSERT_EQ(r.code, 0) << r.err;
+  // One of each: the counts' nouns are singular.
+  EXPECT_NE(r.out.find("enrolled 1 new image (1 new identity)"), std::string::npos) << r.out;
+  EXPECT_NE(r.out.find("database " + db_ + ": 1 identity, 1 image\n"), std::string::npos) << r.out;
   r = enroll(dir_ + "/linux");
   ASSERT_EQ(r.code, 0) << r.err;
   EXPECT_NE(r.out.find("enrolled 1 new image (0 new identities)"), std::string::npos) << r.out;
+  EXPECT_NE(r.out.find("database " + db_ + ": 1 identity, 2 images\n"), std::string::npos) << r.out;
   const auto rows = list();
   ASSERT_EQ(rows.size(), 1u);
   EXPECT_EQ(rows[0]["name"], nfc);
   EXPECT_EQ(rows[0]["images"], 2);
   r = run("forget " + sh_quote(nfd) + " --db " + sh_quote(db_));
   EXPECT_EQ(r.code, 0) << r.err;
+  EXPECT_NE(r.out.find("): 2 images, 0 event thumbnails removed;"), std::string::npos) << r.out;
   EXPECT_TRUE(list().empty());
 }
 
@@ -170,6 +175,18 @@ TEST_F(Gallery, IdentifyFindsTheEnrolledImageAndForgetRemovesIt) {
   const json after = identify(probe);
   for (const auto& x : after["faces"][0]["matches"]) EXPECT_NE(x["name"], "amy");
   EXPECT_NE(run("forget amy --db " + sh_quote(db_)).code, 0);
+}
+
+// --gallery N caps the images enrolled per identity; 0, as the help says, caps nothing.
+TEST_F(Gallery, GalleryZeroEnrollsEveryImageAsTheHelpSays) {
+  EXPECT_NE(run("enroll --help").out.find("--gallery N       enroll at most N images per identity in this run "
+                                          "(default, or 0: all)\n"),
+            std::string::npos);
+  const std::string g = make_gallery("g", 3);
+  ASSERT_EQ(enroll(g, "--gallery 1").code, 0);
+  EXPECT_EQ(total_images(), 8u);
+  ASSERT_EQ(enroll(g, "--gallery 0").code, 0);
+  EXPECT_EQ(total_images(), 24u);
 }
 
 TEST_F(Gallery, DamagedOrMissingIndexIsRebuiltWithSameAnswers) {
@@ -363,6 +380,14 @@ TEST_F(Gallery, BadInput) {
     r = enroll(g);
     EXPECT_EQ(r.code, 1);
     EXPECT_NE(r.err.find("in use by another process"), std::string::npos) << r.err;
+    r = run("forget amy --db " + sh_quote(db_));
+    EXPECT_EQ(r.code, 1);
+    EXPECT_EQ(r.err, "facegate forget: DB " + db_ +
+                         " is in use by another process: another facegate process (such as a running facegate "
+                         "attend) has it open; stop it or wait for it to finish, then run this again\n");
+    EXPECT_NE(run("forget --help").out.find("it cannot run while another facegate process has the DB open\n"
+                                            "(a running facegate attend, an enroll)"),
+              std::string::npos);
     // identify only reads: it works beside the process that holds the DB (the door's attend).
     const json id = identify(data_ + "/faces/people/amy/amy1.png");
     ASSERT_EQ(id["faces"].size(), 1u);

@@ -134,7 +134,7 @@ TEST_F(PrivacyCli, NoFaceDataInLogsOwnerOnlyFilesForgetEverywhereAndRetention) {
                      " --camera-id door --events - --retention 30"),
             0)
       << log_;
-  EXPECT_NE(log_.find("retention: dropped 0 attendance events and 1 unknown-face events (1 thumbnails)"),
+  EXPECT_NE(log_.find("retention: dropped 0 attendance events and 1 unknown-face event (1 thumbnail)"),
             std::string::npos)
       << log_;
   EXPECT_NE(log_.find("\"kind\":\"attendance\""), std::string::npos) << "howard was logged: " << log_;
@@ -182,7 +182,7 @@ TEST_F(PrivacyCli, NoFaceDataInLogsOwnerOnlyFilesForgetEverywhereAndRetention) {
 
   // Forget: thumbnails gone locally, records gone remotely, and no pull brings them back.
   ASSERT_EQ(facegate("forget howard --db " + sh_quote(db)), 0) << log_;
-  EXPECT_NE(log_.find("event thumbnails removed"), std::string::npos) << log_;
+  EXPECT_NE(log_.find(": 2 images, 1 event thumbnail removed;"), std::string::npos) << log_;
   {
     fg::store::OpenOptions o;
     o.read_only = true;
@@ -219,7 +219,7 @@ TEST_F(PrivacyCli, NoFaceDataInLogsOwnerOnlyFilesForgetEverywhereAndRetention) {
   // Retention from cron.
   append_old_event(db, 10 * kDay);
   ASSERT_EQ(facegate("prune --db " + sh_quote(db) + " --retention 7"), 0) << log_;
-  EXPECT_EQ(log_.rfind("dropped 0 attendance events and 1 unknown-face events (1 thumbnails) older than ", 0), 0u)
+  EXPECT_EQ(log_.rfind("dropped 0 attendance events and 1 unknown-face event (1 thumbnail) older than ", 0), 0u)
       << log_;
   EXPECT_EQ(facegate("prune --db " + sh_quote(db) + " --retention 0"), 2) << "0 days is a usage error";
 }
@@ -264,7 +264,7 @@ TEST(PrivacyCliExport, ANameStoredNotInUtf8IsExportedEscapedAndSaidSo) {
     EXPECT_EQ(said.find("json.exception"), std::string::npos) << said;
     EXPECT_NE(said.find("warning: the DB holds bytes that are not valid UTF-8"), std::string::npos) << said;
     EXPECT_NE(said.find("/identity/name"), std::string::npos) << said;
-    EXPECT_NE(said.find("Ren\\xE9e (" + id + "): 1 images, 1 events -> " + out), std::string::npos) << said;
+    EXPECT_NE(said.find("Ren\\xE9e (" + id + "): 1 image, 1 event -> " + out), std::string::npos) << said;
     const json doc = json::parse(fg::test::read_text(out));
     EXPECT_EQ(doc["identity"]["id"], id);
     EXPECT_EQ(doc["identity"]["name"], "Ren\\xE9e");

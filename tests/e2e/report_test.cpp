@@ -1,8 +1,9 @@
 // facegate report on a DB whose events are written here directly (no model needed): --csv -
 // on stdout, impossible dates refused, the per-day CSV's day column, what was written told on
-// stderr, and singular/plural wording.
+// stderr, and singular/plural wording; names escaped and aligned in report's and list's tables.
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <ctime>
 #include <iterator>
 #include <filesystem>
@@ -198,6 +199,78 @@ TEST_F(Report, CountsAreSingularForOne) {
   EXPECT_NE(r.out.find("2 events: attendance of 1 person, 1 unknown\n"), std::string::npos) << r.out;
   r = report("--camera elsewhere");
   EXPECT_NE(r.out.find("0 events: attendance of 0 people, 0 unknown\n"), std::string::npos) << r.out;
+}
+
+// Names an older build stored (bytes that are not UTF-8), with control characters (a tab, a
+// newline, an escape sequence that clears the screen) and with wide characters: list and the
+// text report print them escaped (printable) and pad them by display width, one line each.
+TEST_F(Report, NamesAreEscapedAndAlignedInListAndReport) {
+  struct Name {
+    std::string stored, shown;
+    size_t columns;  // of `shown`
+  };
+  const std::vector<Name> names = {{"Ren\xE9" "e", "Ren\\xE9e", 8},
+                                   {"Ann\tLee\n\x1B[2J", "Ann\\tLee\\n\\x1B[2J", 17},
+                                   {"\xE6\x9D\x8E\xE5\xB0\x8F\xE9\xBE\x99", "\xE6\x9D\x8E\xE5\xB0\x8F\xE9\xBE\x99", 6},
+                                   {"Zo\xC3\xAB", "Zo\xC3\xAB", 3}};
+  std::vector<std::string> ids;
+  {
+    fg::store::Store s = fg::store::Store::open(db_);
+    for (const Name& n : names) {
+      ids.push_back(s.add_identity(fg::store::Identity{"", n.stored, 0, "", 0}).id);
+      fg::store::Event e;
+      e.time_us = at(2026, 3, 2, 12, 0);
+      e.utc_offset_s = kOffset;
+      e.camera = "door";
+      e.kind = fg::store::EventKind::attendance;
+      e.name = n.stored;
+      e.identity_id = ids.back();
+      s.append_event(e);
+    }
+  }
+  const auto has_raw_controls = [](const std::string& text) {
+    for (const char c : text)
+      if ((static_cast<unsigned char>(c) < 0x20 && c != '\n') || c == 0x7F) return true;
+    return false;
+  };
+
+  // list: "<id>  <images>  <name>", the name last, escaped, so one line per identity.
+  Result r = fg::test::run_facegate("list --db " + sh_quote(db_), dir_);
+  ASSERT_EQ(r.code, 0) << r.err;
+  std::vector<std::string> expected;
+  for (size_t i = 0; i < names.size(); ++i) expected.push_back(ids[i] + "       0  " + names[i].shown);
+  std::vector<std::string> lines = fg::test::lines_of(r.out);
+  std::sort(lines.begin(), lines.end());
+  std::sort(expected.begin(), expected.end());
+  EXPECT_EQ(lines, expected) << r.out;
+  EXPECT_FALSE(has_raw_controls(r.out)) << r.out;
+  // --json: JSON escapes control characters itself; a byte that is not UTF-8 is written as
+  // export-person writes it (it was U+FFFD).
+  r = fg::test::run_facegate("list --db " + sh_quote(db_) + " --json", dir_);
+  ASSERT_EQ(r.code, 0) << r.err;
+  EXPECT_NE(r.out.find("\"name\":\"Ren\\\\xE9e\""), std::string::npos) << r.out;
+  EXPECT_NE(r.out.find("\"name\":\"Ann\\tLee\\n\\u001b[2J\""), std::string::npos) << r.out;
+
+  // report: the count column lines up with the header's ("name" padded to 24 columns).
+  r = report("--per-day");
+  ASSERT_EQ(r.code, 0) << r.err;
+  EXPECT_NE(r.out.find("\nname                      count  first seen"), std::string::npos) << r.out;
+  for (const Name& n : names) {
+    const std::string padded = n.shown + std::string(24 - n.columns, ' ');
+    EXPECT_NE(r.out.find("\n" + padded + "      1  2026-03-02T12:00:00.000+02:00  "), std::string::npos)
+        << n.shown << ":\n" << r.out;
+    EXPECT_NE(r.out.find("\n2026-03-02  " + padded + "      1  12:00:00"), std::string::npos)
+        << n.shown << ":\n" << r.out;
+  }
+  EXPECT_FALSE(has_raw_controls(r.out)) << r.out;
+  EXPECT_EQ(r.out.find("Ren\xE9"), std::string::npos) << "the raw byte";
+
+  // The CSV keeps the name's characters (quoted) but stays UTF-8.
+  r = report("--csv -");
+  ASSERT_EQ(r.code, 0) << r.err;
+  EXPECT_NE(r.out.find("\nattendance,Ren\\xE9e," + ids[0] + ",1,"), std::string::npos) << r.out;
+  EXPECT_NE(r.out.find("\nattendance,\"Ann\tLee\n\x1B[2J\"," + ids[1] + ",1,"), std::string::npos) << r.out;
+  EXPECT_EQ(r.out.find("Ren\xE9"), std::string::npos) << "the raw byte";
 }
 
 }  // namespace

@@ -94,4 +94,24 @@ TEST(MongoConnect, ErrorsShowTheUriRedacted) {
   fs::remove_all(dir);
 }
 
+// Needs no server: parsing connects to nothing.
+TEST(MongoCheckUri, SaysWhyAUriDoesNotParseWithoutItsPassword) {
+  mongo::check_uri("mongodb://db.local:27017/attendance?serverSelectionTimeoutMS=300");
+  mongo::check_uri(std::string("mongodb+srv://ann:") + "topsecret" + "@cluster0.example.net/");
+  for (const auto& [uri, why] : std::vector<std::pair<std::string, std::string>>{
+           {"http://db.local/x", "Invalid URI Schema"},
+           {std::string("mongodb://ann:") + "topsecret" + "@db.local:notaport/x", "Invalid host string"},
+           {std::string("mongodb://ann:") + "top%ZZsecret" + "@db.local/x", "Incorrect URI escapes in password"},
+           {"mongodb://db.local/x?connectTimeoutMS=soon", "Unsupported value for \"connecttimeoutms\""}}) {
+    try {
+      mongo::check_uri(uri);
+      ADD_FAILURE() << "parsed " << mongo::redact_uri(uri);
+    } catch (const mongo::UriError& e) {
+      const std::string what = e.what();
+      EXPECT_NE(what.find("MongoDB URI " + mongo::redact_uri(uri) + ": " + why), std::string::npos) << what;
+      EXPECT_EQ(what.find("secret"), std::string::npos) << what;
+    }
+  }
+}
+
 }  // namespace

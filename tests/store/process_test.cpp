@@ -79,8 +79,12 @@ TEST(StoreProcess, ASecondProcessIsToldTheDbIsInUse) {
 
   auto e = fg::test::store_error_of([&] { Store::open(db); });
   EXPECT_EQ(e.kind(), ErrorKind::locked);
-  EXPECT_NE(std::string(e.what()).find("DB " + db + " is in use by another process"), std::string::npos)
-      << e.what();
+  const std::string what = e.what();
+  EXPECT_NE(what.find("DB " + db + " is in use by another process: another facegate process (such as a running "
+                      "facegate attend) has it open; stop it or wait for it to finish"),
+            std::string::npos)
+      << what;
+  EXPECT_EQ(what.find("While lock file"), std::string::npos) << "RocksDB's own text: " << what;
 
   ::close(release[1]);
   int status = 0;

@@ -344,7 +344,7 @@ TEST(Pickle, BadTensorArgumentsAreErrors) {
   EXPECT_THAT(unpickle_error(head + "J\xff\xff\xff\xffK\x02\x85K\x01\x85tR."),
               HasSubstr("tensor storage offset must be a non-negative int, got -1"));
   EXPECT_THAT(unpickle_error(head + "K\x00K\x02\x85K\x01K\x01\x86tR."s),
-              HasSubstr("tensor size has 1 dimensions but its stride has 2"));
+              HasSubstr("tensor size has 1 dimension but its stride has 2"));
   EXPECT_THAT(unpickle_error(head + "K\x00J\xfe\xff\xff\xff\x85K\x01\x85tR."s),
               HasSubstr("tensor size must be a non-negative int, got -2"));
   std::string huge = "(";

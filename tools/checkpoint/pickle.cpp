@@ -321,8 +321,8 @@ void Unpickler::fail(const std::string& what) const {
 
 const uint8_t* Unpickler::take(uint64_t n) {
   if (n > size_ - pos_) {
-    fail("truncated: needs " + std::to_string(n) + " more bytes, " + std::to_string(size_ - pos_) +
-         " left");
+    fail("truncated: needs " + std::to_string(n) + (n == 1 ? " more byte, " : " more bytes, ") +
+         std::to_string(size_ - pos_) + " left");
   }
   const uint8_t* p = data_ + pos_;
   pos_ += size_t(n);
@@ -580,8 +580,8 @@ MutValue Unpickler::rebuild_tensor(const std::string& fn, const Value& args) {
   t->shape = index_list(*a[2], "size");
   t->dtype = view.storage.dtype;
   if (t->shape.size() != view.stride.size()) {
-    fail("tensor size has " + std::to_string(t->shape.size()) + " dimensions but its stride has " +
-         std::to_string(view.stride.size()));
+    fail("tensor size has " + std::to_string(t->shape.size()) + (t->shape.size() == 1 ? " dimension" : " dimensions") +
+         " but its stride has " + std::to_string(view.stride.size()));
   }
   int64_t numel = 1;
   for (int64_t d : t->shape) {

@@ -19,6 +19,9 @@ static_assert(__BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__, "storages are read in h
 namespace fg::ckpt {
 namespace {
 
+// "1 element", "2 elements".
+std::string elements(int64_t n) { return std::to_string(n) + (n == 1 ? " element" : " elements"); }
+
 using Kind = Value::Kind;
 using StorageBytes = std::function<Bytes(const std::string& key)>;
 
@@ -217,8 +220,8 @@ void materialise(const TensorView& v, const std::string& name, Bytes bytes) {
   const int64_t available = int64_t(bytes.size / dtype.size);
   const std::string what = "tensor '" + name + "'";
   if (s.offset > available || s.numel > available - s.offset) {
-    fail(what + ": its storage '" + s.key + "' holds " + std::to_string(available) + " " +
-         dtype.name + " elements, fewer than the " + std::to_string(s.offset + s.numel) +
+    fail(what + ": its storage '" + s.key + "' holds " + std::to_string(available) + " " + dtype.name +
+         (available == 1 ? " element" : " elements") + ", fewer than the " + std::to_string(s.offset + s.numel) +
          " the checkpoint declares");
   }
   const int64_t numel = t.numel();
@@ -232,11 +235,10 @@ void materialise(const TensorView& v, const std::string& name, Bytes bytes) {
     }
     if (overflow || last >= s.numel) {
       fail(what + " (size " + shape_str(t.shape) + ", stride " + shape_str(v.stride) + ", offset " +
-           std::to_string(v.offset) + ") runs past its storage '" + s.key + "' of " +
-           std::to_string(s.numel) + " elements");
+           std::to_string(v.offset) + ") runs past its storage '" + s.key + "' of " + elements(s.numel));
     }
     if (numel > s.numel && numel > kMaxBroadcastNumel) {
-      fail(what + " repeats a storage of " + std::to_string(s.numel) + " elements into " +
+      fail(what + " repeats a storage of " + elements(s.numel) + " into " +
            std::to_string(numel) + " (limit " + std::to_string(kMaxBroadcastNumel) + ")");
     }
   }
@@ -404,7 +406,7 @@ ValuePtr load_legacy(Bytes file) {
     int64_t n = load<int64_t>(file.data + pos);
     pos += 8;
     if (n != root->second.numel) {
-      fail("storage '" + key + "' holds " + std::to_string(n) + " elements, the pickle says " +
+      fail("storage '" + key + "' holds " + elements(n) + ", the pickle says " +
            std::to_string(root->second.numel));
     }
     uint64_t nbytes;

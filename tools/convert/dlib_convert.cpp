@@ -127,7 +127,8 @@ Summary convert_dlib_resnet(const std::string& manifest, const std::string& outp
   out.set_meta("manifest_sha256", sha256_file(manifest));
   out.set_meta("source_name", std::filesystem::path(manifest).filename().string());
   summary.bytes_written = out.write(output);
-  summary.detail = "embedding 128, input 150x150, " + std::to_string(quantised) + " tensors dequantised";
+  summary.detail = "embedding 128, input 150x150, " + std::to_string(quantised) +
+                   (quantised == 1 ? " tensor dequantised" : " tensors dequantised");
   return summary;
 }
 

@@ -51,7 +51,8 @@ class StateDict {
       }
     }
     if (batches_tracked) {
-      summary.ignored.push_back(std::to_string(batches_tracked) + " num_batches_tracked counters");
+      summary.ignored.push_back(std::to_string(batches_tracked) + " num_batches_tracked counter" +
+                                (batches_tracked == 1 ? "" : "s"));
     }
   }
 
