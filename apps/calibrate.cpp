@@ -2,7 +2,6 @@
 
 #include <algorithm>
 #include <atomic>
-#include <charconv>
 #include <cmath>
 #include <cstdio>
 #include <exception>
@@ -17,6 +16,7 @@
 #include "apps/atomic_file.h"
 #include "apps/cli.h"
 #include "apps/media/plugin_loader.h"
+#include "apps/threshold.h"
 
 namespace fg::apps {
 namespace {
@@ -201,11 +201,6 @@ Calibration choose_threshold(CalibrationScores scores, double far) {
                            scores.genuine.begin());
   c.scores = std::move(scores);
   return c;
-}
-
-std::string threshold_text(float threshold) {
-  char buf[32];
-  return std::string(buf, std::to_chars(buf, buf + sizeof buf, threshold).ptr);
 }
 
 namespace {

@@ -60,11 +60,6 @@ CalibrationScores leave_one_out_scores(const std::vector<CalibrationSample>& sam
 // Throws CalibrationError when either score list is empty or far is out of range.
 Calibration choose_threshold(CalibrationScores scores, double far);
 
-// The threshold as the shortest decimal that reads back as the same float (as --threshold
-// reads it, with std::stof): thresholds one float apart never print alike, and the printed
-// value passed to identify or attend accepts exactly what the calibrated one does.
-std::string threshold_text(float threshold);
-
 // Size of the plot written by write_calibration_plot.
 constexpr int kPlotWidth = 1400;
 constexpr int kPlotHeight = 560;

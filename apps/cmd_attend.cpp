@@ -19,6 +19,7 @@
 #include "apps/progress.h"
 #include "apps/retention.h"
 #include "apps/threshold.h"
+#include "apps/utf8.h"
 #include "store/chroma/endpoint.h"
 #include "store/chroma/search.h"
 #include "store/clock.h"
@@ -27,30 +28,32 @@ namespace fg::apps {
 namespace {
 
 constexpr const char* kHelp =
-    "usage: facegate attend --source SRC --db DB --model MODEL.fgw --detector MTCNN.fgw\n"
-    "                       [--camera-id NAME] [--threshold T] [--cooldown S]\n"
-    "                       [--confirm-frames N]\n"
-    "                       [--events FILE.jsonl | --events -] [--display] [--output VIDEO]\n"
-    "                       [--index chroma://HOST:PORT/COLLECTION] [--retention DAYS]\n"
-    "                       [--reconnect] [--stream-timeout S]\n"
+    "usage: facegate attend --source SRC --db DB --model MODEL.fgw\n"
+    "                       --detector MTCNN.fgw [--camera-id NAME] [--threshold T]\n"
+    "                       [--cooldown S] [--confirm-frames N]\n"
+    "                       [--events FILE.jsonl | --events -] [--display]\n"
+    "                       [--output VIDEO] [--index chroma://HOST:PORT/COLLECTION]\n"
+    "                       [--retention DAYS] [--reconnect] [--stream-timeout S]\n"
     "                       [--align MODE] [--min-face N] [--threads N]\n"
     "\n"
-    "Attendance from a camera or a video: every frame is searched for faces, faces are\n"
-    "followed from frame to frame, and once a face has been identified the same way in\n"
-    "--confirm-frames frames it becomes an event: 'attendance' for an enrolled person (at most\n"
-    "one per person per --cooldown seconds), 'unknown' for anyone else (with a thumbnail, for\n"
-    "review with facegate report). Each event is written durably to DB before it is reported.\n"
+    "Attendance from a camera or a video: every frame is searched for faces, faces\n"
+    "are followed from frame to frame, and once a face has been identified the same\n"
+    "way in --confirm-frames frames it becomes an event: 'attendance' for an enrolled\n"
+    "person (at most one per person per --cooldown seconds), 'unknown' for anyone\n"
+    "else (with a thumbnail, for review with facegate report). Each event is written\n"
+    "durably to DB before it is reported.\n"
     "\n"
-    "SRC is a camera index (0 = /dev/video0), a video file, or a stream URL (rtsp://... or\n"
-    "http://...). Cameras and streams are live: when recognition is slower than the camera,\n"
-    "frames are dropped (and counted), never queued. A file is read frame by frame and its\n"
-    "cooldown runs on the video's own clock, so the result does not depend on the machine's\n"
-    "speed; its progress is told on stderr at every tenth of its frames. Stops at the end\n"
-    "of a file, on SIGINT/SIGTERM (Ctrl-C), or Esc in the window, with a summary on stderr\n"
-    "and exit status 0 (1 when the source fails: a camera or stream that ends, or a stream\n"
-    "that sends nothing for --stream-timeout seconds; with --reconnect it is opened again\n"
-    "instead, as often as it takes). A second Ctrl-C ends it at once (the events so far are\n"
-    "already in DB). Headless unless --display.\n"
+    "SRC is a camera index (0 = /dev/video0), a video file, or a stream URL\n"
+    "(rtsp://... or http://...). Cameras and streams are live: when recognition is\n"
+    "slower than the camera, frames are dropped (and counted), never queued. A file\n"
+    "is read frame by frame and its cooldown runs on the video's own clock, so the\n"
+    "result does not depend on the machine's speed; its progress is told on stderr at\n"
+    "every tenth of its frames. Stops at the end of a file, on SIGINT/SIGTERM\n"
+    "(Ctrl-C), or Esc in the window, with a summary on stderr and exit status 0 (1\n"
+    "when the source fails: a camera or stream that ends, or a stream that sends\n"
+    "nothing for --stream-timeout seconds; with --reconnect it is opened again\n"
+    "instead, as often as it takes). A second Ctrl-C ends it at once (the events so\n"
+    "far are already in DB). Headless unless --display.\n"
     "\n"
     "--events streams one JSON line per event:\n"
     "  {\"time\": ISO 8601 with zone, \"camera\", \"kind\": \"attendance\" | \"unknown\",\n"
@@ -60,27 +63,31 @@ constexpr const char* kHelp =
     "options:\n"
     "  --source SRC        camera index, video file or stream URL (required)\n"
     "  --db DIR            the facegate database (created by facegate enroll)\n"
-    "  --index URL         search this ChromaDB collection (a central gallery shared by many\n"
-    "                      doors, see facegate sync) instead of DB's index; DB then keeps\n"
-    "                      this door's events (it is created if missing)\n"
+    "  --index URL         search this ChromaDB collection (a central gallery shared\n"
+    "                      by many doors, see facegate sync) instead of DB's index;\n"
+    "                      DB then keeps this door's events (it is created if\n"
+    "                      missing)\n"
     "  --camera-id NAME    names this camera/door in the events (default: SRC)\n"
     "  --threshold T       cosine similarity (-1..1) below which a face is unknown\n"
     "                      (default: the DB's calibrated threshold, else the model's:\n"
     "                      0.5 for resnet50-arcface, 0.91 for dlib-resnet)\n"
-    "  --cooldown S        seconds between two attendance events of one person (default 30)\n"
+    "  --cooldown S        seconds between two attendance events of one person\n"
+    "                      (default 30)\n"
     "  --confirm-frames N  agreeing frames before a face is decided (default 3)\n"
     "  --events FILE       append events as JSON lines to FILE ('-' = stdout)\n"
     "  --display           show the annotated video in a window (needs a display)\n"
-    "  --output VIDEO      write the annotated video: VIDEO.avi (MJPG) or VIDEO.mp4 (MPEG-4);\n"
-    "                      it leaves 64 MiB free on its disk: it is closed early there\n"
-    "                      (exit status 1), and attend will not start with less free\n"
-    "  --retention DAYS    drop events (and their face thumbnails) older than DAYS from DB at\n"
-    "                      start and every 10 minutes while running; prints what it dropped\n"
-    "                      (facegate prune does the same from cron)\n"
-    "  --reconnect         when a camera or stream stops, open it again after 1, 2, 4, ...\n"
-    "                      up to 30 s, until it is back (each outage is told on stderr and\n"
-    "                      counted in the summary); one that cannot be opened at start is\n"
-    "                      waited for the same way\n"
+    "  --output VIDEO      write the annotated video: VIDEO.avi (MJPG) or VIDEO.mp4\n"
+    "                      (MPEG-4); it leaves 64 MiB free on its disk: it is closed\n"
+    "                      early there (exit status 1), and attend will not start\n"
+    "                      with less free\n"
+    "  --retention DAYS    drop events (and their face thumbnails) older than DAYS\n"
+    "                      from DB at start and every 10 minutes while running;\n"
+    "                      prints what it dropped (facegate prune does the same from\n"
+    "                      cron)\n"
+    "  --reconnect         when a camera or stream stops, open it again after 1, 2,\n"
+    "                      4, ... up to 30 s, until it is back (each outage is told\n"
+    "                      on stderr and counted in the summary); one that cannot be\n"
+    "                      opened at start is waited for the same way\n"
     "  --stream-timeout S  seconds without data after which a stream URL has stopped\n"
     "                      (default 30; also the longest wait to open it)\n";
 
@@ -204,10 +211,10 @@ int cmd_attend(int argc, char** argv) {
   if (capture.size().width > 0)
     std::snprintf(shape, sizeof shape, "%dx%d, %.3g fps", capture.size().width, capture.size().height, capture.fps());
   std::fprintf(stderr,
-               "facegate attend: camera '%s', %s source %s (%s); threshold %.3f (%s), cooldown %gs, "
+               "facegate attend: camera '%s', %s source %s (%s); threshold %s (%s), cooldown %gs, "
                "confirm %s\n",
-               opts.camera.c_str(), opts.live ? "live" : "file", source.c_str(), shape, opts.threshold,
-               describe(threshold, faces.model_id()).c_str(),
+               printable(opts.camera).c_str(), opts.live ? "live" : "file", printable(source).c_str(), shape,
+               threshold_text(opts.threshold).c_str(), describe(threshold, faces.model_id()).c_str(),
                opts.cooldown_s, cli::count(opts.tracker.confirm_frames, "frame", "frames").c_str());
   const std::string warning = uncalibrated_warning(threshold, faces.model_id());
   if (!warning.empty()) std::fprintf(stderr, "facegate attend: %s\n", warning.c_str());
@@ -229,7 +236,10 @@ int cmd_attend(int argc, char** argv) {
       prune();
       last_prune = t0;
     }
-    if (got == attend::Capture::Next::none_yet) continue;
+    if (got == attend::Capture::Next::none_yet) {
+      annotator.idle();  // the window stays live (and Esc works) while the source is down
+      continue;
+    }
     const std::vector<attend::Mark> marks = attendance.process(frame);
     if (annotator.active()) annotator.add(frame.image, marks, fps);
     if (progress) progress->reach(static_cast<size_t>(frame.number + 1));
@@ -264,12 +274,13 @@ int cmd_attend(int argc, char** argv) {
   if (!opts.live && cs.unreadable > 0)
     std::fprintf(stderr,
                  "facegate attend: warning: %s of '%s' could not be decoded: the file may be damaged\n",
-                 cli::count(cs.unreadable, "frame", "frames").c_str(), source.c_str());
+                 cli::count(cs.unreadable, "frame", "frames").c_str(), printable(source).c_str());
   if (!opts.live && !g_signal && !annotator.quit() && capture.ended_early())
     std::fprintf(stderr,
                  "facegate attend: warning: '%s' ended after %lld of the %s its header declares: the file may "
                  "be cut short or damaged\n",
-                 source.c_str(), static_cast<long long>(cs.read), cli::count(cs.declared, "frame", "frames").c_str());
+                 printable(source).c_str(), static_cast<long long>(cs.read),
+                 cli::count(cs.declared, "frame", "frames").c_str());
   if (annotator.output_cut() && annotator.frames_written() == 0)
     std::fprintf(stderr, "facegate attend: --output %s was not written: its disk was nearly full\n",
                  args.get("--output").c_str());
@@ -278,7 +289,7 @@ int cmd_attend(int argc, char** argv) {
                  args.get("--output").c_str(), cli::count(annotator.frames_written(), "frame", "frames").c_str());
   if (!g_signal && !capture.error().empty()) return 1;  // a signal during an outage is a normal stop
   if (cs.frames == 0 && !g_signal) {
-    std::fprintf(stderr, "facegate attend: source '%s' gave no frames\n", source.c_str());
+    std::fprintf(stderr, "facegate attend: source '%s' gave no frames\n", printable(source).c_str());
     return 1;
   }
   return annotator.output_cut() ? 1 : 0;

@@ -8,6 +8,7 @@
 #include "apps/calibrate.h"
 #include "apps/cli.h"
 #include "apps/commands.h"
+#include "apps/threshold.h"
 #include "store/store.h"
 
 namespace fg::apps {
@@ -17,14 +18,16 @@ constexpr const char* kHelp =
     "usage: facegate calibrate --db DB [--far RATE] [--plot FILE.png] [--threads N]\n"
     "                          [--dry-run]\n"
     "\n"
-    "Chooses the open-set threshold from the enrolled images themselves (leave-one-out):\n"
+    "Chooses the open-set threshold from the enrolled images themselves\n"
+    "(leave-one-out):\n"
     "  genuine score:  each image's best cosine to another image of its identity\n"
     "                  (identities with 2 or more images only)\n"
     "  impostor score: each image's best cosine to an image of any other identity\n"
-    "The threshold is the smallest value that at most a fraction RATE of the impostor scores\n"
-    "reach (scores >= threshold are accepted); the false-reject rate there is the fraction of\n"
-    "genuine scores below it. Needs at least 2 identities, one of them with 2 or more images;\n"
-    "a RATE below 1 / (number of images) cannot be measured and is reported as such.\n"
+    "The threshold is the smallest value that at most a fraction RATE of the impostor\n"
+    "scores reach (scores >= threshold are accepted); the false-reject rate there is\n"
+    "the fraction of genuine scores below it. Needs at least 2 identities, one of\n"
+    "them with 2 or more images; a RATE below 1 / (number of images) cannot be\n"
+    "measured and is reported as such.\n"
     "The threshold is stored in the DB and used by later commands unless --dry-run.\n"
     "\n"
     "options:\n"
@@ -33,7 +36,8 @@ constexpr const char* kHelp =
     "  --plot FILE.png  also write score histograms and the ROC curve there as PNG\n"
     "                   (no plot without it)\n"
     "  --threads N      worker threads (default: all cores)\n"
-    "  --dry-run        print the result, keep the stored threshold (opens the DB read-only)\n"
+    "  --dry-run        print the result, keep the stored threshold (opens the DB\n"
+    "                   read-only)\n"
     "  -h, --help       show this help\n";
 
 double parse_far(const std::string& s) {

@@ -24,40 +24,44 @@ namespace fg::apps {
 namespace {
 
 constexpr const char* kHelp =
-    "usage: facegate enroll GALLERY_DIR --db DB --model MODEL.fgw (--detector MTCNN.fgw | --no-detect)\n"
-    "                       [--gallery N] [--probes M] [--seed S] [--report REPORT.json]\n"
+    "usage: facegate enroll GALLERY_DIR --db DB --model MODEL.fgw\n"
+    "                       (--detector MTCNN.fgw | --no-detect) [--gallery N]\n"
+    "                       [--probes M] [--seed S] [--report REPORT.json]\n"
     "                       [--reindex [--drop-failed]] [--threads N]\n"
     "\n"
-    "Enrolls GALLERY_DIR/<identity name>/<images> into the database DB (created if missing):\n"
-    "one embedding per image, of its largest face. Images are the files named .jpg, .jpeg,\n"
-    ".png, .bmp, .webp, .tif(f) or .pbm/.pgm/.ppm/.pnm (any case). Listed on stderr (and in\n"
-    "--report's problems) and left out: other files, files directly in GALLERY_DIR, folders\n"
-    "inside a person's folder (not searched), and folders whose name is not valid UTF-8 or\n"
-    "has control characters (rename them). Hidden entries (names starting with '.':\n"
-    ".DS_Store, ._*, .git/) are ignored silently. Left-out entries do not change the exit\n"
-    "status. Images already in the DB (same file content, by sha256) are skipped, so\n"
-    "re-running adds only new photos. Everything one identity gets is written in one\n"
-    "atomic batch.\n"
+    "Enrolls GALLERY_DIR/<identity name>/<images> into the database DB (created if\n"
+    "missing): one embedding per image, of its largest face. Images are the files\n"
+    "named .jpg, .jpeg, .png, .bmp, .webp, .tif(f) or .pbm/.pgm/.ppm/.pnm (any case).\n"
+    "Listed on stderr (and in --report's problems) and left out: other files, files\n"
+    "directly in GALLERY_DIR, folders inside a person's folder (not searched), and\n"
+    "folders whose name is not valid UTF-8 or has control characters (rename them).\n"
+    "Hidden entries (names starting with '.': .DS_Store, ._*, .git/) are ignored\n"
+    "silently. Left-out entries do not change the exit status. Images already in the\n"
+    "DB (same file content, by sha256) are skipped, so re-running adds only new\n"
+    "photos. Everything one identity gets is written in one atomic batch.\n"
     "\n"
-    "With --probes M, M images per identity are held out (a reproducible split for a given\n"
-    "--seed) and searched after enrolling; Top-1/3/5 accuracy is printed per identity and in\n"
-    "all, counting identities, not images. An identity always keeps one image for the\n"
-    "gallery: of n <= M images, n - 1 are held out (none of a single image), and the\n"
-    "summary says so. Probes that cannot be read or have no face count as misses and are\n"
-    "reported.\n"
+    "With --probes M, M images per identity are held out (a reproducible split for a\n"
+    "given --seed) and searched after enrolling; Top-1/3/5 accuracy is printed per\n"
+    "identity and in all, counting identities, not images. An identity always keeps\n"
+    "one image for the gallery: of n <= M images, n - 1 are held out (none of a\n"
+    "single image), and the summary says so. Probes that cannot be read or have no\n"
+    "face count as misses and are reported.\n"
     "\n"
     "options:\n"
     "  --db DIR          the facegate database (RocksDB directory)\n"
-    "  --gallery N       enroll at most N images per identity in this run (default, or 0: all)\n"
-    "  --probes M        hold out M images per identity for the Top-K evaluation (default 0;\n"
-    "                    at most all but one of an identity's images)\n"
+    "  --gallery N       enroll at most N images per identity in this run (default,\n"
+    "                    or 0: all)\n"
+    "  --probes M        hold out M images per identity for the Top-K evaluation\n"
+    "                    (default 0; at most all but one of an identity's images)\n"
     "  --seed S          seed of the gallery/probe split (default 42)\n"
     "  --report FILE     write the enrollment and Top-K results as JSON\n"
-    "  --reindex         the DB holds another model's embeddings: re-embed its images with\n"
-    "                    --model (from their recorded absolute paths) instead of refusing;\n"
-    "                    when any of them cannot be re-embedded, nothing changes; a calibrated\n"
-    "                    threshold is dropped (it measured the old model: calibrate again)\n"
-    "  --drop-failed     with --reindex: drop the images that cannot be re-embedded instead\n";
+    "  --reindex         the DB holds another model's embeddings: re-embed its images\n"
+    "                    with --model (from their recorded absolute paths) instead of\n"
+    "                    refusing; when any of them cannot be re-embedded, nothing\n"
+    "                    changes; a calibrated threshold is dropped (it measured the\n"
+    "                    old model: calibrate again)\n"
+    "  --drop-failed     with --reindex: drop the images that cannot be re-embedded\n"
+    "                    instead\n";
 
 struct Counts {
   int added = 0, duplicates = 0, unreadable = 0, no_face = 0, identities_created = 0, probes_enrolled = 0;
@@ -80,6 +84,30 @@ std::optional<EmbeddedFace> embed_one(FacePipeline& faces, const std::string& pa
   return std::move(found.front());
 }
 
+// The file a recorded path (recorded_path) names: each part of it as it is when that exists, else
+// the one entry of its folder whose printable name it is ("Ren\xE9e.jpg" for a Latin-1 name);
+// `recorded` itself when there is none, or more than one.
+std::string source_file(const std::string& recorded) {
+  namespace fs = std::filesystem;
+  fs::path found;
+  for (const fs::path& part : fs::path(recorded)) {
+    std::error_code ec;
+    if (fs::exists(found / part, ec)) {
+      found /= part;
+      continue;
+    }
+    fs::path match;
+    for (fs::directory_iterator it(found, ec), end; !ec && it != end; it.increment(ec)) {
+      if (printable(it->path().filename().string()) != part.string()) continue;
+      if (!match.empty()) return recorded;
+      match = it->path();
+    }
+    if (match.empty()) return recorded;
+    found = match;
+  }
+  return found.string();
+}
+
 // Re-embeds every stored image from its recorded path. All or nothing: when an image cannot
 // be re-embedded (moved, deleted, or no face for the new model) the DB is left as it was,
 // unless drop_failed says to drop those images.
@@ -93,13 +121,13 @@ void reindex(Gallery& gallery, FacePipeline& faces, bool drop_failed) {
   Progress progress("reindex", old.size());
   for (auto& r : old) {
     std::string why;
-    if (auto f = embed_one(faces, r.image_path, why)) {
+    if (auto f = embed_one(faces, source_file(r.image_path), why)) {
       r.embedding = f->embedding;
       r.model_id = faces.model_id();
       if (f->face) r.box = f->face->box;
       fresh.push_back(std::move(r));
     } else {
-      failed.push_back(r.image_path + ": " + why);
+      failed.push_back(printable(r.image_path) + ": " + why);
     }
     progress.step();
   }
@@ -130,11 +158,13 @@ bool enrolled_already(Gallery& gallery, const std::string& path) {
   }
 }
 
-// The path recorded for an image: absolute, so that --reindex finds it from any directory.
+// The path recorded for an image: absolute, so that --reindex finds it from any directory; and
+// printable, as every output shows it (export-person, sync, messages): a file name that is not
+// UTF-8 or has control characters is stored escaped, and --reindex finds it by source_file.
 std::string recorded_path(const std::string& path) {
   std::error_code ec;
   const std::filesystem::path abs = std::filesystem::absolute(path, ec);
-  return ec ? path : abs.lexically_normal().string();
+  return printable(ec ? path : abs.lexically_normal().string());
 }
 
 // The Top-K section after enroll. Its header says how many images were really held out: an
@@ -257,9 +287,9 @@ int cmd_enroll(int argc, char** argv) {
           counts.problems.push_back(
               {{"image", escape_invalid_utf8(path)},
                {"identity", person.name},
-               {"error", "the same photo is already enrolled as '" + (owner ? owner->name : enrolled->owner_id) +
-                             "' (" + escape_invalid_utf8(enrolled->image_path) + "): not added to '" + person.name +
-                             "'"}});
+               {"error", "the same photo is already enrolled as '" +
+                             escape_invalid_utf8(owner ? owner->name : enrolled->owner_id) + "' (" +
+                             escape_invalid_utf8(enrolled->image_path) + "): not added to '" + person.name + "'"}});
         }
       } else if (auto f = why.empty() ? embed_one(faces, path, why) : std::nullopt) {
         store::EmbeddingRecord r;
@@ -332,7 +362,7 @@ int cmd_enroll(int argc, char** argv) {
               cli::count(st.embedding_count, "image", "images").c_str());
   for (const auto& p : counts.problems) {
     std::fprintf(stderr, "facegate enroll: %s: %s\n", printable(p.value("image", p.value("folder", ""))).c_str(),
-                 p["error"].get<std::string>().c_str());
+                 printable(p["error"].get<std::string>()).c_str());
   }
   if (probes > 0) print_topk(topk, probes_capped, probes, seed, counts.probes_enrolled, fewest_probes, most_probes);
   if (!report_path.empty()) {

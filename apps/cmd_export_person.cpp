@@ -4,6 +4,7 @@
 #include "apps/cli.h"
 #include "apps/commands.h"
 #include "apps/person_export.h"
+#include "apps/utf8.h"
 #include "store/clock.h"
 #include "store/store.h"
 
@@ -13,16 +14,18 @@ namespace {
 constexpr const char* kHelp =
     "usage: facegate export-person IDENTITY --db DB -o OUT.json\n"
     "\n"
-    "Right of access: writes everything the DB holds about one person (given by id or by\n"
-    "name) to OUT.json: the identity record, every enrolled image's source path, content hash\n"
-    "and face box, its embedding with the model id it came from, and the person's attendance\n"
-    "events with their face thumbnails (JPEG, base64 in the JSON). Unknown-face events are not\n"
-    "attributed to anyone and are not included. For an identity forgotten without\n"
-    "--purge-events (by id, or by the name its kept events carry) that is its events.\n"
-    "OUT is written whole or not at all (temporary file, fsync, rename), owner-only (0600).\n"
-    "Reads the DB without locking it, so it works while attend runs. Bytes that are not valid\n"
-    "UTF-8 (a name an older facegate stored from a Latin-1 folder name) are written as the\n"
-    "text \\xHH and listed in \"invalid_utf8_escaped\", with a warning.\n"
+    "Right of access: writes everything the DB holds about one person (given by id or\n"
+    "by name) to OUT.json: the identity record, every enrolled image's source path,\n"
+    "content hash and face box, its embedding with the model id it came from, and the\n"
+    "person's attendance events with their face thumbnails (JPEG, base64 in the\n"
+    "JSON). Unknown-face events are not attributed to anyone and are not included.\n"
+    "For an identity forgotten without --purge-events (by id, or by the name its kept\n"
+    "events carry) that is its events.\n"
+    "OUT is written whole or not at all (temporary file, fsync, rename), owner-only\n"
+    "(0600). Reads the DB without locking it, so it works while attend runs. Bytes\n"
+    "that are not valid UTF-8 (a name an older facegate stored from a Latin-1 folder\n"
+    "name) are written as the text \\xHH and listed in \"invalid_utf8_escaped\", with a\n"
+    "warning.\n"
     "\n"
     "options:\n"
     "  --db DIR        the facegate database\n"
@@ -55,13 +58,15 @@ int cmd_export_person(int argc, char** argv) {
   } else {
     write_file_atomic(out, text, /*owner_only=*/true);
   }
+  // The doc's strings are UTF-8 already; printable writes a tab or an escape in a name as text.
   const nlohmann::json& name = doc["identity"]["name"];
   std::fprintf(stderr, "facegate export-person: %s (%s%s): %s, %s -> %s\n",
-               name.is_null() ? "no name" : name.get<std::string>().c_str(),
-               doc["identity"]["id"].get<std::string>().c_str(),
+               name.is_null() ? "no name" : printable(name.get<std::string>()).c_str(),
+               printable(doc["identity"]["id"].get<std::string>()).c_str(),
                doc["identity"].contains("forgotten") ? ", forgotten" : "",
                cli::count(doc["images"].size(), "image", "images").c_str(),
-               cli::count(doc["events"].size(), "event", "events").c_str(), out == "-" ? "stdout" : out.c_str());
+               cli::count(doc["events"].size(), "event", "events").c_str(),
+               out == "-" ? "stdout" : printable(out).c_str());
   if (doc.contains("invalid_utf8_escaped")) {
     const nlohmann::json& escaped = doc["invalid_utf8_escaped"];
     std::string where;

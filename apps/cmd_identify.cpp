@@ -12,6 +12,7 @@
 #include "apps/gallery.h"
 #include "apps/image_io.h"
 #include "apps/threshold.h"
+#include "apps/utf8.h"
 #include "store/chroma/endpoint.h"
 #include "store/chroma/search.h"
 
@@ -19,22 +20,25 @@ namespace fg::apps {
 namespace {
 
 constexpr const char* kHelp =
-    "usage: facegate identify IMAGE... (--db DB | --index chroma://HOST:PORT/COLLECTION)\n"
+    "usage: facegate identify IMAGE...\n"
+    "                         (--db DB | --index chroma://HOST:PORT/COLLECTION)\n"
     "                         --model MODEL.fgw (--detector MTCNN.fgw | --no-detect)\n"
     "                         [--top K] [--threshold T] [--json]\n"
     "\n"
-    "For every face in each image, the K most similar enrolled identities (each scored by\n"
-    "the cosine similarity of its best image), or \"unknown\" when the best score is below\n"
-    "the threshold. With --no-detect each image is taken as one face crop.\n"
+    "For every face in each image, the K most similar enrolled identities (each\n"
+    "scored by the cosine similarity of its best image), or \"unknown\" when the best\n"
+    "score is below the threshold. With --no-detect each image is taken as one face\n"
+    "crop.\n"
     "With --json, one line per image:\n"
-    "  {\"image\": PATH, \"faces\": [{\"box\": [x1,y1,x2,y2] | null, \"matches\": [{\"id\", \"name\",\n"
-    "   \"score\"}], \"unknown\": bool}]}   or   {\"image\": PATH, \"error\": WHY}\n"
+    "  {\"image\": PATH, \"faces\": [{\"box\": [x1,y1,x2,y2] | null, \"matches\": [{\"id\",\n"
+    "   \"name\", \"score\"}], \"unknown\": bool}]}   or   {\"image\": PATH, \"error\": WHY}\n"
     "An unreadable image does not stop the others; the exit code is then 1.\n"
     "\n"
     "options:\n"
     "  --db DIR          the facegate database\n"
-    "  --index URL       search this ChromaDB collection (a central gallery, see facegate\n"
-    "                    sync) instead of DB's index; --db then only gives the threshold\n"
+    "  --index URL       search this ChromaDB collection (a central gallery, see\n"
+    "                    facegate sync) instead of DB's index; --db then only gives\n"
+    "                    the threshold\n"
     "  --top K           identities per face (default 5)\n"
     "  --threshold T     cosine similarity (-1..1) below which a face is unknown\n"
     "                    (default: the DB's calibrated threshold, else the model's:\n"
@@ -91,21 +95,23 @@ int cmd_identify(int argc, char** argv) {
     const cv::Mat img = read_image_warning("identify", path, why);
     std::vector<EmbeddedFace> found;
     if (!img.empty()) found = faces.faces(img, false);
-    nlohmann::json line = {{"image", path}};
+    // Names and paths in the JSON with bytes that are not UTF-8 escaped; in the text printable.
+    nlohmann::json line = {{"image", escape_invalid_utf8(path)}};
     if (img.empty()) {
       ++failures;
       line["error"] = why;
-      if (!json) std::fprintf(stderr, "facegate identify: %s: %s\n", path.c_str(), why.c_str());
+      if (!json) std::fprintf(stderr, "facegate identify: %s: %s\n", printable(path).c_str(), why.c_str());
     } else {
       line["faces"] = nlohmann::json::array();
-      if (!json) std::printf("%s: %s\n", path.c_str(), cli::count(found.size(), "face", "faces").c_str());
+      if (!json) std::printf("%s: %s\n", printable(path).c_str(), cli::count(found.size(), "face", "faces").c_str());
       for (const auto& f : found) {
         nlohmann::json face = {{"box", f.face ? nlohmann::json(f.face->box) : nlohmann::json(nullptr)},
                                {"matches", nlohmann::json::array()},
                                {"unknown", true}};
         if (central) {
           for (const auto& m : central->search(f.embedding, static_cast<size_t>(top))) {
-            face["matches"].push_back({{"id", m.identity_id}, {"name", m.name}, {"score", m.score}});
+            face["matches"].push_back(
+                {{"id", m.identity_id}, {"name", escape_invalid_utf8(m.name)}, {"score", m.score}});
           }
           face["unknown"] = face["matches"].empty() || face["matches"][0]["score"].get<float>() < threshold;
         } else {
@@ -113,7 +119,8 @@ int cmd_identify(int argc, char** argv) {
           face["unknown"] = r.unknown;
           for (const auto& m : r.matches) {
             const auto who = gallery->store().get_identity(m.identity_id);
-            face["matches"].push_back({{"id", m.identity_id}, {"name", who ? who->name : ""}, {"score", m.score}});
+            face["matches"].push_back(
+                {{"id", m.identity_id}, {"name", escape_invalid_utf8(who ? who->name : "")}, {"score", m.score}});
           }
         }
         if (!json) {
@@ -122,9 +129,11 @@ int cmd_identify(int argc, char** argv) {
                            std::to_string(int(f.face->box[2])) + "," + std::to_string(int(f.face->box[3])) + "]"
                      : "whole image";
           std::printf("  %s: %s\n", where.c_str(),
-                      face["unknown"].get<bool>() ? "unknown" : face["matches"][0]["name"].get<std::string>().c_str());
+                      face["unknown"].get<bool>() ? "unknown"
+                                                  : printable(face["matches"][0]["name"].get<std::string>()).c_str());
           for (const auto& m : face["matches"]) {
-            std::printf("    %-24s %.4f\n", m["name"].get<std::string>().c_str(), m["score"].get<float>());
+            std::printf("    %s %.4f\n", pad_right(printable(m["name"].get<std::string>()), 24).c_str(),
+                        m["score"].get<float>());
           }
         }
         line["faces"].push_back(std::move(face));

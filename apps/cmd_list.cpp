@@ -16,8 +16,9 @@ int cmd_list(int argc, char** argv) {
         "usage: facegate list --db DB [--json]\n\n"
         "Lists the enrolled identities: id, name and number of images.\n"
         "With --json, one line per identity: {\"id\": ..., \"name\": ..., \"images\": N}.\n"
-        "Bytes of a name that are not UTF-8 (stored by an older facegate) are written as the text\n"
-        "\\xE9; in the text listing, so are control characters (a tab as \\t, ESC as \\x1B).\n"
+        "Bytes of a name that are not UTF-8 (stored by an older facegate) are written as\n"
+        "the text \\xE9; in the text listing, so are control characters (a tab as \\t, ESC\n"
+        "as \\x1B).\n"
         "Opens the DB read-only, so it works while another facegate process uses it.\n");
     return 0;
   }
@@ -37,7 +38,7 @@ int cmd_list(int argc, char** argv) {
                   printable(p.name).c_str());
     }
   }
-  if (!args.flag("--json")) std::fprintf(stderr, "%zu identities\n", people.size());
+  if (!args.flag("--json")) std::fprintf(stderr, "%s\n", cli::count(people.size(), "identity", "identities").c_str());
   return 0;
 }
 

@@ -12,15 +12,17 @@ namespace {
 constexpr const char* kHelp =
     "usage: facegate prune --db DB --retention DAYS\n"
     "\n"
-    "Retention, for cron: drops every attendance event and unknown-face event (with its face\n"
-    "thumbnail) older than DAYS days, in one atomic write, and prints what it dropped. The\n"
-    "next facegate sync --push drops this DB's expired events from MongoDB too.\n"
-    "facegate attend --retention DAYS does the same while it runs. Takes the DB's lock: with\n"
-    "attend running on the same DB, use attend's --retention instead.\n"
+    "Retention, for cron: drops every attendance event and unknown-face event (with\n"
+    "its face thumbnail) older than DAYS days, in one atomic write, and prints what\n"
+    "it dropped. The next facegate sync --push drops this DB's expired events from\n"
+    "MongoDB too. facegate attend --retention DAYS does the same while it runs. Takes\n"
+    "the DB's lock: with attend running on the same DB, use attend's --retention\n"
+    "instead.\n"
     "\n"
     "options:\n"
     "  --db DIR          the facegate database\n"
-    "  --retention DAYS  keep this many days of events (fractions allowed: 0.5 = 12 hours)\n"
+    "  --retention DAYS  keep this many days of events (fractions allowed: 0.5 = 12\n"
+    "                    hours)\n"
     "  -h, --help        show this help\n";
 
 }  // namespace

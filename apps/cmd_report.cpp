@@ -2,7 +2,6 @@
 #include <climits>
 #include <cstdio>
 #include <cstring>
-#include <ctime>
 #include <filesystem>
 #include <map>
 #include <stdexcept>
@@ -13,6 +12,7 @@
 #include "apps/attend/events.h"
 #include "apps/cli.h"
 #include "apps/commands.h"
+#include "apps/report_time.h"
 #include "apps/utf8.h"
 #include "store/store.h"
 
@@ -23,99 +23,36 @@ constexpr const char* kHelp =
     "usage: facegate report --db DB [--since T] [--until T] [--camera C] [--per-day]\n"
     "                       [--csv FILE | --csv -] [--thumbnails DIR]\n"
     "\n"
-    "Attendance from the events facegate attend recorded: per person the first and last time\n"
-    "seen and the number of attendance events, then every unknown face, for review. Reads the\n"
-    "DB without locking it, so it works while attend runs.\n"
-    "T is a local date or time (2024-05-01, 2024-05-01T09:00, 2024-05-01 09:00:30) or one with\n"
-    "a zone (...Z, ...+02:00); --since is inclusive, --until exclusive. A date or time that\n"
-    "does not exist (2026-02-30, 25:00) is refused.\n"
+    "Attendance from the events facegate attend recorded: per person the first and\n"
+    "last time seen and the number of attendance events, then every unknown face, for\n"
+    "review. Reads the DB without locking it, so it works while attend runs.\n"
+    "T is a local date or time (2024-05-01, 2024-05-01T09:00, 2024-05-01 09:00:30) or\n"
+    "one with a zone (...Z, ...+02:00); --since is inclusive, --until exclusive. A\n"
+    "date or time that does not exist (2026-02-30, 25:00) is refused; so is a local\n"
+    "time skipped when the clocks go forward (2026-03-29 02:30 in Europe/Berlin). In\n"
+    "the hour repeated when they go back, a local time is the first of the two; give\n"
+    "a zone (+01:00) for the other.\n"
     "\n"
     "options:\n"
     "  --db DIR          the facegate database\n"
     "  --since T         events at or after T\n"
     "  --until T         events before T\n"
     "  --camera C        only this camera's events\n"
-    "  --per-day         also attendance per local day and person: count, first and last\n"
-    "                    seen that day (the day where the event was logged)\n"
-    "  --csv FILE        also write the report as CSV, one row per person ('attendance'), per\n"
-    "                    day and person with --per-day ('day'), and per unknown event\n"
-    "                    ('unknown'). Columns: kind,name,id,count,first_seen,last_seen,cameras,\n"
-    "                    seq (unknown rows), day (day rows: the local date, YYYY-MM-DD). How\n"
-    "                    many rows were written is told on stderr.\n"
-    "  --csv -           the CSV on stdout instead; the text report is then not printed\n"
-    "  --thumbnails DIR  save each unknown event's face as DIR/unknown-<seq>.jpg (owner-only,\n"
-    "                    0600: they are face images; DIR is made, owner-only, when missing);\n"
-    "                    how many were saved is told on stderr\n"
+    "  --per-day         also attendance per local day and person: count, first and\n"
+    "                    last seen that day (the day where the event was logged)\n"
+    "  --csv FILE        also write the report as CSV, one row per person\n"
+    "                    ('attendance'), per day and person with --per-day ('day'),\n"
+    "                    and per unknown event ('unknown'). Columns:\n"
+    "                    kind,name,id,count,first_seen,last_seen,cameras,seq (unknown\n"
+    "                    rows), day (day rows: the local date, YYYY-MM-DD). How many\n"
+    "                    rows were written is told on stderr.\n"
+    "  --csv -           the CSV on stdout instead; the text report is then not\n"
+    "                    printed\n"
+    "  --thumbnails DIR  save each unknown event's face as DIR/unknown-<seq>.jpg\n"
+    "                    (owner-only, 0600: they are face images; DIR is made,\n"
+    "                    owner-only, when missing); how many were saved, and how\n"
+    "                    many unknown events have no thumbnail, is told on stderr\n"
     "  -h, --help        show this help\n";
-
-// `width` decimal digits at `p` (no sign, no spaces) into `out`, and `p` moved past them.
-bool read_digits(const char*& p, int width, int& out) {
-  int v = 0;
-  for (int i = 0; i < width; ++i) {
-    if (p[i] < '0' || p[i] > '9') return false;
-    v = v * 10 + (p[i] - '0');
-  }
-  p += width;
-  out = v;
-  return true;
-}
-
-int days_in_month(int year, int month) {
-  static constexpr int kDays[12] = {31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31};
-  const bool leap = (year % 4 == 0 && year % 100 != 0) || year % 400 == 0;
-  return month == 2 && leap ? 29 : kDays[month - 1];
-}
-
-// Unix micros of a local or zoned ISO 8601 date/time (YYYY-MM-DD[(T| )HH:MM[:SS]][Z|(+|-)HH:MM]);
-// UsageError naming `option` and `text` otherwise, also for a date or time that does not exist
-// (mktime would roll 2026-02-30 over into March).
-int64_t parse_time(const std::string& option, const std::string& text) {
-  const auto refuse = [&](const std::string& why) {
-    return cli::UsageError(option + ": got '" + text + "', " + why);
-  };
-  const std::string expected = "expected a date/time like 2024-05-01T09:00[+02:00]";
-  int y = 0, mo = 0, d = 0, h = 0, mi = 0, s = 0;
-  const char* p = text.c_str();
-  if (!read_digits(p, 4, y) || *p++ != '-' || !read_digits(p, 2, mo) || *p++ != '-' || !read_digits(p, 2, d))
-    throw refuse(expected);
-  if (*p == 'T' || *p == ' ') {
-    ++p;
-    if (!read_digits(p, 2, h) || *p++ != ':' || !read_digits(p, 2, mi)) throw refuse(expected);
-    if (*p == ':' && (++p, !read_digits(p, 2, s))) throw refuse(expected);
-  }
-  int zone_s = 0;
-  const bool zoned = *p != '\0';
-  if (*p == 'Z') {
-    ++p;
-  } else if (*p == '+' || *p == '-') {
-    const int sign = *p++ == '-' ? -1 : 1;
-    int oh = 0, om = 0;
-    if (!read_digits(p, 2, oh) || *p++ != ':' || !read_digits(p, 2, om)) throw refuse(expected);
-    if (oh > 23 || om > 59) throw refuse("no such zone offset");
-    zone_s = sign * (oh * 3600 + om * 60);
-  }
-  if (*p != '\0') throw refuse(expected);
-  if (mo < 1 || mo > 12) throw refuse("no such month (01-12)");
-  if (d < 1 || d > days_in_month(y, mo))
-    throw refuse("no such date (" + text.substr(0, 7) + " has " + std::to_string(days_in_month(y, mo)) + " days)");
-  if (h > 23 || mi > 59 || s > 59) throw refuse("no such time (00:00:00 to 23:59:59)");
-
-  std::tm tm{};
-  tm.tm_year = y - 1900;
-  tm.tm_mon = mo - 1;
-  tm.tm_mday = d;
-  tm.tm_hour = h;
-  tm.tm_min = mi;
-  tm.tm_sec = s;
-  int64_t secs = 0;
-  if (zoned) {
-    secs = static_cast<int64_t>(timegm(&tm)) - zone_s;
-  } else {
-    tm.tm_isdst = -1;
-    secs = static_cast<int64_t>(std::mktime(&tm));
-  }
-  return secs * 1000000;
-}
 
 // Quoted when needed; bytes that are not UTF-8 (a name stored by an older facegate) written as the
 // text \xE9 (escape_invalid_utf8), so the CSV stays UTF-8.
@@ -152,8 +89,8 @@ void add(Person& p, const std::string& name, const store::Event& e) {
   ++p.cameras[e.camera];
 }
 
-// The text report on stdout. Names are printable() (an older facegate may have stored bytes that are
-// not UTF-8, and a tab or an escape sequence would break the table) and padded by display width.
+// The text report on stdout. Names and cameras are printable() (an older facegate may have stored bytes
+// that are not UTF-8, and a tab or an escape sequence would break the table) and padded by display width.
 void print_report(size_t n_events, const std::map<std::string, Person>& people,
                   const std::map<std::pair<std::string, std::string>, Person>& days,
                   const std::vector<const store::Event*>& unknown) {
@@ -163,7 +100,7 @@ void print_report(size_t n_events, const std::map<std::string, Person>& people,
     std::printf("\n%-24s %6s  %-29s  %-29s  %s\n", "name", "count", "first seen", "last seen", "cameras");
   for (const auto& [name, p] : people) {
     std::printf("%s %6lld  %-29s  %-29s  %s\n", pad_right(printable(name), 24).c_str(), static_cast<long long>(p.count),
-                when(*p.first).c_str(), when(*p.last).c_str(), join_cameras(p.cameras).c_str());
+                when(*p.first).c_str(), when(*p.last).c_str(), printable(join_cameras(p.cameras)).c_str());
   }
   if (!days.empty()) std::printf("\nattendance per day:\n%-10s  %-24s %6s  %-10s  %-10s\n", "date", "name", "count",
                                  "first seen", "last seen");
@@ -175,8 +112,8 @@ void print_report(size_t n_events, const std::map<std::string, Person>& people,
   if (!unknown.empty())
     std::printf("\nunknown faces:\n%-29s  %-16s %6s %6s %8s\n", "time", "camera", "score", "frames", "seq");
   for (const store::Event* e : unknown) {
-    std::printf("%-29s  %-16s %6.3f %6u %8llu\n", when(*e).c_str(), e->camera.c_str(), e->score, e->frames,
-                static_cast<unsigned long long>(e->seq));
+    std::printf("%-29s  %s %6.3f %6u %8llu\n", when(*e).c_str(), pad_right(printable(e->camera), 16).c_str(), e->score,
+                e->frames, static_cast<unsigned long long>(e->seq));
   }
 }
 
@@ -192,8 +129,8 @@ int cmd_report(int argc, char** argv) {
   if (!args.positionals().empty()) throw cli::UsageError("unexpected argument '" + args.positionals()[0] + "'");
   const std::string db = args.get("--db");
   if (db.empty()) throw cli::UsageError("missing --db DB");
-  const int64_t since = args.has("--since") ? parse_time("--since", args.get("--since")) : INT64_MIN;
-  const int64_t until = args.has("--until") ? parse_time("--until", args.get("--until")) : INT64_MAX;
+  const int64_t since = args.has("--since") ? parse_report_time("--since", args.get("--since")) : INT64_MIN;
+  const int64_t until = args.has("--until") ? parse_report_time("--until", args.get("--until")) : INT64_MAX;
   if (since >= until)
     throw cli::UsageError("--since " + args.get("--since") + " is not before --until " + args.get("--until") +
                           ": no event can be in between");
@@ -233,16 +170,20 @@ int cmd_report(int argc, char** argv) {
   if (!csv_to_stdout) print_report(events.size(), people, days, unknown);
 
   if (!thumbs.empty()) {
-    size_t saved = 0;
+    size_t saved = 0, without = 0;
     for (const store::Event* e : unknown) {
-      if (e->thumbnail_jpeg.empty()) continue;
+      if (e->thumbnail_jpeg.empty()) {
+        ++without;
+        continue;
+      }
       // A face image: owner-only, like the DB it comes from.
       write_file_atomic(thumbs + "/unknown-" + std::to_string(e->seq) + ".jpg",
                         std::string(e->thumbnail_jpeg.begin(), e->thumbnail_jpeg.end()), /*owner_only=*/true);
       ++saved;
     }
-    std::fprintf(stderr, "facegate report: saved %s to %s\n",
-                 cli::count(saved, "unknown face", "unknown faces").c_str(), thumbs.c_str());
+    std::string told = "facegate report: saved " + cli::count(saved, "unknown face", "unknown faces") + " to " + thumbs;
+    if (without) told += "; " + cli::count(without, "unknown event has", "unknown events have") + " no thumbnail";
+    std::fprintf(stderr, "%s\n", told.c_str());
   }
 
   if (want_csv) {

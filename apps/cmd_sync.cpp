@@ -6,6 +6,7 @@
 #include "apps/cli.h"
 #include "apps/commands.h"
 #include "apps/gallery.h"
+#include "apps/sync_summary.h"
 #include "nn/embedder.h"
 #include "store/chroma/endpoint.h"
 #include "store/chroma/layout.h"
@@ -17,30 +18,33 @@ namespace fg::apps {
 namespace {
 
 constexpr const char* kHelp =
-    "usage: facegate sync --db DB (--push | --pull) [--chroma URL] [--collection NAME]\n"
-    "                     [--mongo URI] [--model MODEL.fgw] [--batch N]\n"
+    "usage: facegate sync --db DB (--push | --pull) [--chroma URL]\n"
+    "                     [--collection NAME] [--mongo URI] [--model MODEL.fgw]\n"
+    "                     [--batch N]\n"
     "\n"
-    "Pushes the local gallery to a ChromaDB collection and/or MongoDB, or pulls a deployment\n"
-    "(facegate's or the Python prototype's) into a local DB. Both directions can be re-run:\n"
-    "an interrupted sync completes, a repeated one changes nothing.\n"
+    "Pushes the local gallery to a ChromaDB collection and/or MongoDB, or pulls a\n"
+    "deployment (facegate's or the Python prototype's) into a local DB. Both\n"
+    "directions can be re-run: an interrupted sync completes, a repeated one changes\n"
+    "nothing.\n"
     "\n"
-    "Forgotten identities (facegate forget) reach every door: --push publishes their ids\n"
-    "(ChromaDB: the collection's facegate:forgotten metadata; MongoDB: the 'forgotten'\n"
-    "collection) and deletes their records whoever pushed them (MongoDB: the identity, and\n"
-    "their events' thumbnails, or their events after --purge-events); --pull never adds a\n"
-    "forgotten id and forgets locally the identities another door forgot. --push also drops\n"
-    "from MongoDB this DB's events older than its last retention cutoff (facegate prune,\n"
-    "attend --retention).\n"
+    "Forgotten identities (facegate forget) reach every door: --push publishes their\n"
+    "ids (ChromaDB: the collection's facegate:forgotten metadata; MongoDB: the\n"
+    "'forgotten' collection) and deletes their records whoever pushed them (MongoDB:\n"
+    "the identity, and their events' thumbnails, or their events after\n"
+    "--purge-events); --pull never adds a forgotten id and forgets locally the\n"
+    "identities another door forgot. --push also drops from MongoDB this DB's events\n"
+    "older than its last retention cutoff (facegate prune, attend --retention).\n"
     "\n"
     "options:\n"
     "  --push              local -> remote\n"
     "  --pull              remote -> local (creates DB if missing)\n"
     "  --chroma URL        http://HOST:PORT or chroma://HOST:PORT/COLLECTION\n"
     "  --collection NAME   the ChromaDB collection (default face_embeddings)\n"
-    "  --mongo URI         MongoDB connection string (default: $FACEGATE_MONGO_URI); database\n"
-    "                      from the URI, else 'attendance'\n"
-    "  --model FILE        --pull: the model the remote embeddings were computed with; required\n"
-    "                      when the collection carries no facegate model stamp (the prototype's)\n"
+    "  --mongo URI         MongoDB connection string (default: $FACEGATE_MONGO_URI);\n"
+    "                      database from the URI, else 'attendance'\n"
+    "  --model FILE        --pull: the model the remote embeddings were computed\n"
+    "                      with; required when the collection carries no facegate\n"
+    "                      model stamp (the prototype's)\n"
     "  --batch N           records per ChromaDB request (default 100)\n"
     "  -h, --help          show this help\n";
 
@@ -87,23 +91,11 @@ int cmd_sync(int argc, char** argv) {
     if (chroma) {
       store::chroma::Client client(*chroma);
       const auto r = store::chroma::push(s, client, chroma->collection, static_cast<size_t>(batch), log);
-      std::printf("chroma %s: %zu records, %zu upserted, %zu deleted", chroma->text().c_str(), r.records, r.upserted,
-                  r.deleted);
-      if (r.forgotten_elsewhere)
-        std::printf(", %zu identities not pushed (forgotten at another door)", r.forgotten_elsewhere);
-      std::printf("\n");
+      std::printf("%s", chroma_push_summary(chroma->text(), r).c_str());
     }
     if (!mongo_uri.empty()) {
       const auto r = store::mongo::push(s, mongo_uri);
-      std::printf("mongo %s: %zu identities, %zu deleted, %zu events, %zu events of forgotten identities cleaned, "
-                  "%zu expired events dropped\n",
-                  store::mongo::redact_uri(mongo_uri).c_str(), r.identities, r.deleted, r.events, r.events_forgotten,
-                  r.events_expired);
-      if (r.forgotten_elsewhere) {
-        std::printf(
-            "mongo: %zu local identities not pushed: forgotten at another door (sync --pull removes them here)\n",
-            r.forgotten_elsewhere);
-      }
+      std::printf("%s", mongo_push_summary(store::mongo::redact_uri(mongo_uri), r).c_str());
     }
     return 0;
   }
@@ -119,16 +111,14 @@ int cmd_sync(int argc, char** argv) {
     store::chroma::Client client(*chroma);
     const auto r = store::chroma::pull(client, chroma->collection, db, model_id, dim, log);
     model_id = r.model_id;
-    std::printf("chroma %s: %zu identities, %zu images added, %zu forgotten identities skipped, %zu forgotten here\n",
-                chroma->text().c_str(), r.identities, r.added, r.skipped_forgotten, r.forgotten);
+    std::printf("%s", chroma_pull_summary(chroma->text(), r).c_str());
   }
   if (!mongo_uri.empty()) {
     store::OpenOptions o;
     o.create_if_missing = true;
     store::Store s = store::Store::open(db, o);
     const auto r = store::mongo::pull(s, mongo_uri);
-    std::printf("mongo %s: %zu identities, %zu added, %zu forgotten identities skipped, %zu forgotten here\n",
-                store::mongo::redact_uri(mongo_uri).c_str(), r.identities, r.added, r.skipped_forgotten, r.forgotten);
+    std::printf("%s", mongo_pull_summary(store::mongo::redact_uri(mongo_uri), r).c_str());
   }
   if (chroma) {
     GalleryOptions go;

@@ -15,9 +15,9 @@ std::string face_help(int column, bool no_detect) {
   };
   static const Line kLines[] = {
       {"--model FILE", "embedding model (facegate convert model.pt -o FILE)"},
-      {"--detector FILE", "MTCNN weights (facegate convert pnet.pt rnet.pt onet.pt -o FILE)"},
+      {"--detector FILE", "MTCNN weights\n(facegate convert pnet.pt rnet.pt onet.pt -o FILE)"},
       {"--no-detect", "images are already face crops: embed each whole image"},
-      {"--align MODE", "box, arcface or dlib-chip (default: the model's 'alignment')"},
+      {"--align MODE", "box, arcface or dlib-chip\n(default: the model's 'alignment')"},
       {"--min-face N", "smallest face searched, in pixels (default 20)"},
       {"--threads N", "worker threads (default: all cores)"},
   };
@@ -26,7 +26,15 @@ std::string face_help(int column, bool no_detect) {
     if (!no_detect && std::string(l.option) == "--no-detect") continue;
     std::string head = std::string("  ") + l.option;
     head.resize(std::max<size_t>(head.size() + 1, static_cast<size_t>(column)), ' ');
-    out += head + l.text + '\n';
+    // A '\n' in a text is where it breaks when it does not fit in 80 columns on one line.
+    std::string text = l.text;
+    std::string flat = text;
+    std::replace(flat.begin(), flat.end(), '\n', ' ');
+    if (head.size() + flat.size() <= 80) text = flat;
+    for (size_t at = 0, nl = 0; nl != std::string::npos; at = nl + 1) {
+      nl = text.find('\n', at);
+      out += (at == 0 ? head : std::string(head.size(), ' ')) + text.substr(at, nl - at) + '\n';
+    }
   }
   return out;
 }

@@ -14,8 +14,8 @@ namespace fg::apps {
 // Option names for cli::Args (kFaceFlags: --no-detect, for the commands that allow it).
 extern const std::set<std::string> kFaceValued;
 extern const std::set<std::string> kFaceFlags;
-// The lines of --help that describe them, descriptions from `column`; --no-detect's only
-// when `no_detect`.
+// The lines of --help that describe them, descriptions from `column` (wrapped there to fit
+// 80 columns); --no-detect's only when `no_detect`.
 std::string face_help(int column, bool no_detect);
 
 // --align MODE, if given; UsageError for an unknown mode.

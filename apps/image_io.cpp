@@ -10,6 +10,7 @@
 #include "apps/media/jpeg_decode.h"
 #include "apps/media/plugin_loader.h"
 #include "apps/media/png_decode.h"
+#include "apps/utf8.h"
 
 namespace fg::apps {
 
@@ -87,7 +88,7 @@ cv::Mat read_image_warning(const char* command, const std::string& path, std::st
   std::string damaged;
   cv::Mat img = read_image(path, why, &damaged);
   if (!img.empty() && !damaged.empty())
-    std::fprintf(stderr, "facegate %s: %s: warning: %s\n", command, path.c_str(), damaged.c_str());
+    std::fprintf(stderr, "facegate %s: %s: warning: %s\n", command, printable(path).c_str(), damaged.c_str());
   return img;
 }
 

@@ -75,10 +75,11 @@ nlohmann::json export_person(const store::Store& store, const std::string& id_or
     // person's data.
     const std::set<std::string> ids = forgotten_ids(store, id_or_name);
     if (ids.size() > 1)
-      throw std::runtime_error(store.state().path + ": '" + id_or_name + "' names " + std::to_string(ids.size()) +
-                               " forgotten identities: give one of their ids (" + *ids.begin() + ", ...)");
+      throw std::runtime_error(store.state().path + ": '" + printable(id_or_name) + "' names " +
+                               std::to_string(ids.size()) + " forgotten identities: give one of their ids (" +
+                               *ids.begin() + ", ...)");
     if (ids.empty())
-      throw std::runtime_error(store.state().path + ": no identity with id or name '" + id_or_name + "'");
+      throw std::runtime_error(store.state().path + ": no identity with id or name '" + printable(id_or_name) + "'");
     id = *ids.begin();
     int64_t forgotten_us = 0;
     for (const store::Tombstone& t : store.tombstones())

@@ -1,18 +1,12 @@
 #include "apps/threshold.h"
 
-#include <cstdio>
+#include <charconv>
 #include <exception>
 
 namespace fg::apps {
 namespace {
 
 std::string arch_of(const std::string& model_id) { return model_id.substr(0, model_id.find(':')); }
-
-std::string format(float t) {
-  char text[32];
-  std::snprintf(text, sizeof text, "%.2f", t);
-  return text;
-}
 
 }  // namespace
 
@@ -47,9 +41,14 @@ std::string describe(const Threshold& t, const std::string& model_id) {
   return "default for " + arch_of(model_id) + ", not calibrated";
 }
 
+std::string threshold_text(float threshold) {
+  char buf[32];
+  return std::string(buf, std::to_chars(buf, buf + sizeof buf, threshold).ptr);
+}
+
 std::string uncalibrated_warning(const Threshold& t, const std::string& model_id) {
   if (t.source != Threshold::Source::model_default) return "";
-  return "warning: threshold " + format(t.value) + " is " + arch_of(model_id) +
+  return "warning: threshold " + threshold_text(t.value) + " is " + arch_of(model_id) +
          "'s default, not calibrated for this gallery: strangers may be taken for enrolled people (run "
          "facegate calibrate --db DB, or give --threshold)";
 }

@@ -28,6 +28,11 @@ Threshold pick_threshold(const cli::Args& args, std::optional<double> calibrated
 // "--threshold", "calibrated" or "default for <arch>, not calibrated".
 std::string describe(const Threshold& t, const std::string& model_id);
 
+// The threshold as the shortest decimal that reads back as the same float (as --threshold
+// reads it, with std::stof): thresholds one float apart never print alike, and the printed
+// value passed to identify or attend accepts exactly what the calibrated one does.
+std::string threshold_text(float threshold);
+
 // The warning for an uncalibrated default, "" otherwise.
 std::string uncalibrated_warning(const Threshold& t, const std::string& model_id);
 

@@ -12,7 +12,8 @@ build_pkgs=(build-essential cmake pkg-config zlib1g-dev libeigen3-dev libxsimd-d
   libopencv-dev libhnswlib-dev librocksdb-dev nlohmann-json3-dev libcpp-httplib-dev libssl-dev
   libmongoc-dev libbson-dev libjpeg62-turbo-dev libpng-dev libicu-dev)
 test_pkgs=(libgtest-dev libgmock-dev libbenchmark-dev python3-torch python3-torchvision
-  python3-numpy python3-opencv strace clang libclang-rt-14-dev)
+  python3-numpy python3-opencv strace clang libclang-rt-14-dev
+  xvfb xauth xfonts-base xdotool)
 pkgs=("${build_pkgs[@]}")
 [ "$mode" = "--runtime" ] || pkgs+=("${test_pkgs[@]}")
 # Any Node with npm will do (Debian 12's own is 18); only install Debian's when there is none.

@@ -74,12 +74,23 @@ void Annotator::add(cv::Mat& frame, const std::vector<Mark>& marks, double fps) 
   }
   if (recording()) write(frame);
   if (window_) {
+    frame.copyTo(last_);
     char text[32];
     std::snprintf(text, sizeof text, "%.1f FPS", fps);
-    cv::putText(frame, text, {8, 20}, cv::FONT_HERSHEY_SIMPLEX, 0.6, cv::Scalar(255, 255, 255), 2, cv::LINE_AA);
-    const int key = window_->show(kWindow, frame);
-    if (key == 27 || key == 'q') quit_ = true;
+    show(frame, text);
   }
+}
+
+void Annotator::idle() {
+  if (!window_) return;
+  cv::Mat waiting = last_.empty() ? cv::Mat(480, 640, CV_8UC3, cv::Scalar(40, 40, 40)) : last_.clone();
+  show(waiting, "waiting for the source");
+}
+
+void Annotator::show(cv::Mat& frame, const std::string& status) {
+  cv::putText(frame, status, {8, 20}, cv::FONT_HERSHEY_SIMPLEX, 0.6, cv::Scalar(255, 255, 255), 2, cv::LINE_AA);
+  const int key = window_->show(kWindow, frame);
+  if (key == 27 || key == 'q') quit_ = true;
 }
 
 std::optional<uint64_t> Annotator::free_space(const std::string& path) {

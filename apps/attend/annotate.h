@@ -37,6 +37,9 @@ class Annotator {
   // output's disk has less than kOutputReserve free, the video is closed where it is (a
   // valid, shorter file) and no more frames are written: a warning says so.
   void add(cv::Mat& frame, const std::vector<Mark>& marks, double fps);
+  // While no frame comes (a live source that is down or between frames): the window shows
+  // the last frame again, marked as waiting, and still takes Esc and q.
+  void idle();
   // The window was closed with Esc or q.
   bool quit() const { return quit_; }
   // The output video was stopped early for want of disk space; it holds frames_written().
@@ -59,7 +62,11 @@ class Annotator {
   bool output_cut_ = false;
   int64_t written_ = 0;
 
+  cv::Mat last_;  // the last frame shown, before its status line (for idle)
+
   bool recording() const { return !output_.empty() && !output_cut_; }
+  // Shows `frame` with `status` drawn in its top-left corner, and reads the keyboard.
+  void show(cv::Mat& frame, const std::string& status);
   void write(const cv::Mat& frame);
 };
 

@@ -6,6 +6,8 @@
 #include <ctime>
 #include <stdexcept>
 
+#include "apps/utf8.h"
+
 namespace fg::apps::attend {
 
 Cooldown::Cooldown(double seconds) : seconds_(seconds) {
@@ -54,10 +56,10 @@ nlohmann::json event_json(const store::Event& e) {
   using nlohmann::json;
   const bool known = e.kind == store::EventKind::attendance;
   return {{"time", iso8601(e.time_us, e.utc_offset_s)},
-          {"camera", e.camera},
+          {"camera", escape_invalid_utf8(e.camera)},
           {"kind", known ? "attendance" : "unknown"},
           {"id", e.identity_id ? json(*e.identity_id) : json(nullptr)},
-          {"name", known ? json(e.name) : json(nullptr)},
+          {"name", known ? json(escape_invalid_utf8(e.name)) : json(nullptr)},
           {"score", e.score},
           {"frames", e.frames},
           {"video_time", e.video_time_s ? json(*e.video_time_s) : json(nullptr)},

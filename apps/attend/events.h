@@ -34,7 +34,9 @@ std::string iso8601(int64_t time_us, int32_t utc_offset_s);
 // The local zone's offset from UTC at `time_us`.
 int32_t local_utc_offset(int64_t time_us);
 
-// The JSON line of an event: time, camera, kind, id, name, score, frames, video_time, seq.
+// The JSON line of an event: time, camera, kind, id, name, score, frames, video_time, seq. The
+// camera and the name with each byte that is not UTF-8 as the text "\xE9" (escape_invalid_utf8:
+// a name an older facegate stored from a Latin-1 folder name), so the line dumps as valid UTF-8.
 nlohmann::json event_json(const store::Event& event);
 
 class EventLog {

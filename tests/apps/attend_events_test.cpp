@@ -102,6 +102,19 @@ TEST(AttendEvents, LogWritesTheStoreThenTheJsonLine) {
   fs::remove_all(dir);
 }
 
+// A name an older facegate stored from a Latin-1 folder name ("Ren\xE9e"), and a camera named
+// so: written as the text "\xE9", so the line is valid UTF-8 (a strict dump does not throw).
+TEST(AttendEvents, BytesThatAreNotUtf8AreWrittenEscaped) {
+  fg::store::Event e;
+  e.camera = "Caf\xe9 door";
+  e.identity_id = "amy-1";
+  e.name = "Ren\xe9" "e";
+  const nlohmann::json j = fg::apps::attend::event_json(e);
+  EXPECT_EQ(j["name"], "Ren\\xE9e");
+  EXPECT_EQ(j["camera"], "Caf\\xE9 door");
+  EXPECT_NO_THROW(j.dump());
+}
+
 TEST(AttendEvents, UnwritableJsonlFileIsAClearError) {
   const std::string dir = fg::test::scratch_dir("attend-events-bad");
   fg::store::OpenOptions o;

@@ -14,6 +14,7 @@
 
 #include "apps/cli.h"
 #include "apps/commands.h"
+#include "apps/threshold.h"
 #include "store/store.h"
 #include "tests/support/test_env.h"
 

@@ -61,6 +61,10 @@ TEST(Threshold, WarnsOnlyForAnUncalibratedDefault) {
       fg::apps::uncalibrated_warning(fg::apps::pick_threshold(parse({}), std::nullopt, kDlib), kDlib);
   EXPECT_NE(warning.find("threshold 0.91 is dlib-resnet's default"), std::string::npos) << warning;
   EXPECT_NE(warning.find("facegate calibrate"), std::string::npos) << warning;
+  // As calibrate prints a threshold and --threshold reads it: 0.5, not 0.50.
+  const std::string arcface =
+      fg::apps::uncalibrated_warning(fg::apps::pick_threshold(parse({}), std::nullopt, kArcFace), kArcFace);
+  EXPECT_NE(arcface.find("threshold 0.5 is resnet50-arcface's default"), std::string::npos) << arcface;
   EXPECT_EQ(fg::apps::uncalibrated_warning(fg::apps::pick_threshold(parse({}), 0.6, kDlib), kDlib), "");
   EXPECT_EQ(fg::apps::uncalibrated_warning(fg::apps::pick_threshold(parse({"--threshold", "0.6"}), std::nullopt, kDlib),
                                            kDlib),

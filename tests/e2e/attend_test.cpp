@@ -325,6 +325,35 @@ TEST_F(Attend, ScriptedVideoGivesExactlyTheExpectedEventsEvenWithACorruptFrame) 
   EXPECT_NE(r.err.find("--since: got 'yesterday'"), std::string::npos) << r.err;
 }
 
+// A name an older facegate stored as it was (a Latin-1 "Renée" folder), and a video whose file
+// name is Latin-1 too: the start line shows the name escaped, and the threshold as --threshold
+// gave it (as calibrate prints one); the --events lines carry the byte as the text "\xE9", not
+// U+FFFD.
+TEST_F(Attend, NamesNotInUtf8AreEscapedInTheEventsAndOnStderr) {
+  {
+    fg::store::Store s = fg::store::Store::open(db_);
+    const auto amy = s.find_identity("amy");
+    ASSERT_TRUE(amy);
+    std::vector<fg::store::EmbeddingRecord> images = s.embeddings_of(amy->id);
+    s.forget(amy->id);
+    fg::store::Identity renamed;
+    renamed.name = "Ren\xe9" "e";
+    s.enroll(renamed, std::move(images));
+  }
+  const std::string video = dir_ + "/Caf\xe9.avi";
+  fs::create_symlink(g_suite->dir + "/script.avi", video);
+  const Result r = attend(video, "--events -");
+  ASSERT_EQ(r.code, 0) << r.err;
+  EXPECT_NE(r.err.find("facegate attend: camera 'door', file source " + dir_ + "/Caf\\xE9.avi ("), std::string::npos)
+      << r.err;
+  EXPECT_NE(r.err.find("; threshold 0.9 (--threshold), cooldown 5s"), std::string::npos) << r.err;
+  EXPECT_EQ(r.err.find('\xe9'), std::string::npos) << "a raw byte: " << r.err;
+  std::multiset<std::string> names;
+  for (const json& e : json_lines(r.out))
+    if (e["kind"] == "attendance") names.insert(e["name"].get<std::string>());
+  EXPECT_EQ(names, (std::multiset<std::string>{"Ren\\xE9e", "Ren\\xE9e", "howard", "penny"})) << r.out;
+}
+
 // A file cut short (a copy interrupted, a disk full) reads like one that ended: what it holds
 // is processed, and the warning compares the frames read with its header's count.
 TEST_F(Attend, VideoCutShortIsProcessedAndNamed) {
@@ -649,6 +678,61 @@ TEST_F(Attend, ASecondSigintEndsItAtOnceWhileAStreamStalls) {
   EXPECT_TRUE(WIFSIGNALED(status) && WTERMSIG(status) == SIGINT) << status << "\n" << fg::test::read_text(err);
   EXPECT_LT(waited, 5) << fg::test::read_text(err);
   EXPECT_NO_THROW(fg::store::Store::open(db_));
+}
+
+// An X display of the test's own (Xvfb picks a free number), for --display, and xdotool to
+// press keys in its windows.
+class VirtualDisplay {
+ public:
+  explicit VirtualDisplay(const std::string& dir) : dir_(dir) {
+    if (fg::test::run("command -v Xvfb > /dev/null && command -v xdotool > /dev/null") != 0) {
+      why_ = "Xvfb or xdotool missing (apt install xvfb xdotool)";
+      return;
+    }
+    fg::test::run("Xvfb -displayfd 3 -nolisten tcp 3> " + sh_quote(dir + "/display") + " > " +
+                  sh_quote(dir + "/xvfb.log") + " 2>&1 & echo $! > " + sh_quote(dir + "/xvfb.pid"));
+    // Xvfb writes its display number once it accepts clients.
+    for (int i = 0; i < 300 && name_.empty(); ++i) {
+      const std::string text = fg::test::read_text(dir + "/display");
+      if (!text.empty() && text.back() == '\n') name_ = ":" + text.substr(0, text.size() - 1);
+      std::this_thread::sleep_for(std::chrono::milliseconds(100));
+    }
+    if (name_.empty()) why_ = "Xvfb did not start: " + fg::test::read_text(dir + "/xvfb.log");
+  }
+  ~VirtualDisplay() {
+    const std::string pid = fg::test::read_text(dir_ + "/xvfb.pid");
+    if (!pid.empty()) fg::test::run("kill " + pid.substr(0, pid.find('\n')) + " 2> /dev/null");
+  }
+  const std::string& name() const { return name_; }  // ":N"; empty when it could not start
+  const std::string& why() const { return why_; }
+  // Focuses the window titled `title` and presses `key` in it: xdotool's exit status.
+  int press(const std::string& title, const std::string& key) const {
+    return fg::test::run("DISPLAY=" + name_ + " timeout 30 xdotool search --sync --name " + sh_quote(title) +
+                         " windowfocus --sync key " + key + " > " + sh_quote(dir_ + "/xdotool.log") + " 2>&1");
+  }
+
+ private:
+  std::string dir_, name_, why_;
+};
+
+// With --display, the window stays live while the source is down (here a camera that is not
+// there, waited for with --reconnect): it shows the last frame, or a grey one, marked as
+// waiting, and Esc in it ends attend (it used to be drawn only when a frame came).
+TEST_F(Attend, EscInTheWindowEndsItWhileTheSourceIsDown) {
+  const VirtualDisplay x(dir_);
+  if (x.name().empty()) {
+    if (fg::test::in_ci()) FAIL() << x.why();
+    GTEST_SKIP() << "SKIPPED: no virtual display for --display: " << x.why();
+  }
+  const std::string err = dir_ + "/stderr";
+  fg::test::Child child(attend_args("99", "--display --reconnect"), dir_ + "/stdout", err,
+                        "env DISPLAY=" + x.name() + " ");
+  ASSERT_EQ(x.press("facegate attend", "Escape"), 0)
+      << "no window: " << fg::test::read_text(dir_ + "/xdotool.log") << fg::test::read_text(err);
+  EXPECT_TRUE(child.wait_for([&] { return !child.running(); }, std::chrono::milliseconds(20),
+                             std::chrono::seconds(30)))
+      << fg::test::read_text(err);
+  EXPECT_NE(fg::test::read_text(err).find("stopped (window closed)"), std::string::npos) << fg::test::read_text(err);
 }
 
 // With --reconnect a stream that cannot be opened at start, then opens but stalls, is waited

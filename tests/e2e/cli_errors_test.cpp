@@ -2,6 +2,7 @@
 // and no partial output file.
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <fstream>
 #include <nlohmann/json.hpp>
 #include <sstream>
@@ -194,12 +195,25 @@ TEST_F(CliErrors, MongoUriThatDoesNotParseIsBadUsage) {
   EXPECT_FALSE(fs::exists(db));
 }
 
-// "facegate help CMD" is CMD's own help; the overview fits an 80-column terminal.
+// Every line of `help` is printable ASCII (so its width is its length) and fits 80 columns.
+void expect_fits_80_columns(const std::string& what, const std::string& help) {
+  std::istringstream lines(help);
+  int number = 0;
+  for (std::string line; std::getline(lines, line);) {
+    ++number;
+    const bool ascii = std::all_of(line.begin(), line.end(), [](char c) { return c >= 0x20 && c < 0x7f; });
+    EXPECT_TRUE(ascii) << what << " line " << number << " is not printable ASCII: " << line;
+    EXPECT_LE(line.size(), 80u) << what << " line " << number << " is " << line.size() << " columns wide: " << line;
+  }
+}
+
+// "facegate help CMD" is CMD's own help; the overview and every command's help fit an
+// 80-column terminal.
 TEST_F(CliErrors, HelpOfOneCommand) {
   const Result overview = facegate("help", dir_);
   EXPECT_EQ(overview.code, 0);
-  std::istringstream lines(overview.out);
-  for (std::string line; std::getline(lines, line);) EXPECT_LE(line.size(), 80u) << line;
+  expect_fits_80_columns("facegate --help", overview.out);
+  EXPECT_EQ(facegate("--help", dir_).out, overview.out);
   for (const char* command : {"convert", "embed", "detect", "enroll", "identify", "list", "forget", "export-person",
                               "calibrate", "attend", "report", "sync", "prune", "version"}) {
     SCOPED_TRACE(command);
@@ -210,6 +224,7 @@ TEST_F(CliErrors, HelpOfOneCommand) {
     EXPECT_EQ(asked.code, 0) << asked.err;
     EXPECT_EQ(asked.out, own.out);
     EXPECT_NE(own.out.find(std::string("usage: facegate ") + command), std::string::npos) << own.out;
+    expect_fits_80_columns(std::string("facegate ") + command + " --help", own.out);
   }
   const Result unknown = facegate("help frobnicate", dir_);
   EXPECT_EQ(unknown.code, 2);

@@ -89,6 +89,19 @@ class Gallery : public ::testing::Test {
     return n;
   }
 
+  // What an older facegate left: identity `from` stored under the name `to`, which enroll no
+  // longer takes from a folder (not UTF-8, or with control characters).
+  void store_as(const std::string& from, const std::string& to) {
+    fg::store::Store s = fg::store::Store::open(db_);
+    const auto who = s.find_identity(from);
+    ASSERT_TRUE(who) << from;
+    std::vector<fg::store::EmbeddingRecord> images = s.embeddings_of(who->id);
+    s.forget(who->id);
+    fg::store::Identity renamed;
+    renamed.name = to;
+    s.enroll(renamed, std::move(images));
+  }
+
   std::string data_, dir_, model_, db_, other_fixture_;
 };
 
@@ -180,7 +193,7 @@ TEST_F(Gallery, IdentifyFindsTheEnrolledImageAndForgetRemovesIt) {
 // --gallery N caps the images enrolled per identity; 0, as the help says, caps nothing.
 TEST_F(Gallery, GalleryZeroEnrollsEveryImageAsTheHelpSays) {
   EXPECT_NE(run("enroll --help").out.find("--gallery N       enroll at most N images per identity in this run "
-                                          "(default, or 0: all)\n"),
+                                          "(default,\n                    or 0: all)\n"),
             std::string::npos);
   const std::string g = make_gallery("g", 3);
   ASSERT_EQ(enroll(g, "--gallery 1").code, 0);
@@ -385,8 +398,8 @@ TEST_F(Gallery, BadInput) {
     EXPECT_EQ(r.err, "facegate forget: DB " + db_ +
                          " is in use by another process: another facegate process (such as a running facegate "
                          "attend) has it open; stop it or wait for it to finish, then run this again\n");
-    EXPECT_NE(run("forget --help").out.find("it cannot run while another facegate process has the DB open\n"
-                                            "(a running facegate attend, an enroll)"),
+    EXPECT_NE(run("forget --help").out.find("it cannot run while another facegate process has the DB\n"
+                                            "open (a running facegate attend, an enroll)"),
               std::string::npos);
     // identify only reads: it works beside the process that holds the DB (the door's attend).
     const json id = identify(data_ + "/faces/people/amy/amy1.png");
@@ -480,6 +493,99 @@ TEST_F(Gallery, LeftOutEntriesAreListedOnStderrAndInTheReport) {
   EXPECT_EQ(rows.size(), 8u) << "the Latin-1 folder is not a person";
   for (const auto& row : rows) EXPECT_EQ(row["name"].get<std::string>().find("Ren"), std::string::npos) << row;
   EXPECT_EQ(total_images(), 8u);
+}
+
+// Image files named in Latin-1 ("Renée.png" from a Windows share) or with a control character
+// are enrolled, and recorded under their printable names (the text "\xE9", "\t"), which every
+// output shows; re-running adds nothing, and --reindex still finds the files by those names.
+TEST_F(Gallery, ImageFileNamesNotInUtf8AreEnrolledUnderTheirEscapedNames) {
+  const std::string g = make_gallery("g", 1);
+  fs::copy_file(data_ + "/faces/people/amy/amy2.png", g + "/amy/Ren\xe9" "e.png");
+  fs::copy_file(data_ + "/faces/people/amy/amy3.png", g + "/amy/tab\there.png");
+  std::ofstream(g + "/amy/Andr\xe9.png") << "not a PNG";
+  fs::create_directories(g + "/impostor");
+  fs::copy_file(g + "/amy/tab\there.png", g + "/impostor/me.png");
+  const std::string report = dir_ + "/report.json";
+  Result r = enroll(g, "--report " + sh_quote(report));
+  EXPECT_EQ(r.code, 1) << "impostor has no image of their own: " << r.err;
+  EXPECT_NE(r.out.find("enrolled 10 new images (8 new identities); skipped 1 already enrolled, 1 unreadable"),
+            std::string::npos)
+      << r.out;
+  const std::string unreadable = g + "/amy/Andr\\xE9.png";
+  const std::string duplicate = "the same photo is already enrolled as 'amy' (" + g +
+                                "/amy/tab\\there.png): not added to 'impostor'";
+  EXPECT_NE(r.err.find("facegate enroll: " + unreadable + ": cannot decode"), std::string::npos) << r.err;
+  EXPECT_NE(r.err.find("facegate enroll: " + g + "/impostor/me.png: " + duplicate + "\n"), std::string::npos)
+      << r.err;
+  EXPECT_EQ(r.err.find_first_of("\t\xe9"), std::string::npos) << "a raw byte or tab: " << r.err;
+  const json rep = json::parse(fg::test::read_text(report));
+  ASSERT_EQ(rep["problems"].size(), 2u) << rep.dump(2);
+  EXPECT_EQ(rep["problems"][0]["image"], unreadable);
+  EXPECT_EQ(rep["problems"][1]["error"], duplicate);
+
+  const std::string out = dir_ + "/amy.json";
+  r = run("export-person amy --db " + sh_quote(db_) + " -o " + sh_quote(out));
+  ASSERT_EQ(r.code, 0) << r.err;
+  EXPECT_EQ(r.err.find("warning"), std::string::npos) << "the DB holds only UTF-8: " << r.err;
+  const json doc = json::parse(fg::test::read_text(out));
+  std::set<std::string> paths;
+  for (const json& image : doc["images"]) paths.insert(image["image_path"]);
+  EXPECT_EQ(paths, (std::set<std::string>{g + "/amy/Ren\\xE9e.png", g + "/amy/amy1.png", g + "/amy/tab\\there.png"}));
+  EXPECT_FALSE(doc.contains("invalid_utf8_escaped")) << doc["invalid_utf8_escaped"];
+
+  r = enroll(g);
+  EXPECT_EQ(r.code, 1);
+  EXPECT_NE(r.out.find("enrolled 0 new images (0 new identities); skipped 11 already enrolled"), std::string::npos)
+      << r.out;
+  EXPECT_EQ(total_images(), 10u);
+
+  const std::string other = dir_ + "/other.fgw";
+  ASSERT_EQ(run("convert " + sh_quote(other_fixture_ + "/fp16.pt") + " -o " + sh_quote(other)).code, 0);
+  r = run("enroll " + sh_quote(g) + " --db " + sh_quote(db_) + " --model " + sh_quote(other) +
+          " --no-detect --reindex");
+  EXPECT_EQ(r.err.find("cannot re-embed"), std::string::npos) << r.err;
+  EXPECT_NE(r.err.find("re-embedding 10 images"), std::string::npos) << r.err;
+  EXPECT_EQ(total_images(), 10u);
+}
+
+// Names an older facegate stored as they were: not UTF-8 (a Latin-1 "Renée" folder) or with a
+// tab. identify, forget and export-person print them escaped (printable); identify --json has
+// the bytes as the text "\xE9", not U+FFFD. identify's default threshold reads as it is typed.
+TEST_F(Gallery, NamesStoredNotInUtf8ArePrintedEscaped) {
+  ASSERT_EQ(enroll(make_gallery("g", 2)).code, 0);
+  const std::string latin1 = "Ren\xe9" "e", tabbed = "Raj\tK";
+  store_as("amy", latin1);
+  store_as("raj", tabbed);
+  const std::string probe = dir_ + "/" + latin1 + ".png";
+  fs::copy_file(data_ + "/faces/people/amy/amy1.png", probe);
+  const std::string identify_text =
+      "identify --no-detect --top 3 --db " + sh_quote(db_) + " --model " + sh_quote(model_) + " ";
+  Result r = run(identify_text + sh_quote(probe));
+  ASSERT_EQ(r.code, 0) << r.err;
+  const std::string lines = dir_ + "/Ren\\xE9e.png: 1 face\n  whole image: Ren\\xE9e\n    Ren\\xE9e" +
+                            std::string(16, ' ') + " 1.0000\n";  // padded by display width
+  EXPECT_EQ(r.out.rfind(lines, 0), 0u) << r.out;
+  EXPECT_NE(r.err.find("warning: threshold 0.5 is resnet50-arcface's default"), std::string::npos) << r.err;
+  r = run(identify_text + sh_quote(data_ + "/faces/people/raj/raj1.png"));
+  ASSERT_EQ(r.code, 0) << r.err;
+  EXPECT_NE(r.out.find("  whole image: Raj\\tK\n    Raj\\tK" + std::string(18, ' ') + " 1.0000\n"), std::string::npos)
+      << r.out;
+  EXPECT_EQ(r.out.find('\t'), std::string::npos) << r.out;
+
+  const json found = identify(probe);
+  EXPECT_EQ(found["image"], dir_ + "/Ren\\xE9e.png");
+  EXPECT_EQ(found["faces"][0]["matches"][0]["name"], "Ren\\xE9e");
+
+  r = run("export-person " + sh_quote(tabbed) + " --db " + sh_quote(db_) + " -o " + sh_quote(dir_ + "/raj.json"));
+  ASSERT_EQ(r.code, 0) << r.err;
+  EXPECT_NE(r.err.find("facegate export-person: Raj\\tK ("), std::string::npos) << r.err;
+  for (const std::string& name : {latin1, tabbed}) {
+    r = run("forget " + sh_quote(name) + " --db " + sh_quote(db_));
+    ASSERT_EQ(r.code, 0) << r.err;
+    EXPECT_EQ(r.out.rfind("forgot " + (name == latin1 ? std::string("Ren\\xE9e") : "Raj\\tK") + " (", 0), 0u) << r.out;
+  }
+  r = run("forget " + sh_quote(tabbed) + " --db " + sh_quote(db_));
+  EXPECT_NE(r.err.find("no identity with id or name 'Raj\\tK'"), std::string::npos) << r.err;
 }
 
 }  // namespace

@@ -1,6 +1,7 @@
 // facegate report on a DB whose events are written here directly (no model needed): --csv -
 // on stdout, impossible dates refused, the per-day CSV's day column, what was written told on
-// stderr, and singular/plural wording; names escaped and aligned in report's and list's tables.
+// stderr, and singular/plural wording; names and cameras escaped and aligned in report's and list's
+// tables; unknown faces without a thumbnail counted; a local time the clocks skip refused.
 #include <gtest/gtest.h>
 
 #include <algorithm>
@@ -87,10 +88,10 @@ class Report : public ::testing::Test {
     s.append_event(e);
   }
 
-  // facegate report on the DB, run in dir_ (in UTC, so local --since/--until are fixed).
-  Result report(const std::string& args) {
-    return fg::test::run_facegate("report --db " + sh_quote(db_) + " " + args, dir_, "cd " + sh_quote(dir_) +
-                                                                                        " && env TZ=UTC ");
+  // facegate report on the DB, run in dir_ (in `zone`, UTC unless told, so local --since/--until are fixed).
+  Result report(const std::string& args, const std::string& zone = "UTC") {
+    return fg::test::run_facegate("report --db " + sh_quote(db_) + " " + args, dir_,
+                                  "cd " + sh_quote(dir_) + " && env TZ=" + sh_quote(zone) + " ");
   }
 
   std::string dir_, db_;
@@ -271,6 +272,124 @@ TEST_F(Report, NamesAreEscapedAndAlignedInListAndReport) {
   EXPECT_NE(r.out.find("\nattendance,Ren\\xE9e," + ids[0] + ",1,"), std::string::npos) << r.out;
   EXPECT_NE(r.out.find("\nattendance,\"Ann\tLee\n\x1B[2J\"," + ids[1] + ",1,"), std::string::npos) << r.out;
   EXPECT_EQ(r.out.find("Ren\xE9"), std::string::npos) << "the raw byte";
+}
+
+
+// Camera names are printed like person names: escaped (printable) and padded by display width,
+// in the unknown-faces table's camera column and the attendance table's cameras column.
+TEST_F(Report, CameraNamesAreEscapedAndAligned) {
+  struct Camera {
+    std::string stored, shown;
+    size_t columns;  // of `shown`
+  };
+  const std::vector<Camera> cameras = {{"T\xFCr", "T\\xFCr", 6},
+                                       {"gate\t\x1B[2J", "gate\\t\\x1B[2J", 13},
+                                       {"\xE5\xA4\xA7\xE9\x97\xA8", "\xE5\xA4\xA7\xE9\x97\xA8", 4}};
+  {
+    fg::store::Store s = fg::store::Store::open(db_);
+    for (const Camera& c : cameras) {
+      fg::store::Event e;
+      e.time_us = at(2026, 3, 3, 12, 0);
+      e.utc_offset_s = kOffset;
+      e.camera = c.stored;
+      e.kind = fg::store::EventKind::unknown;
+      e.score = 0.9f;
+      e.frames = 3;
+      s.append_event(e);
+      e.kind = fg::store::EventKind::attendance;
+      e.name = "cy";
+      e.identity_id = "id-cy";
+      s.append_event(e);
+    }
+  }
+  const Result r = report("--since 2026-03-03");
+  ASSERT_EQ(r.code, 0) << r.err;
+  for (const Camera& c : cameras) {
+    const std::string padded = c.shown + std::string(16 - c.columns, ' ');
+    EXPECT_NE(r.out.find("2026-03-03T12:00:00.000+02:00  " + padded + "  0.900      3 "), std::string::npos)
+        << c.shown << ":\n" << r.out;
+    EXPECT_NE(r.out.find(c.shown), std::string::npos) << "in the cameras column: " << c.shown << ":\n" << r.out;
+  }
+  for (const char c : r.out)
+    EXPECT_FALSE((static_cast<unsigned char>(c) < 0x20 && c != '\n') || c == 0x7F) << "a raw control:\n" << r.out;
+  EXPECT_EQ(r.out.find("T\xFCr"), std::string::npos) << "the raw byte";
+}
+
+// An unknown event without a thumbnail (none was stored) cannot be saved: stderr says how many.
+TEST_F(Report, UnknownFacesWithoutAThumbnailAreCounted) {
+  {
+    fg::store::Store s = fg::store::Store::open(db_);
+    fg::store::Event e;
+    e.time_us = at(2026, 3, 2, 12, 0);
+    e.utc_offset_s = kOffset;
+    e.camera = "door";
+    e.kind = fg::store::EventKind::unknown;
+    s.append_event(e);
+  }
+  const std::string thumbs = dir_ + "/thumbs";
+  Result r = report("--thumbnails " + sh_quote(thumbs));
+  ASSERT_EQ(r.code, 0) << r.err;
+  EXPECT_EQ(r.err, "facegate report: saved 2 unknown faces to " + thumbs + "; 1 unknown event has no thumbnail\n");
+  EXPECT_EQ(std::distance(fs::directory_iterator(thumbs), fs::directory_iterator()), 2);
+  {
+    fg::store::Store s = fg::store::Store::open(db_);
+    fg::store::Event e;
+    e.time_us = at(2026, 3, 2, 13, 0);
+    e.utc_offset_s = kOffset;
+    e.camera = "door";
+    e.kind = fg::store::EventKind::unknown;
+    s.append_event(e);
+  }
+  r = report("--since 2026-03-02T12:00+02:00 --thumbnails " + sh_quote(thumbs));
+  ASSERT_EQ(r.code, 0) << r.err;
+  EXPECT_EQ(r.err, "facegate report: saved 0 unknown faces to " + thumbs + "; 2 unknown events have no thumbnail\n");
+}
+
+// list's count on stderr agrees with its number.
+TEST_F(Report, ListCountsIdentitiesInTheSingularForOne) {
+  const auto list_err = [&] {
+    const Result r = fg::test::run_facegate("list --db " + sh_quote(db_), dir_);
+    EXPECT_EQ(r.code, 0) << r.err;
+    return r.err;
+  };
+  EXPECT_EQ(list_err(), "0 identities\n");
+  fg::store::Store::open(db_).add_identity(fg::store::Identity{"", "amy", 0, "", 0});
+  EXPECT_EQ(list_err(), "1 identity\n");
+  fg::store::Store::open(db_).add_identity(fg::store::Identity{"", "bob", 0, "", 0});
+  EXPECT_EQ(list_err(), "2 identities\n");
+}
+
+// In Europe/Berlin the clocks go from 02:00 to 03:00 on 2026-03-29: 02:30 that day is refused,
+// not moved to 03:30; in the hour repeated on 2026-10-25, 02:30 is its first occurrence (CEST).
+TEST_F(Report, ALocalTimeTheClocksSkipIsRefused) {
+  if (!fs::exists("/usr/share/zoneinfo/Europe/Berlin"))
+    GTEST_SKIP() << "SKIPPED: no tzdata (/usr/share/zoneinfo/Europe/Berlin)";
+  Result r = report("--since 2026-03-29T02:30", "Europe/Berlin");
+  EXPECT_EQ(r.code, 2) << r.out << r.err;
+  EXPECT_NE(r.err.find("--since: got '2026-03-29T02:30', that local time does not exist: on 2026-03-29 the clocks "
+                       "went forward 60 minutes (CET to CEST) and skipped it"),
+            std::string::npos)
+      << r.err;
+  EXPECT_EQ(r.out, "");
+  r = report("--until '2026-03-29 02:00'", "Europe/Berlin");
+  EXPECT_EQ(r.code, 2) << r.out << r.err;
+  EXPECT_EQ(report("--since 2026-03-29T03:00", "Europe/Berlin").code, 0);
+
+  // 02:30 CEST is 00:30Z, 02:30 CET 01:30Z: an event at 01:00Z is after the first only.
+  {
+    fg::store::Store s = fg::store::Store::open(db_);
+    fg::store::Event e;
+    e.time_us = at(2026, 10, 25, 3, 0);  // 01:00Z
+    e.utc_offset_s = kOffset;
+    e.camera = "door";
+    e.kind = fg::store::EventKind::attendance;
+    e.name = "amy";
+    e.identity_id = "id-amy";
+    s.append_event(e);
+  }
+  r = report("--since 2026-10-25T02:30", "Europe/Berlin");
+  ASSERT_EQ(r.code, 0) << r.err;
+  EXPECT_NE(r.out.find("1 event: attendance of 1 person, 0 unknown\n"), std::string::npos) << r.out;
 }
 
 }  // namespace
