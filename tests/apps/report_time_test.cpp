@@ -11,6 +11,7 @@
 
 #include "apps/cli.h"
 #include "apps/report_time.h"
+#include "tests/support/utc_time.h"
 
 namespace {
 
@@ -18,17 +19,7 @@ using fg::apps::parse_report_time;
 
 constexpr int64_t kMicros = 1000000;
 
-// Unix seconds of y-mo-d h:mi:s UTC.
-int64_t utc(int y, int mo, int d, int h = 0, int mi = 0, int s = 0) {
-  std::tm tm{};
-  tm.tm_year = y - 1900;
-  tm.tm_mon = mo - 1;
-  tm.tm_mday = d;
-  tm.tm_hour = h;
-  tm.tm_min = mi;
-  tm.tm_sec = s;
-  return static_cast<int64_t>(timegm(&tm));
-}
+using fg::test::utc_seconds;
 
 // The UsageError's message for `text`, or "" when it was accepted.
 std::string refusal(const std::string& text) {
@@ -61,14 +52,14 @@ class ReportTime : public ::testing::Test {
 
 TEST_F(ReportTime, ValidDatesAndTimes) {
   use_zone("UTC");
-  EXPECT_EQ(parse_report_time("--since", "2024-05-01"), utc(2024, 5, 1) * kMicros);
-  EXPECT_EQ(parse_report_time("--since", "2024-05-01T09:00"), utc(2024, 5, 1, 9) * kMicros);
-  EXPECT_EQ(parse_report_time("--since", "2024-05-01 09:00:30"), utc(2024, 5, 1, 9, 0, 30) * kMicros);
-  EXPECT_EQ(parse_report_time("--since", "2026-12-31T23:59:59"), utc(2026, 12, 31, 23, 59, 59) * kMicros);
-  EXPECT_EQ(parse_report_time("--since", "2024-05-01T09:00Z"), utc(2024, 5, 1, 9) * kMicros);
-  EXPECT_EQ(parse_report_time("--since", "2024-05-01T09:00+02:00"), utc(2024, 5, 1, 7) * kMicros);
-  EXPECT_EQ(parse_report_time("--since", "2024-05-01T09:00-05:30"), utc(2024, 5, 1, 14, 30) * kMicros);
-  EXPECT_EQ(parse_report_time("--since", "2024-05-01T00:00:00+23:59"), (utc(2024, 5, 1) - 86340) * kMicros);
+  EXPECT_EQ(parse_report_time("--since", "2024-05-01"), utc_seconds(2024, 5, 1) * kMicros);
+  EXPECT_EQ(parse_report_time("--since", "2024-05-01T09:00"), utc_seconds(2024, 5, 1, 9) * kMicros);
+  EXPECT_EQ(parse_report_time("--since", "2024-05-01 09:00:30"), utc_seconds(2024, 5, 1, 9, 0, 30) * kMicros);
+  EXPECT_EQ(parse_report_time("--since", "2026-12-31T23:59:59"), utc_seconds(2026, 12, 31, 23, 59, 59) * kMicros);
+  EXPECT_EQ(parse_report_time("--since", "2024-05-01T09:00Z"), utc_seconds(2024, 5, 1, 9) * kMicros);
+  EXPECT_EQ(parse_report_time("--since", "2024-05-01T09:00+02:00"), utc_seconds(2024, 5, 1, 7) * kMicros);
+  EXPECT_EQ(parse_report_time("--since", "2024-05-01T09:00-05:30"), utc_seconds(2024, 5, 1, 14, 30) * kMicros);
+  EXPECT_EQ(parse_report_time("--since", "2024-05-01T00:00:00+23:59"), (utc_seconds(2024, 5, 1) - 86340) * kMicros);
 }
 
 TEST_F(ReportTime, LeapYears) {
@@ -80,7 +71,7 @@ TEST_F(ReportTime, LeapYears) {
     EXPECT_NE(why.find(std::string(common).substr(0, 7) + " has 28 days"), std::string::npos) << common << ": " << why;
   }
   EXPECT_NE(refusal("2024-02-30").find("2024-02 has 29 days"), std::string::npos);
-  EXPECT_EQ(parse_report_time("--since", "2024-02-29T12:00Z"), utc(2024, 2, 29, 12) * kMicros);
+  EXPECT_EQ(parse_report_time("--since", "2024-02-29T12:00Z"), utc_seconds(2024, 2, 29, 12) * kMicros);
 }
 
 TEST_F(ReportTime, ImpossibleDatesAndTimes) {
@@ -127,19 +118,19 @@ TEST_F(ReportTime, DaylightSavingGapIsRefusedAndTheRepeatedHourIsItsFirstOccurre
         << skipped;
   }
   // Either side of the gap, and the gap's instant given with a zone, are accepted.
-  EXPECT_EQ(parse_report_time("--since", "2026-03-29T01:59:59"), (utc(2026, 3, 29, 1) - 1) * kMicros);
-  EXPECT_EQ(parse_report_time("--since", "2026-03-29T03:00"), utc(2026, 3, 29, 1) * kMicros);
-  EXPECT_EQ(parse_report_time("--since", "2026-03-29T02:30+01:00"), utc(2026, 3, 29, 1, 30) * kMicros);
-  EXPECT_EQ(parse_report_time("--since", "2026-03-29"), utc(2026, 3, 28, 23) * kMicros);
+  EXPECT_EQ(parse_report_time("--since", "2026-03-29T01:59:59"), (utc_seconds(2026, 3, 29, 1) - 1) * kMicros);
+  EXPECT_EQ(parse_report_time("--since", "2026-03-29T03:00"), utc_seconds(2026, 3, 29, 1) * kMicros);
+  EXPECT_EQ(parse_report_time("--since", "2026-03-29T02:30+01:00"), utc_seconds(2026, 3, 29, 1, 30) * kMicros);
+  EXPECT_EQ(parse_report_time("--since", "2026-03-29"), utc_seconds(2026, 3, 28, 23) * kMicros);
 
   // The repeated hour: 02:30 is 00:30Z (CEST) and again 01:30Z (CET); the first is taken.
-  EXPECT_EQ(parse_report_time("--since", "2026-10-25T02:30"), utc(2026, 10, 25, 0, 30) * kMicros);
-  EXPECT_EQ(parse_report_time("--until", "2026-10-25T02:00"), utc(2026, 10, 25, 0) * kMicros);
-  EXPECT_EQ(parse_report_time("--since", "2026-10-25T01:59"), utc(2026, 10, 24, 23, 59) * kMicros);
-  EXPECT_EQ(parse_report_time("--since", "2026-10-25T03:00"), utc(2026, 10, 25, 2) * kMicros);
+  EXPECT_EQ(parse_report_time("--since", "2026-10-25T02:30"), utc_seconds(2026, 10, 25, 0, 30) * kMicros);
+  EXPECT_EQ(parse_report_time("--until", "2026-10-25T02:00"), utc_seconds(2026, 10, 25, 0) * kMicros);
+  EXPECT_EQ(parse_report_time("--since", "2026-10-25T01:59"), utc_seconds(2026, 10, 24, 23, 59) * kMicros);
+  EXPECT_EQ(parse_report_time("--since", "2026-10-25T03:00"), utc_seconds(2026, 10, 25, 2) * kMicros);
   // Summer and winter away from the changes.
-  EXPECT_EQ(parse_report_time("--since", "2026-07-01T12:00"), utc(2026, 7, 1, 10) * kMicros);
-  EXPECT_EQ(parse_report_time("--since", "2026-01-15T12:00"), utc(2026, 1, 15, 11) * kMicros);
+  EXPECT_EQ(parse_report_time("--since", "2026-07-01T12:00"), utc_seconds(2026, 7, 1, 10) * kMicros);
+  EXPECT_EQ(parse_report_time("--since", "2026-01-15T12:00"), utc_seconds(2026, 1, 15, 11) * kMicros);
 }
 
 }  // namespace

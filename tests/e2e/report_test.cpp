@@ -15,6 +15,7 @@
 #include "store/store.h"
 #include "tests/e2e/facegate_process.h"
 #include "tests/support/test_env.h"
+#include "tests/support/utc_time.h"
 
 namespace {
 
@@ -25,15 +26,7 @@ using fg::test::sh_quote;
 constexpr int32_t kOffset = 2 * 3600;  // the camera's zone: +02:00
 
 // Unix micros of the local time y-mo-d h:mi at +02:00.
-int64_t at(int y, int mo, int d, int h, int mi) {
-  std::tm tm{};
-  tm.tm_year = y - 1900;
-  tm.tm_mon = mo - 1;
-  tm.tm_mday = d;
-  tm.tm_hour = h;
-  tm.tm_min = mi;
-  return (static_cast<int64_t>(timegm(&tm)) - kOffset) * 1000000;
-}
+int64_t at(int y, int mo, int d, int h, int mi) { return (fg::test::utc_seconds(y, mo, d, h, mi) - kOffset) * 1000000; }
 
 std::vector<std::string> split(const std::string& line) {
   std::vector<std::string> f;
