@@ -71,10 +71,6 @@ std::string lowercase_extension(const std::string& path) {
   return ext;
 }
 
-std::string count(long long n, const char* one, const char* many) {
-  return std::to_string(n) + " " + (n == 1 ? one : many);
-}
-
 int default_threads() {
   const unsigned n = std::thread::hardware_concurrency();
   return n == 0 ? 1 : static_cast<int>(n);

@@ -8,6 +8,8 @@
 #include <string>
 #include <vector>
 
+#include "common/count.h"
+
 namespace fg::cli {
 
 // A usage error: main prints it with the command's usage line and exits 2.
@@ -40,7 +42,7 @@ int default_threads();
 // The extension of a file name given on the command line, lowercased (".JPG" -> ".jpg").
 std::string lowercase_extension(const std::string& path);
 
-// n and the noun that agrees with it: count(1, "image", "images") is "1 image", count(0, ...) "0 images".
-std::string count(long long n, const char* one, const char* many);
+// n and the noun that agrees with it: count(1, "image", "images") is "1 image" (common/count.h).
+using fg::count;
 
 }  // namespace fg::cli

@@ -18,6 +18,7 @@
 #undef AVXCapable
 #undef AVX512Capable
 
+#include "common/count.h"
 #include "index/error.h"
 
 namespace fg::index::detail {
@@ -35,11 +36,6 @@ namespace {
 
 constexpr uint64_t kFixedBytes = 6 * 8 + 4 + 4 + 3 * 8 + 8 + 8;
 constexpr int kMaxLevel = 255;
-
-// "1 element", "2 elements".
-std::string count_of(uint64_t n, const char* one, const char* many) {
-  return std::to_string(n) + " " + (n == 1 ? one : many);
-}
 
 uint16_t list_count(const hnswlib::linklistsizeint* list) {
   uint16_t n;
@@ -142,12 +138,12 @@ std::unique_ptr<Hnsw> Hnsw::read(FileSource& in, uint32_t dim, uint32_t m, uint3
 
   const uint64_t sdpe = g.size_data_per_element_;
   if (count > UINT32_MAX / 2 || count * sdpe > in.remaining())
-    throw fail(count_of(count, "element needs", "elements need") + " " + std::to_string(count * sdpe) + " bytes, " +
-               count_of(in.remaining(), "is", "are") + " left");
+    throw fail(fg::count(count, "element needs", "elements need") + " " + std::to_string(count * sdpe) + " bytes, " +
+               fg::count(in.remaining(), "is", "are") + " left");
   if (count == 0 ? max_level != -1 : (max_level < 0 || max_level > kMaxLevel))
-    throw fail("max level " + std::to_string(max_level) + " for " + count_of(count, "element", "elements"));
+    throw fail("max level " + std::to_string(max_level) + " for " + fg::count(count, "element", "elements"));
   if (count > 0 && entry >= count)
-    throw fail("entry point " + std::to_string(entry) + " of " + count_of(count, "element", "elements"));
+    throw fail("entry point " + std::to_string(entry) + " of " + fg::count(count, "element", "elements"));
 
   g.resizeIndex(count + count / 8 + 64);
   in.read(g.data_level0_memory_, count * sdpe);
@@ -158,7 +154,7 @@ std::unique_ptr<Hnsw> Hnsw::read(FileSource& in, uint32_t dim, uint32_t m, uint3
   for (uint64_t i = 0; i < count; ++i) {
     const uint32_t bytes = in.u32();
     if (bytes % spl != 0 || bytes / spl > static_cast<uint64_t>(max_level))
-      throw fail("element " + std::to_string(i) + " has " + count_of(bytes, "byte", "bytes") + " of upper links");
+      throw fail("element " + std::to_string(i) + " has " + fg::count(bytes, "byte", "bytes") + " of upper links");
     const int level = static_cast<int>(bytes / spl);
     g.linkLists_[i] = nullptr;
     if (level > 0) {

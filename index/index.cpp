@@ -17,6 +17,7 @@
 #include <unordered_map>
 #include <unordered_set>
 
+#include "common/count.h"
 #include "index/hnsw.h"
 #include "index/index_file.h"
 #include "index/rw_lock.h"
@@ -43,11 +44,6 @@ struct Index::Impl {
 };
 
 namespace {
-
-// "1 image", "2 images".
-std::string count_of(uint64_t n, const char* one, const char* many) {
-  return std::to_string(n) + " " + (n == 1 ? one : many);
-}
 
 // Runs fn(i) for i in [0, n) on up to `threads` threads; rethrows the first exception.
 template <typename Fn>
@@ -117,7 +113,7 @@ void Index::Impl::unlink(uint64_t label) {
 
 std::vector<float> Index::Impl::unit(VectorView v, const std::string& what) const {
   if (v.size != params.dim)
-    throw IndexError(what + " has " + count_of(v.size, "value", "values") + ", the index holds dim " +
+    throw IndexError(what + " has " + fg::count(v.size, "value", "values") + ", the index holds dim " +
                      std::to_string(params.dim));
   double norm2 = 0;
   for (size_t i = 0; i < v.size; ++i) norm2 += double(v.data[i]) * v.data[i];
@@ -309,13 +305,13 @@ Index Index::load(const std::string& path, const Params& params) {
     auto& graph = *impl->graph;
     if (graph.size() != h.elements || graph.size() - graph.deleted() != h.live)
       throw IndexError(path + ": the graph holds " + std::to_string(graph.size() - graph.deleted()) + " live of " +
-                       count_of(graph.size(), "element", "elements") + ", the header says " + std::to_string(h.live) +
+                       fg::count(graph.size(), "element", "elements") + ", the header says " + std::to_string(h.live) +
                        " of " + std::to_string(h.elements));
 
     const uint32_t n_ids = in.u32();
     if (n_ids > h.live)
-      throw IndexError(path + ": " + count_of(n_ids, "identity", "identities") + " for " +
-                       count_of(h.live, "image", "images"));
+      throw IndexError(path + ": " + fg::count(n_ids, "identity", "identities") + " for " +
+                       fg::count(h.live, "image", "images"));
     for (uint32_t i = 0; i < n_ids; ++i) {
       std::string id = in.str(detail::kMaxStringBytes);
       if (id.empty() || impl->id_index.count(id))
@@ -324,7 +320,7 @@ Index Index::load(const std::string& path, const Params& params) {
     }
     const uint64_t n = in.u64();
     if (n != h.live)
-      throw IndexError(path + ": the map has " + count_of(n, "label", "labels") + ", the header says " +
+      throw IndexError(path + ": the map has " + fg::count(n, "label", "labels") + ", the header says " +
                        std::to_string(h.live));
     for (uint64_t i = 0; i < n; ++i) {
       const uint64_t label = in.u64();

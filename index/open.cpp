@@ -4,13 +4,12 @@
 #include <iostream>
 #include <optional>
 
+#include "common/count.h"
+
 namespace fg::index {
 namespace {
 
 constexpr size_t kChunk = 4096;
-
-// "1 image", "2 images".
-std::string images(uint64_t n) { return std::to_string(n) + (n == 1 ? " image" : " images"); }
 
 // Why the loaded index cannot serve `source`, or "".
 std::string mismatch(const Index& index, const Source& source) {
@@ -20,8 +19,8 @@ std::string mismatch(const Index& index, const Source& source) {
   if (s.db_id != source.stamp.db_id) return "it was built from another DB (" + s.db_id + ")";
   if (s.generation != source.stamp.generation || index.size() != source.count)
     return "it is out of step with the DB (generation " + std::to_string(s.generation) + " with " +
-           images(index.size()) + ", the DB is at generation " + std::to_string(source.stamp.generation) + " with " +
-           std::to_string(source.count) + ")";
+           fg::count(index.size(), "image", "images") + ", the DB is at generation " +
+           std::to_string(source.stamp.generation) + " with " + std::to_string(source.count) + ")";
   if (index.label_sum() != source.label_sum)
     return "its images are not the DB's (same count and generation, other labels)";
   if (index.deleted_count() > index.size())
@@ -83,7 +82,7 @@ Opened open_or_rebuild(const std::string& path, const Source& source, const Para
   if (auto index = load_fresh(path, source, params, reason)) return {std::move(*index), false, ""};
   // A new DB has nothing to rebuild: no line for it.
   if (source.count > 0)
-    log("rebuilding the index from the DB (" + images(source.count) + "): " + reason);
+    log("rebuilding the index from the DB (" + fg::count(source.count, "image", "images") + "): " + reason);
   Index index = build(source, params);
   try {
     index.save(path);
@@ -97,7 +96,7 @@ Opened open_or_build(const std::string& path, const Source& source, const Params
   std::string reason;
   if (auto index = load_fresh(path, source, params, reason)) return {std::move(*index), false, ""};
   if (source.count > 0)
-    log("building the index in memory from the DB (" + images(source.count) + "): " + reason);
+    log("building the index in memory from the DB (" + fg::count(source.count, "image", "images") + "): " + reason);
   return {build(source, params), true, reason};
 }
 

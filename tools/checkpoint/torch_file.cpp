@@ -10,6 +10,7 @@
 #include <unordered_set>
 #include <variant>
 
+#include "common/count.h"
 #include "tools/checkpoint/limits.h"
 #include "tools/checkpoint/pickle.h"
 #include "tools/checkpoint/zip_reader.h"
@@ -18,9 +19,6 @@ static_assert(__BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__, "storages are read in h
 
 namespace fg::ckpt {
 namespace {
-
-// "1 element", "2 elements".
-std::string elements(int64_t n) { return std::to_string(n) + (n == 1 ? " element" : " elements"); }
 
 using Kind = Value::Kind;
 using StorageBytes = std::function<Bytes(const std::string& key)>;
@@ -235,10 +233,11 @@ void materialise(const TensorView& v, const std::string& name, Bytes bytes) {
     }
     if (overflow || last >= s.numel) {
       fail(what + " (size " + shape_str(t.shape) + ", stride " + shape_str(v.stride) + ", offset " +
-           std::to_string(v.offset) + ") runs past its storage '" + s.key + "' of " + elements(s.numel));
+           std::to_string(v.offset) + ") runs past its storage '" + s.key + "' of " +
+           fg::count(s.numel, "element", "elements"));
     }
     if (numel > s.numel && numel > kMaxBroadcastNumel) {
-      fail(what + " repeats a storage of " + elements(s.numel) + " into " +
+      fail(what + " repeats a storage of " + fg::count(s.numel, "element", "elements") + " into " +
            std::to_string(numel) + " (limit " + std::to_string(kMaxBroadcastNumel) + ")");
     }
   }
@@ -406,7 +405,7 @@ ValuePtr load_legacy(Bytes file) {
     int64_t n = load<int64_t>(file.data + pos);
     pos += 8;
     if (n != root->second.numel) {
-      fail("storage '" + key + "' holds " + elements(n) + ", the pickle says " +
+      fail("storage '" + key + "' holds " + fg::count(n, "element", "elements") + ", the pickle says " +
            std::to_string(root->second.numel));
     }
     uint64_t nbytes;

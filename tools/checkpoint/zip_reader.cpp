@@ -12,16 +12,12 @@
 #include <iterator>
 #include <limits>
 
+#include "common/count.h"
 #include "tools/checkpoint/limits.h"
 #include "tools/checkpoint/torch_file.h"
 
 namespace fg::ckpt {
 namespace {
-
-// "1 byte", "2 bytes".
-std::string count_of(uint64_t n, const char* one, const char* many) {
-  return std::to_string(n) + " " + (n == 1 ? one : many);
-}
 
 constexpr uint32_t kLocalHeaderSig = 0x04034b50;
 constexpr uint32_t kCentralHeaderSig = 0x02014b50;
@@ -47,7 +43,7 @@ bool fits(uint64_t offset, uint64_t length, uint64_t size) {
 void need(uint64_t offset, uint64_t length, uint64_t size, const std::string& what) {
   if (!fits(offset, length, size)) {
     uint64_t end = offset + std::min(length, std::numeric_limits<uint64_t>::max() - offset);
-    fail("truncated: " + what + " runs past end of file (got " + count_of(size, "byte", "bytes") +
+    fail("truncated: " + what + " runs past end of file (got " + fg::count(size, "byte", "bytes") +
          ", expected at least " + std::to_string(end) + ")");
   }
 }
@@ -112,7 +108,7 @@ void inflate_entry(const ZipEntry& e, Bytes in, std::vector<uint8_t>& out) {
   inflateEnd(&zs);
   if (rc != Z_STREAM_END || out_pos != e.size) {
     fail("zip entry '" + e.name + "': deflate data is corrupt or does not match its size (" +
-         count_of(out_pos, "byte", "bytes") + " inflated, " + std::to_string(e.size) + " declared)");
+         fg::count(out_pos, "byte", "bytes") + " inflated, " + std::to_string(e.size) + " declared)");
   }
   out.resize(out_pos);
 }
@@ -150,7 +146,7 @@ ZipReader::ZipReader(Bytes file) : file_(file) {
   const uint64_t size = file.size;
 
   // The end record sits in the last 22 + 65535 (max comment) bytes; the last match wins.
-  if (size < kEndSize) fail("truncated: zip is only " + count_of(size, "byte", "bytes"));
+  if (size < kEndSize) fail("truncated: zip is only " + fg::count(size, "byte", "bytes"));
   uint64_t end_pos = size;
   uint64_t lowest = size - kEndSize > 65535 ? size - kEndSize - 65535 : 0;
   for (uint64_t p = size - kEndSize + 1; p-- > lowest;) {
@@ -182,8 +178,8 @@ ZipReader::ZipReader(Bytes file) : file_(file) {
   }
   need(cd_offset, cd_size, cd_limit, "zip central directory");
   if (count > cd_size / kCentralHeaderSize) {
-    fail("zip central directory of " + count_of(cd_size, "byte", "bytes") + " cannot hold " +
-         count_of(count, "entry", "entries"));
+    fail("zip central directory of " + fg::count(cd_size, "byte", "bytes") + " cannot hold " +
+         fg::count(count, "entry", "entries"));
   }
 
   entries_.reserve(size_t(count));
@@ -249,7 +245,7 @@ Bytes ZipReader::read(const ZipEntry& e, std::vector<uint8_t>& buffer) const {
   if (!(e.flags & kFlagDataDescriptor) && local_size != kSat && local_compressed != kSat &&
       (local_size | local_compressed) != 0 &&
       (local_size != e.size || local_compressed != e.compressed_size)) {
-    fail(what + ": its local header says " + count_of(local_size, "byte", "bytes") + " (" +
+    fail(what + ": its local header says " + fg::count(local_size, "byte", "bytes") + " (" +
          std::to_string(local_compressed) + " compressed), the central directory " +
          std::to_string(e.size) + " (" + std::to_string(e.compressed_size) + ")");
   }

@@ -8,15 +8,11 @@
 
 #include <nlohmann/json.hpp>
 
+#include "common/count.h"
 #include "weights/fgw.h"
 
 namespace fg::convert {
 namespace {
-
-// "1 byte", "2 bytes".
-std::string count_of(uint64_t n, const char* one, const char* many) {
-  return std::to_string(n) + " " + (n == 1 ? one : many);
-}
 
 // All shards of one manifest together; far above real models (dlib's ResNet is 22 MB).
 constexpr uint64_t kMaxShardBytes = uint64_t{1} << 30;
@@ -167,7 +163,7 @@ TfjsWeights read_tfjs(const std::string& manifest_path) {
         const int64_t n = checked_count(manifest_path, t.name, w.at("shape"), (bytes.size() - at) / per_value, t.shape);
         if (n < 0)
           throw ConvertError(manifest_path + ": " + t.name + " " + weights::shape_str(t.shape) + " needs more than " +
-                             count_of(bytes.size() - at, "byte", "bytes") + " from byte " + std::to_string(at) +
+                             fg::count(bytes.size() - at, "byte", "bytes") + " from byte " + std::to_string(at) +
                              " but the shards hold " + std::to_string(bytes.size()) + " (truncated shard?)");
         const size_t len = static_cast<size_t>(n) * per_value;
         if (bytes.size() - at < len)
@@ -180,7 +176,7 @@ TfjsWeights read_tfjs(const std::string& manifest_path) {
         result.tensors.push_back(std::move(t));
       }
       if (at != bytes.size())
-        throw ConvertError(manifest_path + ": the shards hold " + count_of(bytes.size(), "byte", "bytes") +
+        throw ConvertError(manifest_path + ": the shards hold " + fg::count(bytes.size(), "byte", "bytes") +
                            ", the specs use " + std::to_string(at) +
                            " (manifest and shards from different versions?)");
     }

@@ -4,15 +4,11 @@
 #include <fstream>
 #include <iterator>
 
+#include "common/count.h"
 #include "weights/fgw.h"
 
 namespace fg::convert {
 namespace {
-
-// "1 byte", "2 bytes".
-std::string count_of(uint64_t n, const char* one, const char* many) {
-  return std::to_string(n) + " " + (n == 1 ? one : many);
-}
 
 // Field numbers in TFLite's schema.fbs (the vtable slot of each field, counted from 0).
 constexpr int kModelSubgraphs = 2, kModelBuffers = 4;
@@ -28,13 +24,13 @@ class Flatbuffer {
 
   [[noreturn]] void fail(const std::string& what) const {
     throw ConvertError(path_ + ": not a valid TFLite file: " + what + " (file is " +
-                       count_of(b_.size(), "byte", "bytes") + "; truncated or another format?)");
+                       fg::count(b_.size(), "byte", "bytes") + "; truncated or another format?)");
   }
 
   template <typename T>
   T read(uint64_t at) const {
     if (at > b_.size() || b_.size() - at < sizeof(T))
-      fail("read of " + count_of(sizeof(T), "byte", "bytes") + " at " + std::to_string(at));
+      fail("read of " + fg::count(sizeof(T), "byte", "bytes") + " at " + std::to_string(at));
     T v;
     std::memcpy(&v, b_.data() + at, sizeof(T));
     return v;
@@ -58,7 +54,7 @@ class Flatbuffer {
     const uint64_t at = deref(ref);
     const uint64_t n = read<uint32_t>(at);
     if (at + 4 > b_.size() || n > (b_.size() - at - 4) / elem_size)
-      fail("vector of " + count_of(n, "element", "elements") + " at " + std::to_string(at) + " runs past the end");
+      fail("vector of " + fg::count(n, "element", "elements") + " at " + std::to_string(at) + " runs past the end");
     return {n, at + 4};
   }
 
@@ -97,7 +93,7 @@ std::vector<uint8_t> read_all(const std::string& path) {
 std::vector<TfliteTensor> read_tflite(const std::string& path) {
   Flatbuffer fb(read_all(path), path);
   if (fb.size() < 8 || std::memcmp(fb.data(4), "TFL3", 4) != 0) {
-    std::string got = fb.size() < 8 ? "only " + count_of(fb.size(), "byte", "bytes") : "identifier '" +
+    std::string got = fb.size() < 8 ? "only " + fg::count(fb.size(), "byte", "bytes") : "identifier '" +
                                                     std::string(reinterpret_cast<const char*>(fb.data(4)), 4) + "'";
     throw ConvertError(path + ": not a TFLite file: " + got + ", expected identifier 'TFL3' at byte 4");
   }
@@ -173,7 +169,7 @@ std::vector<float> tflite_floats(const TfliteTensor& t, const std::string& path)
   if (zero) n = 0;
   if ((over && !zero) || t.data.size() != n * sizeof(float))
     throw ConvertError(path + ": " + t.name + " " + weights::shape_str(t.shape) + ": " +
-                       count_of(t.data.size(), "byte", "bytes") + " of data, expected " +
+                       fg::count(t.data.size(), "byte", "bytes") + " of data, expected " +
                        (over && !zero ? "more than " + std::to_string(t.data.size())
                                       : std::to_string(n * sizeof(float))));
   std::vector<float> v(static_cast<size_t>(n));
