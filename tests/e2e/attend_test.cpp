@@ -705,10 +705,12 @@ class VirtualDisplay {
   }
   const std::string& name() const { return name_; }  // ":N"; empty when it could not start
   const std::string& why() const { return why_; }
-  // Focuses the window titled `title` and presses `key` in it: xdotool's exit status.
+  // Focuses the window titled `title` and presses `key` in it: xdotool's exit status. Only a
+  // mapped window takes the focus, so the search waits for one that is visible.
   int press(const std::string& title, const std::string& key) const {
-    return fg::test::run("DISPLAY=" + name_ + " timeout 30 xdotool search --sync --name " + sh_quote(title) +
-                         " windowfocus --sync key " + key + " > " + sh_quote(dir_ + "/xdotool.log") + " 2>&1");
+    return fg::test::run("DISPLAY=" + name_ + " timeout 30 xdotool search --sync --onlyvisible --name " +
+                         sh_quote(title) + " windowfocus --sync key " + key + " > " + sh_quote(dir_ + "/xdotool.log") +
+                         " 2>&1");
   }
 
  private:
